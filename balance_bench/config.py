@@ -1,0 +1,215 @@
+"""Options are defined once here, validated as they are parsed, and folded into one ``Config``.
+
+The same ``OPTIONS`` feed argparse (the ``balance-bench`` CLI) and pytest
+(``pytest_addoption``), so ``--scale``, ``--dsn`` ... mean the same thing in
+both, and every fixture and command takes the resulting ``Config``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from balance_bench.errors import BenchError, redact
+from balance_bench.fixtures.scales import SCALES, Scale, custom_scale, get_scale
+
+__all__ = ["Config", "Option", "OPTIONS", "add_options", "config_from_namespace", "DEFAULT_SEED"]
+
+DEFAULT_SEED = 42
+DEFAULT_EXTERNAL_REDIS_PREFIX = "balance-bench:"
+
+
+def _pg_url(value: str) -> str:
+    """Accept postgres:// or postgresql:// (optionally +psycopg) and normalise to SQLAlchemy's psycopg 3 form."""
+    parts = urlsplit(value)
+    scheme = parts.scheme.lower()
+    if scheme not in {"postgres", "postgresql", "postgresql+psycopg"}:
+        raise argparse.ArgumentTypeError(
+            f"not a PostgreSQL URL: {redact(value)!s} (expected postgresql://user@host:port/dbname)"
+        )
+    return "postgresql+psycopg" + value[len(parts.scheme):]
+
+
+def _redis_url(value: str) -> str:
+    scheme = urlsplit(value).scheme.lower()
+    if scheme not in {"redis", "rediss", "unix"}:
+        raise argparse.ArgumentTypeError(
+            f"not a Redis URL: {redact(value)} (expected redis://host:port/db or unix:///path/to/socket)"
+        )
+    return value
+
+
+def _scales(value: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("--scale needs at least one scale name")
+    for name in names:
+        if name not in SCALES:
+            raise argparse.ArgumentTypeError(f"unknown scale {name!r}; known scales: {', '.join(SCALES)}")
+    return names
+
+
+def _non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {number}")
+    return number
+
+
+def _rows(value: str) -> int:
+    number = _non_negative_int(value)
+    if number < 10:
+        raise argparse.ArgumentTypeError(f"--rows must be at least 10, got {number}")
+    return number
+
+
+def _redis_prefix(value: str) -> str:
+    if any(c.isspace() for c in value):
+        raise argparse.ArgumentTypeError("--redis-prefix may not contain white space")
+    return value
+
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option, its environment variable and its validating parser."""
+
+    flag: str
+    help: str
+    parse: Callable[[str], Any] | None = None
+    env: str | None = None
+    default: str | None = None
+    is_flag: bool = False
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--dsn", "PostgreSQL server URL to use instead of the embedded one; the suite only touches "
+           "databases it created there (env BALANCE_BENCH_DSN)", _pg_url, env="BALANCE_BENCH_DSN"),
+    Option("--redis-url", "Redis URL to use instead of the embedded one (env BALANCE_BENCH_REDIS_URL)",
+           _redis_url, env="BALANCE_BENCH_REDIS_URL"),
+    Option("--redis-prefix", "prefix for every cache key; default empty on the embedded Redis and "
+           f"{DEFAULT_EXTERNAL_REDIS_PREFIX!r} on an external one (env BALANCE_BENCH_REDIS_PREFIX)",
+           _redis_prefix, env="BALANCE_BENCH_REDIS_PREFIX"),
+    Option("--scale", f"comma-separated dataset scales ({', '.join(SCALES)}); default small",
+           _scales, env="BALANCE_BENCH_SCALE", default="small"),
+    Option("--rows", "custom dataset size in balances (replaces --scale)", _rows, env="BALANCE_BENCH_ROWS"),
+    Option("--seed", f"dataset seed (default {DEFAULT_SEED})", _non_negative_int, env="BALANCE_BENCH_SEED",
+           default=str(DEFAULT_SEED)),
+    Option("--out", "directory under which run directories are written (default ./runs)", Path,
+           env="BALANCE_BENCH_OUT", default="runs"),
+    Option("--cache-dir", "where the embedded PostgreSQL keeps its data between runs "
+           "(env BALANCE_BENCH_CACHE_DIR; default the per-user cache folder)", Path, env="BALANCE_BENCH_CACHE_DIR"),
+    Option("--quick", "tiny scale and few rounds: a smoke test in under a minute", is_flag=True),
+)
+
+_BY_DEST = {o.dest: o for o in OPTIONS}
+
+
+def add_options(add: Callable[..., Any], names: Iterable[str] | None = None) -> None:
+    """Register options with ``add`` (``ArgumentParser.add_argument`` or pytest's ``parser.addoption``).
+
+    Environment variables act as defaults and go through the same parser, so a
+    bad ``BALANCE_BENCH_DSN`` is rejected exactly like a bad ``--dsn``.
+    """
+    wanted = set(names) if names is not None else None
+    for option in OPTIONS:
+        if wanted is not None and option.dest not in wanted:
+            continue
+        if option.is_flag:
+            add(option.flag, action="store_true", default=False, dest=_dest(option), help=option.help)
+            continue
+        default = os.environ.get(option.env, option.default) if option.env else option.default
+        add(option.flag, type=option.parse, default=default, dest=_dest(option), help=option.help)
+
+
+def _dest(option: Option) -> str:
+    # pytest shares one namespace with every plugin: keep our dests unambiguous.
+    return f"bb_{option.dest}"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a command or fixture needs to know about this invocation."""
+
+    dsn: str | None = None
+    redis_url: str | None = None
+    redis_prefix: str = ""
+    scales: tuple[Scale, ...] = field(default_factory=lambda: (SCALES["small"],))
+    seed: int = DEFAULT_SEED
+    out: Path = Path("runs")
+    cache_dir: Path = field(default_factory=lambda: platformdirs.user_cache_path("balance-bench"))
+    quick: bool = False
+
+    @property
+    def scale_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.scales)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready, password-free view of this config, for run artifacts and logs."""
+        return {
+            "dsn": redact(self.dsn) if self.dsn else "embedded",
+            "redis_url": redact(self.redis_url) if self.redis_url else "embedded",
+            "redis_prefix": self.redis_prefix,
+            "scales": list(self.scale_names),
+            "seed": self.seed,
+            "quick": self.quick,
+        }
+
+
+def _parse_default(option: Option, value: Any) -> Any:
+    """pytest does not run ``type`` on string defaults the way argparse does; do it here."""
+    if isinstance(value, str) and option.parse is not None:
+        try:
+            return option.parse(value)
+        except argparse.ArgumentTypeError as exc:
+            source = f"${option.env}" if option.env and os.environ.get(option.env) == value else option.flag
+            raise BenchError(f"{source}: {exc}") from None
+    return value
+
+
+def config_from_namespace(ns: Any) -> Config:
+    """Fold parsed options (argparse ``Namespace`` or pytest's ``config.option``) into a ``Config``."""
+    values = {
+        dest: _parse_default(opt, getattr(ns, _dest(opt), None) if hasattr(ns, _dest(opt)) else opt.default)
+        for dest, opt in _BY_DEST.items()
+    }
+    quick = bool(values["quick"])
+    if values["rows"] is not None:
+        scales: tuple[Scale, ...] = (custom_scale(values["rows"]),)
+    elif quick:
+        scales = (get_scale("tiny"),)
+    else:
+        scales = tuple(get_scale(n) for n in values["scale"] or ("small",))
+    redis_url = values["redis_url"]
+    prefix = values["redis_prefix"]
+    if prefix is None:
+        prefix = DEFAULT_EXTERNAL_REDIS_PREFIX if redis_url else ""
+    elif redis_url and prefix == "":
+        raise BenchError(
+            "an external Redis needs a non-empty --redis-prefix, so the suite can tell its keys from others"
+        )
+    kwargs: dict[str, Any] = {
+        "dsn": values["dsn"],
+        "redis_url": redis_url,
+        "redis_prefix": prefix,
+        "scales": scales,
+        "seed": values["seed"],
+        "out": values["out"],
+        "quick": quick,
+    }
+    if values["cache_dir"] is not None:
+        kwargs["cache_dir"] = values["cache_dir"]
+    return Config(**kwargs)
