@@ -1,0 +1,72 @@
+"""Options are parsed and validated once, from flags or environment, into one Config."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from balance_bench.config import DEFAULT_EXTERNAL_REDIS_PREFIX, add_options, config_from_namespace
+from balance_bench.errors import BenchError
+
+
+def _parse(argv: list[str], monkeypatch: pytest.MonkeyPatch | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    add_options(parser.add_argument)
+    return parser.parse_args(argv)
+
+
+def test_defaults_are_small_scale_seed_42_embedded() -> None:
+    """With nothing configured: small scale, seed 42, embedded services, empty Redis prefix."""
+    cfg = config_from_namespace(_parse([]))
+    assert cfg.scale_names == ("small",) and cfg.seed == 42
+    assert cfg.dsn is None and cfg.redis_url is None and cfg.redis_prefix == ""
+
+
+def test_scales_list_is_parsed_and_unknown_scale_rejected() -> None:
+    """--scale takes a comma list of known scales and rejects others with the known names."""
+    assert config_from_namespace(_parse(["--scale", "tiny,small"])).scale_names == ("tiny", "small")
+    with pytest.raises(argparse.ArgumentError, match="known scales: tiny, small, medium, large"):
+        _parse(["--scale", "huge"])
+
+
+def test_dsn_is_normalised_to_psycopg_and_bad_scheme_rejected() -> None:
+    """postgres:// URLs become SQLAlchemy psycopg 3 URLs; other schemes are refused without echoing a password."""
+    cfg = config_from_namespace(_parse(["--dsn", "postgres://u@h:5432/postgres"]))
+    assert cfg.dsn == "postgresql+psycopg://u@h:5432/postgres"
+    with pytest.raises(argparse.ArgumentError) as err:
+        _parse(["--dsn", "mysql://u:pw123@h/db"])
+    assert "pw123" not in str(err.value)
+
+
+def test_environment_variables_are_validated_like_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BALANCE_BENCH_* variables are defaults that go through the same parser."""
+    monkeypatch.setenv("BALANCE_BENCH_SEED", "7")
+    monkeypatch.setenv("BALANCE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    cfg = config_from_namespace(_parse([]))
+    assert cfg.seed == 7 and cfg.redis_url == "redis://127.0.0.1:6379/0"
+    monkeypatch.setenv("BALANCE_BENCH_SEED", "-3")
+    with pytest.raises((argparse.ArgumentError, BenchError)):
+        config_from_namespace(_parse([]))
+
+
+def test_external_redis_gets_a_prefix_and_refuses_an_empty_one() -> None:
+    """External Redis keys are prefixed by default; an explicit empty prefix is refused."""
+    cfg = config_from_namespace(_parse(["--redis-url", "redis://127.0.0.1:6379/0"]))
+    assert cfg.redis_prefix == DEFAULT_EXTERNAL_REDIS_PREFIX
+    with pytest.raises(BenchError, match="non-empty --redis-prefix"):
+        config_from_namespace(_parse(["--redis-url", "redis://127.0.0.1:6379/0", "--redis-prefix", ""]))
+
+
+def test_quick_means_tiny_and_rows_means_custom_scale() -> None:
+    """--quick selects tiny; --rows N builds a custom scale of N balances."""
+    assert config_from_namespace(_parse(["--quick"])).scale_names == ("tiny",)
+    (scale,) = config_from_namespace(_parse(["--rows", "5000"])).scales
+    assert scale.balances == 5000 and scale.users < 5000
+
+
+def test_describe_never_contains_a_password() -> None:
+    """The config's saved description redacts the URLs."""
+    cfg = config_from_namespace(_parse(["--dsn", "postgresql://u:secretpw@h/postgres",
+                                        "--redis-url", "redis://:redispw@h:6379/0"]))
+    assert "secretpw" not in str(cfg.describe()) and "redispw" not in str(cfg.describe())
