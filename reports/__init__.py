@@ -1,0 +1,12 @@
+"""Reports: load a run directory, analyse its plans, judge it against the guide, render HTML (installed as ``balance_bench.reports``).
+
+Everything here reads saved run artifacts only; nothing imports the database
+or Redis layers. Analysts get the same loader the report uses::
+
+    from balance_bench.reports import load_run
+    df = load_run("runs/20261126-101500-small").cases
+"""
+
+from balance_bench.reports.runs import Run, load_run
+
+__all__ = ["Run", "load_run"]
