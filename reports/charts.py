@@ -1,0 +1,216 @@
+"""The report's charts, drawn with matplotlib (Agg, no pyplot state) and returned as inline SVG text.
+
+Inline SVG keeps the report one self-contained file that prints sharply. The
+output is deterministic (fixed hash salt, fixed font, no date, text kept as
+text) so the same run always renders the same bytes, and each SVG's ids are
+prefixed so several charts can share one HTML page without clashing.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
+
+from balance_bench.reports.expectations import latency_claim  # noqa: E402
+from balance_bench.reports.runs import Run  # noqa: E402
+from balance_bench.results import CaseResult  # noqa: E402
+
+__all__ = ["STYLE", "query_chart", "distribution_chart", "write_cost_chart", "figure_svg"]
+
+CACHE_ORDER = ("nocache", "cold", "warm")
+MIGRATION_ORDER = ("without_012", "with_012")
+MIGRATION_COLOURS = {"without_012": "#9aa5b1", "with_012": "#1f5fbf"}
+CACHE_COLOURS = {"nocache": "#4b5563", "cold": "#c2410c", "warm": "#047857"}
+MIGRATION_STYLES = {"without_012": (0, (4, 2)), "with_012": "solid"}
+LOG_SPAN = 20.0  # use a log axis once the values span more than this factor
+ECDF_POINTS = 400  # quantiles drawn per distribution: enough for the eye, small SVGs
+PERCENTILES = ((0.50, "p50", "center"), (0.95, "p95", "top"), (0.99, "p99", "bottom"))  # p95/p99 labels apart
+
+STYLE = {
+    "svg.hashsalt": "balance-bench",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 9.0,
+    "axes.titlesize": 10.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e5e7eb",
+    "grid.linewidth": 0.6,
+    "axes.axisbelow": True,
+    "path.simplify": True,
+    "text.parse_math": False,  # labels carry run data: a "$" must print as itself, never be parsed as TeX
+}
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def figure_svg(fig: Figure, prefix: str) -> str:
+    """The figure as an ``<svg>`` element, ids prefixed with ``prefix`` so charts can share a page."""
+    buffer = io.StringIO()
+    with _style():
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)  # RDF boilerplate with URLs; not needed
+    safe = re.sub(r"[^A-Za-z0-9_-]", "-", prefix)
+    ids = set(_ID.findall(text))
+    text = _ID.sub(lambda m: f'id="{safe}-{m.group(1)}"', text)
+    text = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{safe}-{m.group(1)})" if m.group(1) in ids else m.group(0), text)
+    text = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{safe}-{m.group(1)}"' if m.group(1) in ids else m.group(0), text)
+    return text.replace("<svg ", f'<svg role="img" aria-label="{safe}" ', 1)
+
+
+def _spans_decades(values: Sequence[float]) -> bool:
+    positive = [v for v in values if v > 0]
+    return bool(positive) and max(positive) / min(positive) > LOG_SPAN
+
+
+def _scale(ax: Axes, axis: str, values: Sequence[float]) -> None:
+    """Log scale once the values span decades, labelled with plain numbers (0.1, 1, 10) rather than powers of ten."""
+    if not _spans_decades(values):
+        return
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    target.set_minor_formatter(NullFormatter())
+
+
+def _bars(ax: Axes, labels: list[str], series: dict[str, list[CaseResult | None]]) -> list[float]:
+    """Grouped bars of medians with a whisker up to p95; returns every plotted value (for the scale choice)."""
+    x = np.arange(len(labels))
+    width = 0.8 / max(len(series), 1)
+    plotted: list[float] = []
+    for position, (migration, cases) in enumerate(series.items()):
+        offsets = x - 0.4 + width * (position + 0.5)
+        medians = [c.median_ms if c else np.nan for c in cases]
+        upper = [c.p95_ms - c.median_ms if c else np.nan for c in cases]
+        ax.bar(offsets, medians, width * 0.92, color=MIGRATION_COLOURS.get(migration, "#777777"),
+               label=migration.replace("_", " "), yerr=[np.zeros(len(cases)), upper],
+               error_kw={"elinewidth": 0.9, "capsize": 2.5, "ecolor": "#111827"})
+        plotted += [c.median_ms for c in cases if c] + [c.p95_ms for c in cases if c]
+    ax.set_xticks(x, labels)
+    return plotted
+
+
+def query_chart(run: Run, query: str, scale: str) -> str | None:
+    """Median (whisker to p95) per parameter kind x cache state, without vs with 012, and the guide's ranges."""
+    reads = [c for c in run.summary.cases if c.kind == "read" and c.query == query and c.scale == scale]
+    if not reads:
+        return None
+    index = {(c.param_kind, c.cache, c.projection, c.migration): c for c in reads}
+    param_kinds = list(dict.fromkeys(c.param_kind for c in reads))
+    columns: list[tuple[str, str, str]] = []
+    for kind in param_kinds:
+        for cache in CACHE_ORDER:
+            if any((kind, cache, "optimized", m) in index for m in MIGRATION_ORDER):
+                columns.append((kind, cache, "optimized"))
+        if any((kind, "nocache", "legacy", m) in index for m in MIGRATION_ORDER):
+            columns.append((kind, "nocache", "legacy"))
+    labels = [f"{kind}\n{cache}" + ("\nselect *" if projection == "legacy" else "")
+              for kind, cache, projection in columns]
+    series = {m: [index.get((k, c, p, m)) for k, c, p in columns] for m in MIGRATION_ORDER}
+    with _style():
+        fig = Figure(figsize=(max(6.5, 0.95 * len(columns) + 3.5), 4.0), layout="constrained")
+        ax = fig.add_subplot()
+        plotted = _bars(ax, labels, series)
+        claim = latency_claim(query)
+        if claim is not None:
+            for name, (low, high), colour in (("cold", claim.cold_ms, CACHE_COLOURS["cold"]),
+                                              ("warm", claim.warm_ms, CACHE_COLOURS["warm"])):
+                label = f"guide {name} (network) ~{low:g}" + (f"-{high:g} ms" if high != low else " ms")
+                if high > low:
+                    ax.axhspan(low, high, color=colour, alpha=0.12, label=label, lw=0)
+                else:
+                    ax.axhline(low, color=colour, ls="--", lw=1.0, alpha=0.8, label=label)
+                plotted += [low, high]
+        _scale(ax, "y", plotted)
+        ax.set_ylabel("latency per call (ms)")
+        ax.set_xlabel("parameter kind / cache state")
+        ax.set_title(f"{query} ({scale}): median per call, whisker to p95")
+        fig.legend(fontsize=7.5, frameon=False, loc="outside right upper")
+        return figure_svg(fig, f"q-{scale}-{query}")
+
+
+def _ecdf(values: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    data = np.sort(np.asarray(values, dtype=float))
+    if data.size > ECDF_POINTS:
+        levels = np.linspace(0.0, 1.0, ECDF_POINTS)
+        return np.quantile(data, levels), levels
+    return data, np.arange(1, data.size + 1) / data.size
+
+
+def distribution_chart(run: Run, query: str, scale: str) -> str | None:
+    """ECDF of every raw timing per cache state and migration, with p50/p95/p99 marked; one panel per parameter kind."""
+    reads = [c for c in run.summary.cases if c.kind == "read" and c.query == query and c.scale == scale
+             and c.projection == "optimized" and run.raw_timings(c)]
+    if not reads:
+        return None
+    param_kinds = list(dict.fromkeys(c.param_kind for c in reads))
+    with _style():
+        fig = Figure(figsize=(4.2 * len(param_kinds) + 2.2, 3.6), layout="constrained")
+        axes = fig.subplots(1, len(param_kinds), squeeze=False, sharey=True)[0]
+        for ax, kind in zip(axes, param_kinds):
+            values: list[float] = []
+            for cache in CACHE_ORDER:
+                for migration in MIGRATION_ORDER:
+                    case = next((c for c in reads if (c.param_kind, c.cache, c.migration) == (kind, cache, migration)),
+                                None)
+                    if case is None:
+                        continue
+                    raw = run.raw_timings(case)
+                    xs, ys = _ecdf(raw)
+                    ax.step(xs, ys, where="post", color=CACHE_COLOURS[cache], ls=MIGRATION_STYLES[migration], lw=1.2,
+                            label=f"{cache}, {migration.replace('_', ' ')}")
+                    values += [float(xs[0]), float(xs[-1])]
+            _scale(ax, "x", values)
+            for level, name, align in PERCENTILES:
+                ax.axhline(level, color="#6b7280", lw=0.6, ls=":")
+                ax.annotate(name, (1.0, level), xycoords=("axes fraction", "data"), fontsize=7, color="#374151",
+                            xytext=(2, 0), textcoords="offset points", va=align)
+            ax.set_ylim(0, 1.02)
+            ax.set_title(f"parameter: {kind}", fontsize=9)
+            ax.set_xlabel("latency per call (ms)")
+        axes[0].set_ylabel("share of calls at or below")
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, fontsize=7, frameon=False, loc="outside lower center", ncols=3)
+        fig.suptitle(f"{query} ({scale}): distribution of every timed call", fontsize=10)
+        return figure_svg(fig, f"d-{scale}-{query}")
+
+
+def write_cost_chart(run: Run, scale: str) -> str | None:
+    """Median (whisker to p95) of each write with its cache invalidation, without vs with 012's indexes."""
+    writes = [c for c in run.summary.cases if c.kind == "write" and c.scale == scale]
+    if not writes:
+        return None
+    queries = list(dict.fromkeys(c.query for c in writes))
+    index = {(c.query, c.migration): c for c in writes}
+    series = {m: [index.get((q, m)) for q in queries] for m in MIGRATION_ORDER}
+    with _style():
+        fig = Figure(figsize=(max(6.0, 1.2 * len(queries) + 3.0), 3.6), layout="constrained")
+        ax = fig.add_subplot()
+        plotted = _bars(ax, queries, series)
+        _scale(ax, "y", plotted)
+        ax.set_ylabel("latency per call (ms)")
+        ax.set_xlabel("write (with cache invalidation)")
+        ax.set_title(f"Writes ({scale}): median per call, whisker to p95")
+        fig.legend(fontsize=7.5, frameon=False, loc="outside right upper")
+        return figure_svg(fig, f"w-{scale}")

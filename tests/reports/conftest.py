@@ -1,0 +1,255 @@
+"""Run directories for the report tests: a realistic synthetic one, or a real quick run when the session has one.
+
+The synthetic run has the real matrix's coordinates (from ``bench.matrix``),
+raw timings shaped like this machine's (log-normal with a few outliers, local
+socket magnitudes), real EXPLAIN captures from ``data/plans`` as its plan
+files, and an environment with the keys ``bench.environment`` records. Tests
+that need specific numbers build their own with ``make_run``; tests that only
+check properties of any report take ``run_dir``, which is a real quick run
+whenever a ``real_run_dir`` fixture exists (tests/conftest.py may add one).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from balance_bench.bench.matrix import Case, read_cases, reference_cases, write_cases
+from balance_bench.bench.measure import timing_stats
+from balance_bench.reports.analyse import analyse
+from balance_bench.reports.plans import load_plan
+from balance_bench.results import BENCHMARKS_FILE, PLANS_DIR, CaseResult, Summary, write_summary
+
+PLAN_DATA = Path(__file__).parent / "data" / "plans" / "pg15"
+
+# Median ms on the database path with 012, per (query, param_kind): local-socket magnitudes.
+NOCACHE_MS = {
+    ("find_by_id", "balance"): 0.22,
+    ("find_by_user_id", "typical"): 0.40,
+    ("find_by_user_id", "whale"): 2.6,
+    ("find_by_user_id_and_token_id", "pair"): 0.24,
+    ("get_by_user", "typical"): 0.33,
+    ("get_by_user", "whale"): 0.55,
+    ("total_balance_by_user", "typical"): 0.28,
+    ("total_balance_by_user", "whale"): 1.1,
+    ("total_balance", "system"): 6.0,
+    ("find_by_address", "address"): 0.30,
+    ("find_by_token_id", "popular"): 3.2,
+}
+WITHOUT_012_FACTOR = {"find_by_id": 1.0, "total_balance": 1.0}  # the rest lose an index: seq scans
+WRITE_MS = {"create": (0.55, 0.80), "credit": (0.45, 0.52), "debit": (0.46, 0.53), "delete": (0.50, 0.66)}
+REFERENCE_MS = {
+    "raw_pg_select_1": 0.045,
+    "raw_pg_find_by_id": 0.09,
+    "raw_redis_get": 0.035,
+    "raw_redis_get_decode": 0.05,
+}
+# Which real capture stands in for each query's plan, (without 012, with 012).
+PLANS = {
+    "find_by_id": ("index_scan.json", "index_scan.json"),
+    "find_by_user_id": ("seq_scan_filter.json", "nested_loop.json"),
+    "find_by_user_id_and_token_id": ("find_by_user_id_and_token_id_baseline.json", "find_by_user_id_and_token_id.json"),
+    "get_by_user": ("sort_spill.json", "get_by_user.json"),
+    "total_balance_by_user": ("seq_scan_filter.json", "total_balance_by_user.json"),
+    "total_balance": ("parallel.json", "parallel.json"),
+    "find_by_address": ("seq_scan_filter.json", "misestimate.json"),
+    "find_by_token_id": ("seq_scan_filter.json", "lossy_bitmap.json"),
+}
+EVIL = "<script>alert('x')</script>"
+
+
+def median_ms(case: Case) -> float:
+    """The synthetic median of a case, before any slowdown."""
+    if case.kind == "reference":
+        return REFERENCE_MS[case.query]
+    if case.kind == "write":
+        return WRITE_MS[case.query][case.migration == "with_012"]
+    base = NOCACHE_MS[(case.query, case.param_kind)]
+    if case.migration == "without_012":
+        base *= WITHOUT_012_FACTOR.get(case.query, 8.0)
+    if case.projection == "legacy":
+        base *= 1.3
+    if case.cache == "cold":
+        return base + 0.12
+    if case.cache == "warm":
+        return 0.07 + (0.25 if case.param_kind == "whale" else 0.0)
+    return base
+
+
+def environment(scales: tuple[str, ...]) -> dict[str, Any]:
+    """An environment shaped like ``bench.environment.capture_environment``'s."""
+    return {
+        "captured_at": "2026-01-15T10:00:00+00:00",
+        "postgres": {
+            "version": "18.1",
+            "settings": {"work_mem": "4MB", "random_page_cost": "4", "jit": "on", "shared_buffers": "128MB"},
+        },
+        "redis": {"version": "6.2.14"},
+        "services": {"postgres": "embedded", "redis": "embedded", "redis_prefix": "bb:test:"},
+        "machine": {"cpu": "Test CPU @ 3.0GHz", "cores": 8, "memory_gib": 16.0, "platform": "Linux-6.1-x86_64"},
+        "python": "3.11.2",
+        "packages": {"balance-bench": "0.1.0", "SQLAlchemy": "2.0.36", "pandas": "2.3.3"},
+        "git": {"commit": "77ac75a" + "0" * 33, "dirty": False},
+        "datasets": [
+            {
+                "scale": s,
+                "seed": 42,
+                "database": f"balance_bench_{s}",
+                "fingerprint": "abc123",
+                "rows": {"users": 1000, "tokens": 50, "balances": 20000},
+                "params": {"typical_user_id": 17, "whale_user_id": 3, "balance_id": 123},
+            }
+            for s in scales
+        ],
+        "settings": {"dsn": "embedded", "redis_url": "embedded", "scales": list(scales), "seed": 42, "quick": True},
+        "index_sizes": {
+            s: {
+                "idx_balances_user_token": 458752,
+                "idx_balances_token_id": 196608,
+                "idx_balances_address": 1318912,
+                "idx_balances_user_created": 622592,
+                "idx_balances_user_usd": 630784,
+            }
+            for s in scales
+        },
+    }
+
+
+def _plan_file(run_dir: Path, case: Case, sql: str, plans: dict[str, tuple[str, str]]) -> str:
+    without, with_ = plans.get(case.query, ("index_scan.json", "index_scan.json"))
+    source = PLAN_DATA / (with_ if case.migration == "with_012" else without)
+    relative = f"{PLANS_DIR}/{re.sub(r'[^A-Za-z0-9_.-]', '_', case.id)}.json"
+    doc = {
+        "format": "balance-bench-plan",
+        "schema_version": 1,
+        "case": case.coordinates(),
+        "sql": sql,
+        "params": {"user_id": 17},
+        "settings": {"work_mem": "4MB"},
+        "plan": json.loads(source.read_text(encoding="utf-8")),
+    }
+    (run_dir / relative).write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return relative
+
+
+def build_run(
+    run_dir: Path,
+    *,
+    scales: tuple[str, ...] = ("tiny",),
+    rounds: int = 200,
+    seed: int = 0,
+    slowdown: Callable[[Case], float] | None = None,
+    evil: bool = False,
+    env: dict[str, Any] | None = None,
+    plans: dict[str, tuple[str, str]] | None = None,
+) -> Path:
+    """Write summary.json, benchmarks.json and plan files of a synthetic run into ``run_dir``.
+
+    ``slowdown`` multiplies chosen cases' timings; ``evil`` puts markup into names, params,
+    SQL, find_by_id's parameter kind and the environment; ``env`` is merged over the default
+    environment; ``plans`` overrides which capture stands in for a query's plans.
+    """
+    plans = {**PLANS, **(plans or {})}
+    rng = np.random.default_rng(seed)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / PLANS_DIR).mkdir(exist_ok=True)
+    cases = [*read_cases(scales), *reference_cases(scales), *write_cases(scales)]
+    if evil:
+        cases = [replace(c, param_kind=f"{EVIL}$x^2$") if c.query == "find_by_id" else c for c in cases]
+    results, benchmarks = [], []
+    for case in cases:
+        factor = slowdown(case) if slowdown else 1.0
+        seconds = median_ms(replace(case, param_kind="balance") if evil and case.query == "find_by_id" else case) * factor / 1000.0 * np.exp(rng.normal(0.0, 0.15, rounds))
+        outliers = rng.random(rounds) < 0.02
+        seconds[outliers] *= 3.0
+        data = [float(x) for x in seconds]
+        name = f"test_{case.kind}[{case.id}]" + (EVIL if evil else "")
+        params: dict[str, Any] = {"user_id": 17, **({"note": EVIL} if evil else {})}
+        plan_file = None
+        facts: dict[str, Any] = {}
+        if case.kind != "reference" and case.cache != "warm":
+            sql = f"SELECT /* {case.query} */ id, user_id FROM balances WHERE user_id = %(user_id)s"
+            plan_file = _plan_file(run_dir, case, sql + (f" -- {EVIL}" if evil else ""), plans)
+            analysis = analyse(load_plan(run_dir / plan_file), query=case.query)
+            facts = {
+                "execution_ms": analysis.execution_ms,
+                "planning_ms": analysis.planning_ms,
+                "indexes_used": sorted(analysis.indexes_used),
+                "node_types": sorted({n.node_type for n in analysis.nodes}),
+            }
+        cache_counts = {}
+        if case.cache in ("cold", "warm"):
+            cache_counts = {
+                "cache_hits": rounds if case.cache == "warm" else 0,
+                "cache_misses": rounds if case.cache == "cold" else 0,
+            }
+        results.append(
+            CaseResult(
+                name=name,
+                **case.coordinates(),
+                params=params,
+                rounds=rounds,
+                plan_file=plan_file,
+                **cache_counts,
+                **timing_stats(data),
+                **facts,
+            )
+        )
+        benchmarks.append(
+            {
+                "name": name,
+                "group": case.group,
+                "stats": {"data": data, "rounds": rounds},
+                "extra_info": {**case.coordinates(), "params": params, "plan_file": plan_file},
+            }
+        )
+    environment_doc = environment(scales)
+    if evil:
+        environment_doc["machine"]["cpu"] = EVIL
+    environment_doc.update(env or {})
+    write_summary(run_dir, Summary(environment=environment_doc, cases=results))
+    (run_dir / BENCHMARKS_FILE).write_text(json.dumps({"benchmarks": benchmarks}), encoding="utf-8")
+    return run_dir
+
+
+@pytest.fixture()
+def make_run(tmp_path: Path) -> Callable[..., Path]:
+    """A factory of synthetic run directories under this test's tmp_path."""
+    counter = iter(range(1000))
+
+    def make(name: str | None = None, **options: Any) -> Path:
+        return build_run(tmp_path / (name or f"run{next(counter)}"), **options)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def run_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A run directory any report must handle: a real quick run if the session provides one, else synthetic."""
+    try:
+        real = request.getfixturevalue("real_run_dir")
+    except pytest.FixtureLookupError:
+        yield build_run(tmp_path_factory.mktemp("synthetic") / "run")
+        return
+    copy = tmp_path_factory.mktemp("real") / "run"  # the report is written into the copy, never the original
+    shutil.copytree(real, copy)
+    yield copy
+
+
+@pytest.fixture(scope="session")
+def report_path(run_dir: Path) -> Path:
+    """``run_dir``'s report.html, built once for the tests that only read it."""
+    from balance_bench.reports.render import write_report
+
+    return write_report(run_dir)
+
+
+__all__ = ["build_run", "median_ms", "EVIL"]
