@@ -45,7 +45,7 @@ READS: dict[str, ReadSpec] = {
         cached=True, legacy=True,
     ),
     "find_by_user_id_and_token_id": ReadSpec(
-        {"pair": lambda p: {"user_id": p.pair_user_id, "token_id": p.pair_token_id}}, cached=True
+        {"pair": lambda p: {"user_id": p.user_token[0], "token_id": p.user_token[1]}}, cached=True
     ),
     "get_by_user": ReadSpec(
         {

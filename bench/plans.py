@@ -1,0 +1,120 @@
+"""Capture EXPLAIN (ANALYZE, BUFFERS, SETTINGS, FORMAT JSON) of exactly the SQL the model ran.
+
+The statement and its parameters are recorded at the psycopg cursor as the
+model executes them, on a separate *recording engine* whose connections use a
+recording cursor class: the timed engine stays untouched, and the plan is of
+the real query and parameters, never a retyped one. The EXPLAIN runs outside
+any timed section, in a transaction that is rolled back, so a write's ANALYZE
+leaves no trace.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine, create_engine, event, text
+
+from balance_bench.errors import BenchError
+from balance_bench.fixtures.services import psycopg_dsn
+
+__all__ = ["PLAN_FORMAT", "PLAN_SCHEMA_VERSION", "PLANNER_SETTINGS", "Recorded", "recording_engine",
+           "record_statements", "capture_plan", "explain", "planner_settings"]
+
+PLAN_FORMAT = "balance-bench-plan"
+PLAN_SCHEMA_VERSION = 1
+PLANNER_SETTINGS = ("work_mem", "random_page_cost", "seq_page_cost", "effective_cache_size", "shared_buffers",
+                    "jit", "max_parallel_workers_per_gather", "effective_io_concurrency")
+_VERBS = {"read": ("SELECT", "WITH"), "write": ("INSERT", "UPDATE", "DELETE", "WITH")}
+_SINK: contextvars.ContextVar[list[tuple[str, Any]] | None] = contextvars.ContextVar("balance_bench_sink",
+                                                                                     default=None)
+
+
+@dataclass
+class Recorded:
+    """Statements sent to the server while recording, in order."""
+
+    statements: list[tuple[str, Any]] = field(default_factory=list)
+
+    def main(self, kind: str) -> tuple[str, Any]:
+        """The statement that does the case's work: the last read, or the last data-changing statement."""
+        verbs = _VERBS[kind]
+        for statement, params in reversed(self.statements):
+            if statement.lstrip().upper().startswith(verbs):
+                return statement, params
+        raise BenchError(f"the model ran no {'/'.join(verbs)} statement to explain")
+
+
+class _RecordingCursor(psycopg.Cursor):  # type: ignore[type-arg]
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        sink = _SINK.get()
+        if sink is not None:
+            sql = query if isinstance(query, str) else query.as_string(self.connection)
+            sink.append((sql, params))
+        return super().execute(query, params, **kwargs)
+
+
+def recording_engine(url: str) -> Engine:
+    """An engine whose connections record every statement executed inside ``record_statements``."""
+    engine = create_engine(url, pool_size=2)
+
+    def on_connect(dbapi_connection: psycopg.Connection, record: Any) -> None:
+        dbapi_connection.cursor_factory = _RecordingCursor
+
+    event.listen(engine, "connect", on_connect)
+    return engine
+
+
+@contextmanager
+def record_statements() -> Iterator[Recorded]:
+    """Record what recording engines send to the server inside the block (this thread/context only)."""
+    recorded = Recorded()
+    token = _SINK.set(recorded.statements)
+    try:
+        yield recorded
+    finally:
+        _SINK.reset(token)
+
+
+def planner_settings(engine: Engine) -> dict[str, str]:
+    """The settings that decide plans, and the server version, as the server reports them."""
+    with engine.connect() as conn:
+        values = {name: str(conn.execute(text(f"SHOW {name}")).scalar()) for name in PLANNER_SETTINGS}
+        values["server_version"] = str(conn.execute(text("SHOW server_version")).scalar())
+    return values
+
+
+def explain(engine: Engine, statement: str, params: Any, options: str = "ANALYZE, BUFFERS, SETTINGS") -> Any:
+    """EXPLAIN (``options``, FORMAT JSON) ``statement`` with ``params``, in a transaction rolled back after."""
+    with psycopg.connect(psycopg_dsn(engine.url.render_as_string(hide_password=False))) as conn:
+        try:
+            plan = conn.execute(f"EXPLAIN ({options}, FORMAT JSON) " + statement, params).fetchone()[0]
+        finally:
+            conn.rollback()
+    return json.loads(plan) if isinstance(plan, str) else plan
+
+
+def capture_plan(engine: Engine, operation: Callable[[], Any], kind: str, case: dict[str, str],
+                 settings: dict[str, str], path: Path) -> Path:
+    """Run ``operation`` once (untimed, on a recording engine), EXPLAIN ANALYZE its main statement, save it."""
+    with record_statements() as recorded:
+        operation()
+    statement, params = recorded.main(kind)
+    doc = {
+        "format": PLAN_FORMAT,
+        "schema_version": PLAN_SCHEMA_VERSION,
+        "case": case,
+        "sql": statement,
+        "params": params,
+        "settings": settings,
+        "plan": explain(engine, statement, params),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
+    return path

@@ -1,0 +1,141 @@
+"""A real quick run: a complete, valid summary with plans, honest cache states, and foreign data untouched."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from psycopg import sql
+
+from balance_bench.bench.matrix import read_cases, reference_cases, write_cases
+from balance_bench.config import Config
+from balance_bench.fixtures.services import Endpoints, psycopg_dsn
+from balance_bench.reports.plans import load_plan
+from balance_bench.results import read_summary
+from balance_model.schema import INDEX_012_NAMES
+from tests.conftest import run_cli
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+PER_USER = ("find_by_user_id", "get_by_user", "total_balance_by_user", "find_by_user_id_and_token_id")
+
+
+@pytest.fixture(scope="module")
+def summary(real_run_dir: Path):  # type: ignore[no-untyped-def]
+    return read_summary(real_run_dir / "summary.json")
+
+
+def test_cli_prints_run_directory_and_report(real_run_output: subprocess.CompletedProcess[str],
+                                             real_run_dir: Path) -> None:
+    """The command prints the run directory and report path, and writes all four artifacts."""
+    assert f"report: {real_run_dir / 'report.html'}" in real_run_output.stdout
+    for name in ("summary.json", "benchmarks.json", "report.html", "plans"):
+        assert (real_run_dir / name).exists(), name
+
+
+def test_every_combination_exactly_once(summary) -> None:  # type: ignore[no-untyped-def]
+    """The summary holds each case of the tiny matrix exactly once."""
+    expected = [c for f in (read_cases, write_cases, reference_cases) for c in f(("tiny",))]
+    keys = [c.key for c in summary.cases]
+    assert len(keys) == len(set(keys))
+    assert set(keys) == {(c.query, c.cache, c.migration, c.scale, c.projection, c.param_kind) for c in expected}
+
+
+def test_database_cases_have_valid_plans(summary, real_run_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every case that touches the database has a plan file that parses, with execution time recorded."""
+    for case in summary.cases:
+        touches_db = case.kind != "reference" and case.cache != "warm"
+        assert (case.plan_file is not None) == touches_db, case.name
+        if touches_db:
+            plan = load_plan(real_run_dir / case.plan_file)
+            assert plan.case is not None and plan.case.query == case.query
+            assert case.execution_ms is not None and case.node_types
+
+
+def test_migration_012_decides_index_use_for_per_user_queries(summary) -> None:  # type: ignore[no-untyped-def]
+    """With 012 the per-user plans use one of its five indexes; without 012 none of them."""
+    for case in summary.cases:
+        if case.query not in PER_USER or case.plan_file is None:
+            continue
+        used = set(case.indexes_used) & INDEX_012_NAMES
+        if case.migration == "with_012":
+            assert used, f"{case.name} uses {case.indexes_used}"
+        else:
+            assert not used, f"{case.name} uses {case.indexes_used}"
+
+
+def test_cold_cases_missed_and_warm_cases_hit(summary) -> None:  # type: ignore[no-untyped-def]
+    """The model's counters prove cold rounds missed every time and warm rounds hit every time."""
+    cached = [c for c in summary.cases if c.cache in ("cold", "warm")]
+    assert cached
+    for case in cached:
+        if case.cache == "cold":
+            assert case.cache_hits == 0 and case.cache_misses >= case.rounds, case.name
+        else:
+            assert case.cache_misses == 0 and case.cache_hits >= case.rounds, case.name
+
+
+def test_environment_is_recorded_without_secrets(summary, real_run_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Versions, settings, machine, packages, commit and dataset fingerprint are recorded."""
+    env = summary.environment
+    assert env["postgres"]["version"] and "work_mem" in env["postgres"]["settings"]
+    assert env["redis"]["version"] and env["machine"]["cores"] >= 1
+    assert env["packages"]["pytest-benchmark"] and "commit" in env["git"]
+    (dataset,) = env["datasets"]
+    assert dataset["scale"] == "tiny" and dataset["fingerprint"] and dataset["rows"]["balances"] == 1000
+    assert set(env["index_sizes"]["tiny"]) == INDEX_012_NAMES
+
+
+def test_raw_timings_are_kept(summary, real_run_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """pytest-benchmark's JSON keeps every raw timing, and the summary's rounds match them."""
+    doc = json.loads((real_run_dir / "benchmarks.json").read_text())
+    rounds = {b["name"]: len(b["stats"]["data"]) for b in doc["benchmarks"]}
+    for case in summary.cases:
+        assert rounds[case.name] == case.rounds
+
+
+@pytest.fixture()
+def foreign_data(endpoints: Endpoints, redis_client: redis.Redis):  # type: ignore[no-untyped-def]
+    """Somebody else's database and Redis keys, on the same servers the run will use."""
+    name = f"someone_else_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(psycopg_dsn(endpoints.pg_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(psycopg_dsn(endpoints.database_url(name)), autocommit=True) as conn:
+        conn.execute("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 50) g")
+    keys = {f"balance:id:{uuid.uuid4().int % 1000}-foreign": b"theirs", "balance:total": b"not ours either",
+            f"other-app:{uuid.uuid4().hex}": b"x"}
+    previous = {k: redis_client.get(k) for k in keys}
+    if any(v is not None for v in previous.values()):
+        pytest.skip("the shared Redis already holds keys with these names")
+    for key, value in keys.items():
+        redis_client.set(key, value)
+    yield name, keys
+    for key in keys:
+        redis_client.delete(key)
+    with psycopg.connect(psycopg_dsn(endpoints.pg_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_a_run_by_url_leaves_foreign_databases_and_keys_alone(foreign_data, endpoints: Endpoints,  # type: ignore[no-untyped-def]
+                                                               redis_client: redis.Redis, bench_config: Config,
+                                                               tmp_path: Path) -> None:
+    """Pointed at servers holding other data by URL, a whole run leaves that data as it was."""
+    name, keys = foreign_data
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BALANCE_BENCH_")}
+    proc = run_cli("run", "--quick", "--out", str(tmp_path), "--dsn", endpoints.pg_url,
+                   "--redis-url", endpoints.redis_url, "--cache-dir", str(bench_config.cache_dir), env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for key, value in keys.items():
+        assert redis_client.get(key) == value, key
+    assert not list(redis_client.scan_iter(match="balance-bench:run-*")), "the run left its own keys behind"
+    with psycopg.connect(psycopg_dsn(endpoints.database_url(name))) as conn:
+        assert conn.execute("SELECT count(*), sum(id) FROM t").fetchone() == (50, 1275)
+    with psycopg.connect(psycopg_dsn(endpoints.pg_url)) as conn:
+        leftovers = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'balance_bench_run_%'").fetchall()
+    assert leftovers == []
