@@ -48,7 +48,8 @@ __all__ = ["write_report", "render_report", "report_command"]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "report.html.j2"
 VERDICT_CLASSES = {"met": "good", "better": "good", "short": "bad", "yes": "good", "no": "bad",
-                   "faster": "good", "slower": "bad", "no significant change": "neutral"}
+                   "faster": "good", "slower": "bad", "no significant change": "neutral",
+                   "same plan": "neutral"}
 
 
 # --- tables -------------------------------------------------------------------------------------------------

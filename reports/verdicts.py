@@ -76,6 +76,7 @@ class Verdict:
     index_used: bool | None  # None: no claim, or no with-012 plan
     legacy_ms: float | None  # the `balances.*` projection, no cache, with 012
     text: str
+    same_plan: bool | None = None  # the no-cache plans without and with 012 have the same shape and indexes
 
     @property
     def migration_speedup(self) -> float | None:
@@ -90,10 +91,15 @@ class Verdict:
 
     @property
     def migration_effect(self) -> str:
-        """``faster``, ``slower``, ``no significant change`` or ``not measured``."""
+        """``faster``, ``slower``, ``no significant change``, ``same plan`` or ``not measured``.
+
+        ``same plan``: 012 did not change the plan, so any difference is run-to-run drift, not the migration.
+        """
         speedup = self.migration_speedup
         if speedup is None:
             return "not measured"
+        if self.same_plan:
+            return "same plan"
         if self.migration_significant is False:
             return "no significant change"
         return "faster" if speedup > 1 else "slower"
@@ -161,6 +167,9 @@ def _migration_text(v: Verdict) -> str:
     head = (f"Migration 012 on the database path: {_fmt_ms(v.nocache_without_ms or 0)} without, "
             f"{_fmt_ms(v.nocache_with_ms or 0)} with")
     effect = v.migration_effect
+    if effect == "same plan":
+        return (f"{head} ({speedup:.2f}x, {p}), but the plan is the same both ways "
+                f"({', '.join(v.indexes_used) or 'no index'}): the difference is drift, not migration 012.")
     if effect == "no significant change":
         return f"{head}: no significant difference ({speedup:.2f}x, {p})."
     if effect == "faster":
@@ -187,6 +196,12 @@ def _projection_text(v: Verdict) -> str | None:
         return None
     return (f"Explicit columns instead of balances.* (no cache, with 012): {_fmt_ms(v.legacy_ms or 0)} -> "
             f"{_fmt_ms(v.nocache_with_ms or 0)} ({speedup:.2f}x).")
+
+
+def _same_plan(before: CaseResult | None, after: CaseResult | None) -> bool | None:
+    if before is None or after is None or not (before.plan_file and after.plan_file):
+        return None
+    return (before.node_types, before.indexes_used) == (after.node_types, after.indexes_used)
 
 
 def _judge(run: Run, query: str, scale: str, param_kind: str, cases: dict[tuple[str, str, str], CaseResult],
@@ -223,6 +238,7 @@ def _judge(run: Run, query: str, scale: str, param_kind: str, cases: dict[tuple[
         index_used=(claimed.index in indexes) if claimed and planned else None,
         legacy_ms=legacy.median_ms if legacy else None,
         text="",
+        same_plan=_same_plan(before, after),
     )
     lines = [*_latency_text(verdict, floor), _migration_text(verdict), _index_text(verdict), _projection_text(verdict)]
     return replace(verdict, text=" ".join(line for line in lines if line))

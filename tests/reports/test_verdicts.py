@@ -58,11 +58,11 @@ def test_local_socket_milliseconds_are_called_out_not_bent(make_run: Callable[..
 
 
 def test_migration_effect_separates_real_speedups_from_noise(make_run: Callable[..., Path]) -> None:
-    """A query that loses its index is significantly faster with 012; one that does not shows no significant change."""
+    """A query that gains an index is significantly faster with 012; one whose plan 012 does not change is "same plan"."""
     items = {(v.query, v.param_kind): v for v in verdicts(load_run(make_run()))}
     pair = items[("find_by_user_id_and_token_id", "pair")]
     assert pair.migration_effect == "faster" and pair.migration_speedup == pytest.approx(8.0, rel=0.15)
-    assert items[("find_by_id", "balance")].migration_effect == "no significant change"
+    assert items[("find_by_id", "balance")].migration_effect == "same plan"
 
 
 def test_claimed_index_used_yes_and_no(make_run: Callable[..., Path]) -> None:
@@ -82,3 +82,12 @@ def test_verdict_frame_has_one_row_per_verdict(make_run: Callable[..., Path]) ->
     frame = verdicts_frame(items)
     assert len(frame) == len(items)
     assert {"cold ms", "guide cold", "improvement verdict", "index used"} <= set(frame.columns)
+
+
+def test_same_plan_both_ways_is_drift_not_the_migration(real_run_dir: Path) -> None:
+    """find_by_id uses the primary key with and without 012, so its verdict blames drift, not the migration."""
+    (verdict,) = [v for v in verdicts(load_run(real_run_dir)) if v.query == "find_by_id"]
+    assert verdict.same_plan is True and verdict.migration_effect == "same plan"
+    assert "drift, not migration 012" in verdict.text
+    pair = next(v for v in verdicts(load_run(real_run_dir)) if v.query == "find_by_address")
+    assert pair.same_plan is False and pair.migration_effect != "same plan"
