@@ -1,0 +1,195 @@
+"""Every statement the model runs, built once as SQLAlchemy Core objects and compiled once for psycopg.
+
+Reads come in the guide's two projections: ``legacy`` (its "Before":
+``SELECT balances.*`` plus the joined ``users.email`` and token columns) and
+``optimized`` (its "After": the balance's own columns, listed explicitly, no
+joins). Aggregates have one statement for both. Bind parameters are named after
+the read's arguments, so ``statement(q)`` + the call's keyword arguments is all
+anyone (the model, an EXPLAIN capture) needs to run exactly what the model runs;
+``sql(q)`` is the very string the model sends, with psycopg's ``%(name)s``
+placeholders.
+
+Orderings: ``find_by_user_id``, ``find_by_address`` and ``find_by_token_id`` sort by
+``id``; ``get_by_user`` sorts newest first, ``created_at DESC, id DESC`` (the id
+breaks ties so OFFSET pages never repeat or skip a row; PostgreSQL still walks
+``idx_balances_user_created`` backwards and only sorts within equal timestamps).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Delete,
+    Insert,
+    Integer,
+    Select,
+    String,
+    Update,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.sql.elements import ClauseElement
+
+from balance_model.schema import MONEY, balances, tokens, users
+
+__all__ = [
+    "READ_QUERIES",
+    "PROJECTIONS",
+    "LIST_QUERIES",
+    "SCALAR_QUERIES",
+    "statement",
+    "sql",
+    "compile_sql",
+    "CREATE",
+    "CREDIT",
+    "DEBIT",
+    "DELETE",
+    "AMOUNT_OF",
+]
+
+READ_QUERIES: tuple[str, ...] = (
+    "find_by_id",
+    "find_by_user_id",
+    "find_by_user_id_and_token_id",
+    "get_by_user",
+    "total_balance_by_user",
+    "total_balance",
+    "find_by_address",
+    "find_by_token_id",
+)
+PROJECTIONS: tuple[str, ...] = ("legacy", "optimized")
+LIST_QUERIES: frozenset[str] = frozenset({"find_by_user_id", "get_by_user", "find_by_address", "find_by_token_id"})
+SCALAR_QUERIES: frozenset[str] = frozenset({"total_balance_by_user", "total_balance"})
+
+_B = balances.c
+# Explicit, in table order: the same order as Balance's fields and as balances.* expands to.
+BALANCE_COLUMNS: tuple[ColumnElement, ...] = (
+    _B.id, _B.user_id, _B.token_id, _B.address, _B.amount, _B.usd_value,
+    _B.auto_convert_threshold, _B.created_at, _B.updated_at,
+)
+_LEGACY_EXTRA: tuple[ColumnElement, ...] = (
+    users.c.email.label("user_email"),
+    tokens.c.symbol.label("token_symbol"),
+    tokens.c.name.label("token_name"),
+    tokens.c.decimals.label("token_decimals"),
+    tokens.c.price_usd.label("token_price_usd"),
+)
+
+_id = bindparam("id", type_=BigInteger)
+_user_id = bindparam("user_id", type_=BigInteger)
+_token_id = bindparam("token_id", type_=BigInteger)
+_address = bindparam("address", type_=String)
+_limit = bindparam("limit", type_=Integer)
+_offset = bindparam("offset", type_=Integer)
+
+
+def _legacy() -> Select:
+    joined = balances.join(users, users.c.id == _B.user_id).join(tokens, tokens.c.id == _B.token_id)
+    return select(literal_column("balances.*"), *_LEGACY_EXTRA).select_from(joined)
+
+
+def _optimized() -> Select:
+    return select(*BALANCE_COLUMNS)
+
+
+def _row_reads(base: Select) -> dict[str, Select]:
+    return {
+        "find_by_id": base.where(_B.id == _id),
+        "find_by_user_id": base.where(_B.user_id == _user_id).order_by(_B.id),
+        # (user_id, token_id) is not unique: the lowest id is "the" balance, deterministically.
+        "find_by_user_id_and_token_id": base.where(_B.user_id == _user_id, _B.token_id == _token_id)
+        .order_by(_B.id)
+        .limit(literal_column("1")),
+        "get_by_user": base.where(_B.user_id == _user_id)
+        .order_by(_B.created_at.desc(), _B.id.desc())
+        .limit(_limit)
+        .offset(_offset),
+        "find_by_address": base.where(_B.address == _address).order_by(_B.id),
+        "find_by_token_id": base.where(_B.token_id == _token_id).order_by(_B.id),
+    }
+
+
+# literal 0, not a bind: the statement's only parameters are the read's arguments.
+_SUM_USD = func.coalesce(func.sum(_B.usd_value), literal_column("0")).label("total")
+_AGGREGATES: dict[str, Select] = {
+    "total_balance_by_user": select(_SUM_USD).where(_B.user_id == _user_id),
+    "total_balance": select(_SUM_USD),
+}
+
+_STATEMENTS: dict[tuple[str, str], Select] = {
+    **{(q, "legacy"): s for q, s in _row_reads(_legacy()).items()},
+    **{(q, "optimized"): s for q, s in _row_reads(_optimized()).items()},
+    **{(q, p): s for q, s in _AGGREGATES.items() for p in PROJECTIONS},
+}
+
+
+def statement(query: str, projection: str = "optimized") -> Select:
+    """The Core statement the model executes for read ``query`` (the same object on every call)."""
+    try:
+        return _STATEMENTS[(query, projection)]
+    except KeyError:
+        raise ValueError(
+            f"unknown read {query!r} or projection {projection!r}; reads: {', '.join(READ_QUERIES)}; "
+            f"projections: {', '.join(PROJECTIONS)}"
+        ) from None
+
+
+# ---- writes: each one statement, so each is atomic on its own in autocommit ----
+
+# Money binds are cast to the column type: exact, and typed even when NULL (INSERT ... SELECT needs that).
+_delta = cast(bindparam("delta"), MONEY)
+_amount = cast(bindparam("amount"), MONEY)
+_price = select(tokens.c.price_usd).where(tokens.c.id == _B.token_id).scalar_subquery()
+
+CREATE: Insert = insert(balances).from_select(
+    ["user_id", "token_id", "address", "amount", "usd_value", "auto_convert_threshold"],
+    select(
+        _user_id,
+        tokens.c.id,
+        _address,
+        _amount,
+        _amount * tokens.c.price_usd,
+        cast(bindparam("auto_convert_threshold"), MONEY),
+    ).where(tokens.c.id == _token_id),
+).returning(*BALANCE_COLUMNS)
+"""Insert priced at the token's current price; no row back means the token does not exist."""
+
+# SET expressions see the row's old values, so usd_value is priced on the new amount.
+CREDIT: Update = (
+    update(balances)
+    .where(_B.id == _id)
+    .values(amount=_B.amount + _delta, usd_value=(_B.amount + _delta) * _price, updated_at=func.now())
+    .returning(*BALANCE_COLUMNS)
+)
+DEBIT: Update = (
+    update(balances)
+    .where(_B.id == _id, _B.amount >= _delta)
+    .values(amount=_B.amount - _delta, usd_value=(_B.amount - _delta) * _price, updated_at=func.now())
+    .returning(*BALANCE_COLUMNS)
+)
+"""No row back means not found or insufficient funds; ``AMOUNT_OF`` tells which."""
+DELETE: Delete = delete(balances).where(_B.id == _id).returning(_B.id, _B.user_id, _B.token_id)
+AMOUNT_OF: Select = select(_B.amount).where(_B.id == _id)
+
+_DIALECT = PGDialect_psycopg()
+
+
+@cache
+def compile_sql(stmt: ClauseElement) -> str:
+    """``stmt`` compiled once for psycopg 3 (``%(name)s`` placeholders, typed casts)."""
+    return str(stmt.compile(dialect=_DIALECT))
+
+
+def sql(query: str, projection: str = "optimized") -> str:
+    """The SQL text the model sends for read ``query``: ``statement(query, projection)`` compiled."""
+    return compile_sql(statement(query, projection))

@@ -1,0 +1,226 @@
+"""The cache layer: the guide's keys and TTLs, exact values, invalidation per family and write, and Redis outages."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy import Engine
+
+from balance_model.cache import FAMILIES, FILL_TOKEN_TTL_MS, TTLS, BalanceCache
+from balance_model.codec import DecimalCodec, RecordCodec
+from balance_model.model import BalanceModel
+from balance_model.records import Balance, LegacyBalance
+
+from .conftest import StoppableRedis, db_balance
+
+pytestmark = pytest.mark.services
+
+CACHED_READS = {  # family -> (read, arguments) for user 1, token 1
+    "by_id": ("find_by_id", {"id": None}),
+    "by_user": ("find_by_user_id", {"user_id": 1}),
+    "by_user_token": ("find_by_user_id_and_token_id", {"user_id": 1, "token_id": 1}),
+    "total": ("total_balance", {}),
+    "total_by_user": ("total_balance_by_user", {"user_id": 1}),
+}
+
+
+def _fill_all(model: BalanceModel, balance_id: int) -> dict[str, str]:
+    """Read every cached family for user 1 / token 1 / this id; return family -> key."""
+    keys = {}
+    for family, (query, params) in CACHED_READS.items():
+        params = {k: balance_id if v is None else v for k, v in params.items()}
+        model.read(query, **params)
+        keys[family] = model.cache.key_for(query, **params)
+    return keys
+
+
+def test_keys_are_the_guides_under_the_prefix() -> None:
+    """Each family's key is the guide's pattern with the configured prefix in front."""
+    cache = BalanceCache(redis.Redis(), "pfx:")
+    assert cache.key_for("find_by_id", id=7) == "pfx:balance:id:7"
+    assert cache.key_for("find_by_user_id", user_id=3) == "pfx:balance:user:3"
+    assert cache.key_for("find_by_user_id_and_token_id", user_id=3, token_id=9) == "pfx:balance:user:3:token:9"
+    assert cache.key_for("total_balance") == "pfx:balance:total"
+    assert cache.key_for("total_balance_by_user", user_id=3) == "pfx:balance:total:user:3"
+    assert BalanceCache(redis.Redis()).key_for("find_by_id", id=7) == "balance:id:7"
+
+
+def test_uncached_reads_have_no_key_and_unknown_reads_are_refused() -> None:
+    """get_by_user, find_by_address and find_by_token_id are not cached, as in the guide."""
+    cache = BalanceCache(redis.Redis())
+    assert cache.key_for("get_by_user", user_id=1, limit=20, offset=0) is None
+    assert cache.key_for("find_by_address", address="0x") is None
+    assert cache.key_for("find_by_token_id", token_id=1) is None
+    with pytest.raises(ValueError):
+        cache.key_for("find_everything")
+
+
+def test_ttls_are_one_table_with_the_guides_values() -> None:
+    """5 min by id, 1 min by user, 5 min by user+token, 2 min for both totals."""
+    assert dict(TTLS) == {"by_id": 300, "by_user": 60, "by_user_token": 300, "total": 120, "total_by_user": 120}
+    assert {f.name for f in FAMILIES} == set(TTLS)
+
+
+def test_read_through_sets_each_key_with_its_ttl(model: BalanceModel, redis_client: redis.Redis) -> None:
+    """A miss reads the database and stores the value; PTTL shows the family's TTL (and the fill token's)."""
+    balance = model.create(1, 1, "0xabc", Decimal("2.5"))
+    keys = _fill_all(model, balance.id)
+    for family, key in keys.items():
+        pttl = redis_client.pttl(key)
+        assert TTLS[family] * 1000 - 5000 < pttl <= TTLS[family] * 1000, family
+        assert 0 < redis_client.pttl(model.cache.fill_key(key)) <= FILL_TOKEN_TTL_MS
+
+
+def test_absent_rows_are_not_cached(model: BalanceModel, redis_client: redis.Redis) -> None:
+    """A read finding nothing stores nothing, so a later create needs no negative-cache handling."""
+    assert model.find_by_id(12345) is None
+    assert model.find_by_user_id_and_token_id(1, 1) is None
+    assert not redis_client.exists(model.cache.key_for("find_by_id", id=12345))
+    assert model.find_by_user_id(1) == []  # an empty list is a value: cached
+    assert redis_client.exists(model.cache.key_for("find_by_user_id", user_id=1))
+
+
+@pytest.mark.parametrize("amount", [Decimal("0.000000000000000001"), Decimal("1.500000000000000000"),
+                                    Decimal("99999999999999999999.999999999999999999"), Decimal("0"), 7])
+def test_money_round_trips_exactly_through_redis(model: BalanceModel, amount: Decimal) -> None:
+    """A hit returns the same Decimal digits and exponent as the database: all 18 places, trailing zeros included."""
+    balance = model.create(1, 3, "0xdec", amount)
+    fresh = model.find_by_id(balance.id)  # miss: from the database
+    cached = model.find_by_id(balance.id)  # hit: from Redis
+    assert model.cache.stats()["by_id"].hits == 1
+    for field in ("amount", "usd_value"):
+        assert str(getattr(cached, field)) == str(getattr(fresh, field)) == str(getattr(balance, field))
+    assert str(model.total_balance_by_user(1)) == str(model.total_balance_by_user(1)) == str(fresh.usd_value)
+
+
+def test_timestamps_keep_their_offset_through_the_codec() -> None:
+    """Aware datetimes come back at the same instant, offset and microsecond."""
+    india = timezone(timedelta(hours=5, minutes=30))
+    b = Balance(1, 2, 3, "0x", Decimal("1E-18"), Decimal("0E-18"), None,
+                datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=india), datetime(2024, 3, 1, tzinfo=timezone.utc))
+    back = RecordCodec(Balance).decode(RecordCodec(Balance).encode(b))
+    assert back == b
+    assert back.created_at.utcoffset() == timedelta(hours=5, minutes=30)
+    assert back.created_at.microsecond == 999999
+    assert str(back.amount) == "1E-18" and str(back.usd_value) == "0E-18"
+    assert DecimalCodec().decode(DecimalCodec().encode(Decimal("12.340000000000000000"))).as_tuple() == \
+        Decimal("12.340000000000000000").as_tuple()
+
+
+WRITES: dict[str, Callable[[BalanceModel, Balance], Any]] = {
+    "create": lambda m, b: m.create(b.user_id, b.token_id, "0xnew", Decimal("1")),
+    "credit": lambda m, b: m.credit(b.id, Decimal("1")),
+    "debit": lambda m, b: m.debit(b.id, Decimal("1")),
+    "delete": lambda m, b: m.delete(b.id),
+}
+
+
+@pytest.mark.parametrize("write", WRITES)
+def test_each_write_invalidates_every_family_and_nothing_else(model: BalanceModel, redis_client: redis.Redis,
+                                                              write: str) -> None:
+    """Each write drops every key it can make stale (create: all but another balance's by-id); others stay."""
+    balance = model.create(1, 1, "0xabc", Decimal("5"))
+    other = model.create(2, 1, "0xdef", Decimal("5"))
+    keys = _fill_all(model, balance.id)
+    model.find_by_user_id(2)
+    model.find_by_id(other.id)
+    untouched = [model.cache.key_for("find_by_user_id", user_id=2), model.cache.key_for("find_by_id", id=other.id)]
+    if write == "create":  # a new balance: balance 1's own entry is still right
+        untouched.append(keys.pop("by_id"))
+    assert all(redis_client.exists(k) for k in [*keys.values(), *untouched])
+    WRITES[write](model, balance)
+    for family, key in keys.items():
+        assert not redis_client.exists(key), f"{write} left {family} cached"
+        assert not redis_client.exists(model.cache.fill_key(key))
+    assert all(redis_client.exists(k) for k in untouched)
+
+
+def test_stats_count_hits_misses_and_hit_rate_per_family(model: BalanceModel) -> None:
+    """hit_rate = hits / (hits + misses) for each family; reset_stats zeroes them."""
+    balance = model.create(1, 1, "0xabc", Decimal("5"))
+    assert model.cache.stats()["by_id"].hit_rate is None
+    for _ in range(4):
+        model.find_by_id(balance.id)
+    model.total_balance()
+    stats = model.cache.stats()
+    assert (stats["by_id"].hits, stats["by_id"].misses, stats["by_id"].errors) == (3, 1, 0)
+    assert stats["by_id"].hit_rate == 0.75
+    assert (stats["total"].hits, stats["total"].misses) == (0, 1)
+    model.cache.reset_stats()
+    assert all(s.hits == s.misses == 0 for s in model.cache.stats().values())
+
+
+def test_a_value_of_another_projection_is_a_miss_and_overwritten(db: Engine, cache: BalanceCache) -> None:
+    """Sharing a prefix across projections never returns the wrong record type; the value is replaced."""
+    with BalanceModel(db, cache, "legacy") as legacy, BalanceModel(db, cache, "optimized") as optimized:
+        balance = optimized.create(1, 1, "0xabc", Decimal("5"))
+        assert type(legacy.find_by_id(balance.id)) is LegacyBalance
+        assert type(optimized.find_by_id(balance.id)) is Balance
+        assert type(optimized.find_by_id(balance.id)) is Balance
+        assert cache.stats()["by_id"].hits == 1
+
+
+def test_redis_stopped_mid_test_reads_and_writes_use_the_database(
+        db: Engine, own_redis: StoppableRedis, caplog: pytest.LogCaptureFixture) -> None:
+    """With Redis down reads come from the database, writes commit, failures are counted and logged once."""
+    cache = BalanceCache(own_redis.client(), "t:", retry_interval_s=0.05)
+    with BalanceModel(db, cache) as model:
+        balance = model.create(1, 1, "0xabc", Decimal("5"))
+        model.find_by_id(balance.id)
+        model.find_by_user_id(1)
+        own_redis.stop()
+        with caplog.at_level(logging.INFO, logger="balance_model.cache"):
+            for i in range(20):
+                credited = model.credit(balance.id, Decimal("1"))
+                assert model.find_by_id(balance.id) == credited == db_balance(db, balance.id)
+                assert model.find_by_user_id(1) == [credited]
+                assert model.total_balance_by_user(1) == credited.usd_value
+            assert credited.amount == Decimal("25")
+            warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+            assert len(warnings) == 1 and "Redis unavailable" in warnings[0].getMessage()
+            assert cache.stats()["by_id"].errors >= 20
+            assert cache.unsent_invalidations == 5
+
+            own_redis.start()  # back, empty
+            time.sleep(0.06)  # past the retry interval
+            assert model.find_by_id(balance.id) == db_balance(db, balance.id)
+            assert model.find_by_id(balance.id) == db_balance(db, balance.id)
+            assert cache.stats()["by_id"].hits >= 1
+            assert cache.unsent_invalidations == 0
+            assert any("reachable again" in r.getMessage() for r in caplog.records)
+            assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+
+
+class FlakyRedis(redis.Redis):
+    """A client that can be cut off while the server keeps its data: the case where an invalidation is lost."""
+
+    cut = False
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        if self.cut:
+            raise redis.ConnectionError("cut by the test")
+        return super().execute_command(*args, **options)
+
+
+def test_invalidations_lost_in_an_outage_are_replayed_before_the_cache_is_used_again(
+        db: Engine, own_redis: StoppableRedis) -> None:
+    """A write whose DEL failed leaves a stale key in a surviving Redis; it is deleted before any later GET."""
+    client = FlakyRedis(unix_socket_path=str(own_redis.socket), socket_timeout=0.5)
+    cache = BalanceCache(client, "t:", retry_interval_s=0.0)
+    with BalanceModel(db, cache) as model:
+        balance = model.create(1, 1, "0xabc", Decimal("5"))
+        model.find_by_id(balance.id)  # cached: amount 5
+        client.cut = True
+        credited = model.credit(balance.id, Decimal("1"))  # committed; its DEL could not be sent
+        assert cache.unsent_invalidations == 5
+        client.cut = False
+        assert client.get(cache.key_for("find_by_id", id=balance.id)) is not None  # the stale value survived
+        assert model.find_by_id(balance.id) == credited
+        assert cache.unsent_invalidations == 0
