@@ -64,6 +64,8 @@ class CaseResult:
     planning_ms: float | None = None
     indexes_used: list[str] = field(default_factory=list)
     node_types: list[str] = field(default_factory=list)
+    # Reference cases only: the model's twin call timed interleaved with the raw call (harness overhead).
+    overhead: dict[str, Any] | None = None
 
     @property
     def key(self) -> tuple[str, str, str, str, str, str]:

@@ -70,6 +70,7 @@ def case_results(run_dir: Path, benchmarks: list[dict[str, Any]]) -> list[CaseRe
                 cache_hits=info.get("cache_hits"),
                 cache_misses=info.get("cache_misses"),
                 plan_file=plan_file,
+                overhead=info.get("overhead"),
                 **timing_stats(bench["stats"]["data"]),
                 **_plan_facts(run_dir, plan_file, info["query"]),
             )

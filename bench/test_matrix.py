@@ -7,6 +7,8 @@ happen outside the timed section.
 
 from __future__ import annotations
 
+import random
+import statistics
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -125,6 +127,29 @@ def test_write(case: Case, state: ScaleState, benchmark: Any, bench_config: Conf
     _record(benchmark, case, args, plan_file=plan)
 
 
+# Reference cases with a model twin: (model cache state) of find_by_id that does the same work plus the model.
+TWINS = {"raw_pg_find_by_id": "nocache", "raw_redis_get_decode": "warm"}
+
+
+def _interleaved(model_call: Callable[[], Any], raw_call: Callable[[], Any], pairs: int) -> dict[str, Any]:
+    """Median of the model and of its raw twin, timed alternately in seeded random order.
+
+    Timing both in the same moments cancels the drift of a noisy machine, which
+    separate cases measured seconds apart cannot.
+    """
+    order = random.Random(12345)
+    times: dict[str, list[float]] = {"model": [], "raw": []}
+    for _ in range(pairs):
+        calls = [("model", model_call), ("raw", raw_call)]
+        order.shuffle(calls)
+        for name, call in calls:
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    model_ms, raw_ms = (statistics.median(times[k]) * 1000.0 for k in ("model", "raw"))
+    return {"model_ms": model_ms, "raw_ms": raw_ms, "ratio": model_ms / raw_ms, "pairs": pairs}
+
+
 def test_reference(case: Case, state: ScaleState, benchmark: Any, bench_config: Config) -> None:
     """Time a raw client doing the least a case could: the transport floor of this machine."""
     from balance_model.codec import RecordCodec
@@ -148,4 +173,12 @@ def test_reference(case: Case, state: ScaleState, benchmark: Any, bench_config: 
             "raw_redis_get_decode": lambda: decode(state.redis.get(key)),
         }
         _timed(benchmark, calls[case.query], None, bench_config.quick)
-    _record(benchmark, case, {"id": balance_id})
+        extra: dict[str, Any] = {}
+        if case.query in TWINS:
+            twin = state.model(TWINS[case.query])
+            extra["overhead"] = {
+                "model": f"find_by_id ({TWINS[case.query]})",
+                **_interleaved(lambda: twin.read("find_by_id", id=balance_id), calls[case.query],
+                               50 if bench_config.quick else 1000),
+            }
+    _record(benchmark, case, {"id": balance_id}, **extra)

@@ -122,7 +122,8 @@ def _verdict_table(items: list[Verdict]) -> Markup:
 STAT_FORMATS: dict[str, Callable[[Any], str]] = {
     "p50 ms": _ms, "p95 ms": _ms, "p99 ms": _ms, "IQR ms": _ms, "min ms": _ms, "max ms": _ms, "mean ms": _ms,
     "plan execution ms": _ms, "ratio": _times, "p": _p, "cache hits": lambda v: f"{v:,.0f}",
-    "cache misses": lambda v: f"{v:,.0f}", "rounds": lambda v: f"{v:,.0f}",
+    "cache misses": lambda v: f"{v:,.0f}", "rounds": lambda v: f"{v:,.0f}", "pairs": lambda v: f"{v:,.0f}",
+    "model p50 ms": _ms, "raw p50 ms": _ms,
 }
 
 
@@ -137,6 +138,16 @@ def _stats_frame(cases: Iterable[CaseResult], columns: tuple[str, ...]) -> pd.Da
                "plan execution ms": c.execution_ms, "indexes used": ", ".join(c.indexes_used)}
         rows.append({k: row[k] for k in columns})
     return pd.DataFrame(rows, columns=list(columns))
+
+
+def _overhead_frame(references: Iterable[CaseResult]) -> pd.DataFrame:
+    """The model against its raw twin, timed interleaved: what the port and the harness add per call."""
+    rows = [{"model call": c.overhead["model"], "raw twin": c.query, "scale": c.scale,
+             "model p50 ms": c.overhead["model_ms"], "raw p50 ms": c.overhead["raw_ms"],
+             "ratio": c.overhead["ratio"], "pairs": c.overhead["pairs"]}
+            for c in references if c.overhead]
+    return pd.DataFrame(rows, columns=["model call", "raw twin", "scale", "model p50 ms", "raw p50 ms", "ratio",
+                                       "pairs"])
 
 
 def _write_frame(run: Run, scale: str) -> pd.DataFrame:
@@ -380,6 +391,7 @@ def render_report(run: Run, baseline: Run | None = None,
                    for s in scales],
         "references": _table(_stats_frame(references, ("query", "scale", "rounds", "p50 ms", "p95 ms", "p99 ms")),
                              "references", STAT_FORMATS),
+        "overheads": _table(_overhead_frame(references), "overheads", STAT_FORMATS),
         "comparison": _comparison_context(run, baseline, comparisons, fail_on_regression) if baseline else None,
         "environment_table": _table(_environment_frame(environment), "environment"),
         "datasets_table": _table(_datasets_frame(environment), "datasets"),

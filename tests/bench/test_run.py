@@ -12,6 +12,7 @@ import psycopg
 import pytest
 import redis
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from balance_bench.bench.matrix import read_cases, reference_cases, write_cases
 from balance_bench.config import Config
@@ -23,6 +24,7 @@ from tests.conftest import run_cli
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
+SECRET = "s3cret-pw-9f2c"
 PER_USER = ("find_by_user_id", "get_by_user", "total_balance_by_user", "find_by_user_id_and_token_id")
 
 
@@ -125,12 +127,18 @@ def foreign_data(endpoints: Endpoints, redis_client: redis.Redis):  # type: igno
 def test_a_run_by_url_leaves_foreign_databases_and_keys_alone(foreign_data, endpoints: Endpoints,  # type: ignore[no-untyped-def]
                                                                redis_client: redis.Redis, bench_config: Config,
                                                                tmp_path: Path) -> None:
-    """Pointed at servers holding other data by URL, a whole run leaves that data as it was."""
+    """Pointed at servers holding other data by URL, a whole run leaves that data as it was, and no password leaks."""
     name, keys = foreign_data
     env = {k: v for k, v in os.environ.items() if not k.startswith("BALANCE_BENCH_")}
-    proc = run_cli("run", "--quick", "--out", str(tmp_path), "--dsn", endpoints.pg_url,
+    # Trust authentication ignores the password, so the run works and we can look for it everywhere.
+    dsn = make_url(endpoints.pg_url).set(password=SECRET).render_as_string(hide_password=False)
+    proc = run_cli("run", "--quick", "--out", str(tmp_path), "--dsn", dsn,
                    "--redis-url", endpoints.redis_url, "--cache-dir", str(bench_config.cache_dir), env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert SECRET not in proc.stdout + proc.stderr
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), f"password in {path}"
     for key, value in keys.items():
         assert redis_client.get(key) == value, key
     assert not list(redis_client.scan_iter(match="balance-bench:run-*")), "the run left its own keys behind"
@@ -139,3 +147,13 @@ def test_a_run_by_url_leaves_foreign_databases_and_keys_alone(foreign_data, endp
     with psycopg.connect(psycopg_dsn(endpoints.pg_url)) as conn:
         leftovers = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'balance_bench_run_%'").fetchall()
     assert leftovers == []
+
+
+def test_harness_overhead_is_measured_against_raw_twins(summary, real_run_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """The raw find_by_id references carry the model's twin, timed interleaved, and the report shows the ratio."""
+    twins = {c.query: c.overhead for c in summary.cases if c.overhead}
+    assert set(twins) == {"raw_pg_find_by_id", "raw_redis_get_decode"}
+    for overhead in twins.values():
+        assert overhead["pairs"] >= 50 and overhead["raw_ms"] > 0
+        assert overhead["ratio"] == pytest.approx(overhead["model_ms"] / overhead["raw_ms"])
+    assert "Harness and port overhead" in (real_run_dir / "report.html").read_text()
