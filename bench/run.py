@@ -65,6 +65,8 @@ def run_command(config: Config, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     run_dir = new_run_dir(config)
     code = run_matrix(config, run_dir)
+    if code == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt  # pytest already stopped the cases and dropped this run's database copies
     if code != 0 or not (run_dir / SUMMARY_FILE).exists():
         raise BenchError(f"the benchmark matrix did not complete (pytest exit {int(code)}); "
                          f"partial results in {run_dir}")
