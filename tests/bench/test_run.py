@@ -157,3 +157,24 @@ def test_harness_overhead_is_measured_against_raw_twins(summary, real_run_dir: P
         assert overhead["pairs"] >= 50 and overhead["raw_ms"] > 0
         assert overhead["ratio"] == pytest.approx(overhead["model_ms"] / overhead["raw_ms"])
     assert "Harness and port overhead" in (real_run_dir / "report.html").read_text()
+
+
+def test_ctrl_c_stops_a_run_and_drops_its_database_copy(endpoints: Endpoints, bench_config: Config,
+                                                       tmp_path: Path) -> None:
+    """SIGINT mid-run exits 130 with one line and leaves no database copy behind."""
+    import signal
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    proc = subprocess.Popen([sys.executable, "-m", "balance_bench.cli", "run", "--quick", "--out", str(tmp_path),
+                             "--cache-dir", str(bench_config.cache_dir)], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "balance-bench: interrupted" in err and "Traceback" not in err
+    with psycopg.connect(psycopg_dsn(endpoints.pg_url)) as conn:
+        assert conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'balance_bench_run_%'").fetchall() == []
