@@ -29,6 +29,8 @@ from balance_bench.errors import BenchError, redact
 from balance_bench.reports.analyse import PlanAnalysis, analyse
 from balance_bench.reports.charts import distribution_chart, query_chart, write_cost_chart
 from balance_bench.reports.compare import (
+    FLOORS,
+    floor_ratios,
     ALPHA,
     Comparison,
     compare_runs,
@@ -352,7 +354,10 @@ def _comparison_context(run: Run, baseline: Run, comparisons: list[Comparison], 
         "only_baseline": len(only_before),
         "table": _table(frame, "comparison", {"baseline median (ms)": _ms, "current median (ms)": _ms,
                                                "ratio": _times, "change (%)": lambda v: f"{v:+.1f}",
+                                               "change vs floor (%)": lambda v: f"{v:+.1f}",
                                                "p (Mann-Whitney U)": _p}, classes),
+        "floors": [f"{scale} {floor} floor ({FLOORS[floor]}) {(ratio - 1) * 100:+.1f}%"
+                   for (scale, floor), ratio in sorted(floor_ratios(run, baseline).items())],
     }
 
 

@@ -46,3 +46,23 @@ def test_too_few_samples_are_not_tested() -> None:
     """One timing per side cannot be tested: no p-value rather than a misleading one."""
     assert mann_whitney_p([1.0], [2.0]) is None
     assert mann_whitney_p([1.0, 1.1, 1.2], [2.0, 2.1, 2.2]) is not None
+
+
+def test_a_slower_machine_is_not_a_code_regression(make_run: Callable[..., Path]) -> None:
+    """Everything 40% slower, the raw floors included, is significant but not a regression against the floor."""
+    machine = lambda case: 1.4  # noqa: E731
+    current, baseline = load_run(make_run(slowdown=machine, seed=1)), load_run(make_run(seed=2))
+    comparisons = compare_runs(current, baseline)
+    assert any(c.significant and c.change_pct > 25 for c in comparisons)
+    assert regressions(comparisons, 25.0) == []
+    checked = [c for c in comparisons if c.floor_change_pct is not None]
+    assert checked and all(abs(c.floor_change_pct) < 20 for c in checked)
+
+
+def test_a_case_slower_than_its_floor_is_still_a_regression(make_run: Callable[..., Path]) -> None:
+    """A case that doubles while the machine slows by 20% is a regression, and its line names the floor."""
+    slow = lambda case: 2.4 if case.query == "credit" and case.migration == "with_012" else 1.2  # noqa: E731
+    current, baseline = load_run(make_run(slowdown=slow, seed=1)), load_run(make_run(seed=2))
+    (found,) = regressions(compare_runs(current, baseline), 50.0)
+    assert found.key[0] == "credit" and found.floor == "postgres"
+    assert "against the postgres floor" in found.line()
