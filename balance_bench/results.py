@@ -20,6 +20,7 @@ __all__ = [
     "BENCHMARKS_FILE",
     "PLANS_DIR",
     "REPORT_FILE",
+    "COORDINATES",
     "CaseResult",
     "Summary",
     "read_summary",
@@ -33,6 +34,8 @@ PLANS_DIR = "plans"
 REPORT_FILE = "report.html"
 
 KINDS = ("read", "write", "reference")
+COORDINATES = ("kind", "query", "cache", "migration", "scale", "projection", "param_kind")
+"""Where a case sits in the matrix: the fields shared by ``bench.matrix.Case`` and ``CaseResult``."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from balance_bench.results import COORDINATES
+
 __all__ = [
     "Case",
     "ReadSpec",
@@ -96,8 +98,7 @@ class Case:
         return f"{self.scale} {self.query} {self.param_kind}"
 
     def coordinates(self) -> dict[str, str]:
-        return {"kind": self.kind, "query": self.query, "cache": self.cache, "migration": self.migration,
-                "scale": self.scale, "projection": self.projection, "param_kind": self.param_kind}
+        return {name: getattr(self, name) for name in COORDINATES}
 
 
 def read_cases(scales: tuple[str, ...]) -> Iterator[Case]:

@@ -16,11 +16,9 @@ from typing import Any
 import pandas as pd
 
 from balance_bench.errors import BenchError
-from balance_bench.results import BENCHMARKS_FILE, CaseResult, Summary, read_summary
+from balance_bench.results import BENCHMARKS_FILE, COORDINATES, CaseResult, Summary, read_summary
 
 __all__ = ["Run", "load_run", "COORDINATES"]
-
-COORDINATES = ["kind", "query", "cache", "migration", "scale", "projection", "param_kind"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ class Run:
         frame = pd.DataFrame(rows)
         if frame.empty:
             return frame
-        for column in ("kind", "query", "cache", "migration", "scale", "projection", "param_kind"):
+        for column in COORDINATES:
             frame[column] = frame[column].astype("category")
         return frame
 
