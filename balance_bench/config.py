@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from balance_bench.errors import BenchError, redact
-from balance_bench.fixtures.scales import SCALES, Scale, custom_scale, get_scale
+from balance_bench.scales import SCALES, Scale, custom_scale, get_scale
 
-__all__ = ["Config", "Option", "OPTIONS", "add_options", "config_from_namespace", "DEFAULT_SEED"]
+__all__ = ["Config", "Option", "OPTIONS", "SERVICE", "DATASET", "add_options", "config_from_namespace", "DEFAULT_SEED"]
 
 DEFAULT_SEED = 42
 DEFAULT_EXTERNAL_REDIS_PREFIX = "balance-bench:"
@@ -46,14 +46,14 @@ def _redis_url(value: str) -> str:
     return value
 
 
-def _scales(value: str) -> tuple[str, ...]:
+def _scales(value: str) -> tuple[Scale, ...]:
     names = tuple(n.strip() for n in value.split(",") if n.strip())
     if not names:
         raise argparse.ArgumentTypeError("--scale needs at least one scale name")
-    for name in names:
-        if name not in SCALES:
-            raise argparse.ArgumentTypeError(f"unknown scale {name!r}; known scales: {', '.join(SCALES)}")
-    return names
+    try:
+        return tuple(get_scale(name) for name in names)
+    except BenchError as exc:  # the scale table is the one judge of names
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _non_negative_int(value: str) -> int:
@@ -66,11 +66,11 @@ def _non_negative_int(value: str) -> int:
     return number
 
 
-def _rows(value: str) -> int:
-    number = _non_negative_int(value)
-    if number < 10:
-        raise argparse.ArgumentTypeError(f"--rows must be at least 10, got {number}")
-    return number
+def _rows(value: str) -> Scale:
+    try:
+        return custom_scale(_non_negative_int(value))
+    except BenchError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _redis_prefix(value: str) -> str:
@@ -116,6 +116,11 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 _BY_DEST = {o.dest: o for o in OPTIONS}
+
+SERVICE: tuple[str, ...] = ("dsn", "redis_url", "redis_prefix", "cache_dir")
+"""The options that say which servers to use."""
+DATASET: tuple[str, ...] = ("scale", "rows", "seed")
+"""The options that say which dataset to use."""
 
 
 def add_options(add: Callable[..., Any], names: Iterable[str] | None = None) -> None:
@@ -188,11 +193,11 @@ def config_from_namespace(ns: Any) -> Config:
     }
     quick = bool(values["quick"])
     if values["rows"] is not None:
-        scales: tuple[Scale, ...] = (custom_scale(values["rows"]),)
+        scales: tuple[Scale, ...] = (values["rows"],)
     elif quick:
         scales = (get_scale("tiny"),)
     else:
-        scales = tuple(get_scale(n) for n in values["scale"] or ("small",))
+        scales = values["scale"]
     redis_url = values["redis_url"]
     prefix = values["redis_prefix"]
     if prefix is None:

@@ -1,4 +1,4 @@
-"""``balance-bench doctor``: the guide's Troubleshooting section as checks against live servers.
+"""The guide's Troubleshooting section as checks against live servers (``balance-bench doctor`` prints them).
 
 Each check prints PASS, WARN or FAIL with a remedy. Exit status 0 when nothing
 fails (warnings allowed), 1 otherwise; an unreachable service is a FAIL line,
@@ -7,17 +7,15 @@ not a traceback.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import redis
-from rich.console import Console
 from sqlalchemy import Engine, create_engine, text
 
-from balance_bench.bench.plans import explain, record_statements, recording_engine
 from balance_bench.bench.matrix import READS
+from balance_bench.bench.plans import explain, record_statements, recording_engine
 from balance_bench.config import Config
 from balance_bench.errors import BenchError
 from balance_bench.fixtures import migrate
@@ -29,7 +27,7 @@ from balance_model.cache import FAMILIES, BalanceCache
 from balance_model.model import BalanceModel
 from balance_model.schema import INDEX_012_NAMES
 
-__all__ = ["Check", "diagnose", "doctor_command"]
+__all__ = ["Check", "diagnose", "diagnose_scales"]
 
 DEAD_TUPLE_RATIO_WARN = 0.10
 HIT_RATE_WARN = 0.5
@@ -167,12 +165,8 @@ def diagnose(endpoints: Endpoints, database: str, params: Any) -> list[Check]:
         engine.dispose()
 
 
-_STYLE = {"pass": "green", "warn": "yellow", "fail": "red"}
-
-
-def doctor_command(config: Config, args: argparse.Namespace) -> int:
-    """Print each check with its remedy; 1 if any failed."""
-    console = Console(highlight=False)
+def diagnose_scales(config: Config) -> list[Check]:
+    """Every check for each selected scale's dataset; a service that cannot be reached is one failed check."""
     try:
         with running_services(config) as endpoints:
             checks: list[Check] = []
@@ -183,10 +177,6 @@ def doctor_command(config: Config, args: argparse.Namespace) -> int:
                                         f"balance-bench seed --scale {scale.name} --seed {config.seed}"))
                     continue
                 checks.extend(diagnose(endpoints, name, load_dataset(endpoints, scale, config.seed).params))
+            return checks
     except BenchError as exc:
-        checks = [Check("services", "fail", str(exc), "check --dsn/--redis-url and that the servers run")]
-    for check in checks:
-        console.print(f"[{_STYLE[check.status]}]{check.status.upper():4}[/] {check.name}: {check.message}")
-        if check.remedy:
-            console.print(f"     remedy: {check.remedy}")
-    return 1 if any(c.status == "fail" for c in checks) else 0
+        return [Check("services", "fail", str(exc), "check --dsn/--redis-url and that the servers run")]

@@ -8,7 +8,9 @@ writes it) and the reports and notebooks (which read it). A reader refuses a
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ __all__ = [
     "Summary",
     "read_summary",
     "write_summary",
+    "new_run_dir",
 ]
 
 SCHEMA_VERSION = 1
@@ -144,3 +147,15 @@ def write_summary(run_dir: Path, summary: Summary) -> Path:
     tmp.write_text(summary.to_json(), encoding="utf-8")
     tmp.replace(target)
     return target
+
+
+def new_run_dir(out: Path, scale_names: Sequence[str]) -> Path:
+    """A fresh, sortable run directory under ``out``: ``<timestamp>-<scales>``, suffixed if taken."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = f"{stamp}-{'-'.join(scale_names)}"
+    path, suffix = out / base, 1
+    while path.exists():
+        suffix += 1
+        path = out / f"{base}-{suffix}"
+    path.mkdir(parents=True)
+    return path

@@ -165,7 +165,7 @@ class BalanceCache:
         """The fill-token key guarding data key ``key`` (same prefix, ``fill:`` in front of the guide's key)."""
         return self._fill_prefix + key[len(self._prefix):]
 
-    def keys_for_balance(self, id: int, user_id: int, token_id: int) -> tuple[str, ...]:  # noqa: A002
+    def keys_for_balance(self, id: int, user_id: int, token_id: int) -> tuple[str, ...]:
         """Every key a write to this balance can make stale: by id, its user's list, user+token, both totals."""
         ids = {"id": id, "user_id": user_id, "token_id": token_id}
         return tuple(pattern.format_map(ids) for _, pattern, _ in self._families.values())

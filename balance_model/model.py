@@ -101,7 +101,7 @@ class BalanceModel:
             raise ValueError(f"unknown read {query!r}; expected one of {', '.join(queries.READ_QUERIES)}") from None
         return self._read(spec, params)
 
-    def find_by_id(self, id: int) -> Balance | None:  # noqa: A002 - the guide's name
+    def find_by_id(self, id: int) -> Balance | None:
         return self._read(self._reads["find_by_id"], {"id": id})
 
     def find_by_user_id(self, user_id: int) -> list[Balance]:
@@ -168,7 +168,7 @@ class BalanceModel:
         self._invalidate(balance.id, balance.user_id, balance.token_id)
         return balance
 
-    def credit(self, id: int, amount: Decimal | int) -> Balance:  # noqa: A002
+    def credit(self, id: int, amount: Decimal | int) -> Balance:
         """Add ``amount`` (> 0) in one atomic UPDATE; usd_value and updated_at follow."""
         balance = self._execute_one(_CREDIT, {"id": id, "delta": money(amount, "credit", positive=True)}, _BALANCE_ROW)
         if balance is None:
@@ -176,7 +176,7 @@ class BalanceModel:
         self._invalidate(balance.id, balance.user_id, balance.token_id)
         return balance
 
-    def debit(self, id: int, amount: Decimal | int) -> Balance:  # noqa: A002
+    def debit(self, id: int, amount: Decimal | int) -> Balance:
         """Subtract ``amount`` (> 0) in one atomic UPDATE that matches no row if it would go negative."""
         delta = money(amount, "debit", positive=True)
         balance = self._execute_one(_DEBIT, {"id": id, "delta": delta}, _BALANCE_ROW)
@@ -188,7 +188,7 @@ class BalanceModel:
         self._invalidate(balance.id, balance.user_id, balance.token_id)
         return balance
 
-    def delete(self, id: int) -> bool:  # noqa: A002
+    def delete(self, id: int) -> bool:
         """Delete the balance; False if there was none."""
         row = self._execute_one(_DELETE, {"id": id}, tuple_row)
         if row is None:
@@ -205,7 +205,7 @@ class BalanceModel:
 
     # ---- cache management (the guide's best practices) ----
 
-    def _invalidate(self, id: int, user_id: int, token_id: int) -> None:  # noqa: A002
+    def _invalidate(self, id: int, user_id: int, token_id: int) -> None:
         if self.cache is None:
             return
         keys = self.cache.keys_for_balance(id, user_id, token_id)

@@ -1,12 +1,13 @@
 """pytest wiring of the benchmark matrix: cases from the config, state switching once per group, artifacts.
 
-Plain ``pytest bench/ --benchmark-only --scale tiny`` works; add
-``--benchmark-json FILE`` (``balance-bench run`` does) to also get
-``summary.json`` in the run directory.
+Plain ``pytest bench/ --benchmark-only --scale tiny`` works and leaves the raw
+artifacts (``benchmarks.json`` with the environment, ``plans/``) in its run
+directory; ``balance-bench summarise RUN_DIR`` turns them into ``summary.json``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,13 +17,13 @@ import pytest
 
 from balance_bench.bench.environment import capture_environment
 from balance_bench.bench.matrix import MIGRATIONS, Case, read_cases, reference_cases, write_cases
-from balance_bench.bench.measure import build_summary
 from balance_bench.bench.plans import planner_settings
 from balance_bench.bench.world import ScaleState, World
 from balance_bench.config import Config
-from balance_bench.fixtures.plugin import config_of
+from balance_bench.fixtures.datasets import Dataset, ensure_dataset
+from balance_bench.fixtures.plugin import config_of, preset_of
 from balance_bench.fixtures.services import Endpoints
-from balance_bench.results import PLANS_DIR, write_summary
+from balance_bench.results import BENCHMARKS_FILE, PLANS_DIR
 
 _RUN_DIR = pytest.StashKey[Path]()
 _ENVIRONMENT = pytest.StashKey[dict[str, Any]]()
@@ -35,13 +36,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--run-dir", type=Path, default=None,
         help="directory for plan files and summary.json (default: <--out>/pytest-<timestamp>)",
     )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    run_dir = config.getoption("run_dir", None)
-    if run_dir is None:
-        run_dir = config_of(config).out / f"pytest-{datetime.now():%Y%m%d-%H%M%S}"
-    config.stash[_RUN_DIR] = Path(run_dir)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -74,9 +68,19 @@ def run_dir(pytestconfig: pytest.Config) -> Path:
 
 
 @pytest.fixture(scope="session")
-def world(pytestconfig: pytest.Config, bench_config: Config, endpoints: Endpoints) -> Iterator[World]:
+def datasets(pytestconfig: pytest.Config, bench_config: Config, endpoints: Endpoints) -> dict[str, Dataset]:
+    """Each scale's dataset: the ones ``balance-bench run`` prepared, else ensured here once per scale."""
+    preset = preset_of(pytestconfig)
+    if preset is not None and preset.datasets:
+        return preset.datasets
+    return {scale.name: ensure_dataset(endpoints, scale, bench_config.seed) for scale in bench_config.scales}
+
+
+@pytest.fixture(scope="session")
+def world(pytestconfig: pytest.Config, bench_config: Config, endpoints: Endpoints,
+          datasets: dict[str, Dataset]) -> Iterator[World]:
     """The run's private dataset copies and models; removed at session end."""
-    w = World(bench_config, endpoints)
+    w = World(bench_config, endpoints, datasets)
     try:
         yield w
     finally:
@@ -115,11 +119,24 @@ def settings(state: ScaleState, settings_cache: dict[int, dict[str, str]]) -> di
     return settings_cache[key]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Every run directory gets pytest-benchmark's JSON, even when the user asked for none."""
+    run_dir = config.getoption("run_dir", None)
+    if run_dir is None:
+        run_dir = config_of(config).out / f"pytest-{datetime.now():%Y%m%d-%H%M%S}"
+    config.stash[_RUN_DIR] = Path(run_dir)
+    if not config.getoption("benchmark_json", None):
+        config.option.benchmark_json = str(Path(run_dir) / BENCHMARKS_FILE)
+
+
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any], output_json: dict[str, Any]) -> None:
-    """Carry the environment in pytest-benchmark's JSON and write ``summary.json`` beside the plans."""
+    """Carry the environment in pytest-benchmark's JSON; keep a copy in the run directory if it goes elsewhere."""
     environment = config.stash.get(_ENVIRONMENT, None)
     if environment is None:
         return
     output_json["balance_bench"] = {"environment": environment}
     run_dir = config.stash[_RUN_DIR]
-    write_summary(run_dir, build_summary(run_dir, output_json, environment))
+    if Path(config.getoption("benchmark_json")).resolve() != (run_dir / BENCHMARKS_FILE).resolve():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / BENCHMARKS_FILE).write_text(json.dumps(output_json, indent=4), encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,7 @@ def capture_environment(endpoints: Endpoints, database_engine: Any, datasets: li
         client.close()
     pg = planner_settings(database_engine)
     return {
-        "captured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "captured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "postgres": {"version": pg.pop("server_version"), "settings": pg},
         "redis": {"version": redis_info.get("redis_version")},
         "services": endpoints.describe(),

@@ -20,9 +20,9 @@ from balance_bench.bench.plans import recording_engine
 from balance_bench.config import Config
 from balance_bench.fixtures import migrate
 from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned
-from balance_bench.fixtures.datasets import Dataset, ensure_dataset
-from balance_bench.fixtures.scales import Scale
+from balance_bench.fixtures.datasets import Dataset
 from balance_bench.fixtures.services import Endpoints
+from balance_bench.scales import Scale
 from balance_model.cache import BalanceCache
 from balance_model.model import BalanceModel
 
@@ -64,9 +64,10 @@ class ScaleState:
 class World:
     """Prepares scales lazily and switches their migration state only when a case needs another one."""
 
-    def __init__(self, config: Config, endpoints: Endpoints) -> None:
+    def __init__(self, config: Config, endpoints: Endpoints, datasets: dict[str, Dataset]) -> None:
         self.config = config
         self.endpoints = endpoints
+        self.datasets_by_scale = datasets
         self.run_id = uuid.uuid4().hex[:10]
         # The embedded Redis is private to this process; an external one is shared, so isolate this run.
         self.key_prefix = endpoints.redis_prefix if endpoints.redis_embedded else (
@@ -93,7 +94,7 @@ class World:
 
     def _prepare(self, scale_name: str) -> ScaleState:
         scale = next(s for s in self.config.scales if s.name == scale_name)
-        dataset = ensure_dataset(self.endpoints, scale, self.config.seed)
+        dataset = self.datasets_by_scale[scale_name]
         clone = f"{PREFIX}run_{self.run_id}_{scale.name}"[:63]
         create_owned(self.endpoints, clone, template=dataset.database)
         self.clones.append(clone)

@@ -25,19 +25,12 @@ trigger time and executor start-up and shut-down).
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from balance_bench.reports.expectations import index_claim
-from balance_bench.reports.plans import ExplainPlan, PlanError, PlanNode, load_plan
-
-if TYPE_CHECKING:
-    from balance_bench.config import Config
+from balance_bench.reports.plans import ExplainPlan, PlanError, PlanNode
 
 __all__ = [
     "NodeStats",
@@ -46,8 +39,6 @@ __all__ = [
     "FINDING_CODES",
     "analyse",
     "render_text",
-    "explain_command",
-    "explain_command_cli",
 ]
 
 FINDING_CODES: tuple[str, ...] = (
@@ -579,15 +570,3 @@ def render_text(analysis: PlanAnalysis) -> str:
     lines.append("findings:" if analysis.findings else "findings: none")
     lines.extend(f"  [{f.code}] {f.message}" for f in analysis.findings)
     return "\n".join(lines)
-
-
-def explain_command(path: Path, as_json: bool) -> int:
-    """``balance-bench explain PLAN_FILE [--json]``: analyse a saved plan and print it; PlanError on a bad file."""
-    analysis = analyse(load_plan(path))
-    print(json.dumps(analysis.to_dict(), indent=2) if as_json else render_text(analysis))
-    return 0
-
-
-def explain_command_cli(config: Config, args: argparse.Namespace) -> int:
-    """The CLI's handler for ``explain`` (handlers take the config and the parsed arguments)."""
-    return explain_command(args.plan_file, args.json)

@@ -17,14 +17,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from balance_bench.reports.expectations import latency_claim  # noqa: E402
-from balance_bench.reports.runs import Run  # noqa: E402
-from balance_bench.results import CaseResult  # noqa: E402
+from balance_bench.reports.expectations import latency_claim
+from balance_bench.reports.runs import Run
+from balance_bench.results import CaseResult
 
 __all__ = ["STYLE", "query_chart", "distribution_chart", "write_cost_chart", "figure_svg"]
 

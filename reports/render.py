@@ -11,11 +11,8 @@ so no URL password can appear even if one slipped into the environment.
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import os
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +26,12 @@ from balance_bench.errors import BenchError, redact
 from balance_bench.reports.analyse import PlanAnalysis, analyse
 from balance_bench.reports.charts import distribution_chart, query_chart, write_cost_chart
 from balance_bench.reports.compare import (
-    FLOORS,
-    floor_ratios,
     ALPHA,
+    FLOORS,
     Comparison,
     compare_runs,
     comparisons_frame,
+    floor_ratios,
     mann_whitney_p,
     regressions,
     unmatched,
@@ -45,7 +42,7 @@ from balance_bench.reports.runs import Run, load_run
 from balance_bench.reports.verdicts import APPROX_TOLERANCE, Verdict, verdicts, verdicts_frame
 from balance_bench.results import REPORT_FILE, CaseResult
 
-__all__ = ["write_report", "render_report", "report_command"]
+__all__ = ["write_report", "render_report", "write_html"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "report.html.j2"
@@ -86,7 +83,7 @@ def _table(frame: pd.DataFrame, table_id: str, formats: Mapping[str, Callable[[A
               .set_table_attributes('class="data"'))
     if classes is not None:
         styler = styler.set_td_classes(classes)
-    return Markup(styler.to_html())  # noqa: S704 - every cell and header escaped by pandas above
+    return Markup(styler.to_html())
 
 
 def _with_guide(value: float | None, expected: str | None, fmt: Callable[[float], str]) -> str | None:
@@ -303,7 +300,7 @@ def _anchor(*parts: str) -> str:
 
 
 def _svg(text: str | None) -> Markup | None:
-    return Markup(text) if text else None  # noqa: S704 - matplotlib escapes the text it draws
+    return Markup(text) if text else None
 
 
 def _query_sections(run: Run, items: list[Verdict], plans: Mapping[str, ExplainPlan]) -> list[QuerySection]:
@@ -410,7 +407,8 @@ def render_report(run: Run, baseline: Run | None = None,
     return redact(html), comparisons
 
 
-def _write_atomically(run_dir: Path, html: str) -> Path:
+def write_html(run_dir: Path, html: str) -> Path:
+    """Write ``report.html`` atomically: a reader never sees half a file."""
     target = run_dir / REPORT_FILE
     tmp = target.with_name(f".{REPORT_FILE}.{os.getpid()}.tmp")
     try:
@@ -426,26 +424,4 @@ def write_report(run_dir: Path, baseline: Path | None = None) -> Path:
     """Build ``report.html`` in ``run_dir`` (atomically: a reader never sees half a file) and return its path."""
     run = load_run(run_dir)
     html, _ = render_report(run, load_run(baseline) if baseline is not None else None)
-    return _write_atomically(run.path, html)
-
-
-def report_command(config: Any, args: argparse.Namespace) -> int:
-    """``balance-bench report RUN_DIR [--baseline DIR] [--fail-on-regression PCT]``: 1 on a regression."""
-    pct = args.fail_on_regression
-    if pct is not None and args.baseline is None:
-        raise BenchError("--fail-on-regression needs --baseline OTHER_RUN_DIR to compare against")
-    if pct is not None and (not math.isfinite(pct) or pct < 0):
-        raise BenchError(f"--fail-on-regression {pct}: give a percentage of 0 or more")
-    run = load_run(args.run_dir)
-    baseline = load_run(args.baseline) if args.baseline is not None else None
-    html, comparisons = render_report(run, baseline, pct)
-    print(_write_atomically(run.path, html))
-    if pct is None:
-        return 0
-    if not comparisons:
-        raise BenchError(f"{args.baseline}: no case matches a case of {args.run_dir} (other scales or matrix?), "
-                         "so there is nothing to test for regressions")
-    bad = regressions(comparisons, pct)
-    for comparison in bad:
-        print(f"regression over {pct:g}%: {comparison.line()}", file=sys.stderr)
-    return 1 if bad else 0
+    return write_html(run.path, html)

@@ -21,8 +21,8 @@ from pathlib import Path
 from balance_bench.config import Config, add_options, config_from_namespace
 from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned
 from balance_bench.fixtures.datasets import build_dataset
-from balance_bench.fixtures.scales import SCALES
 from balance_bench.fixtures.services import Endpoints, psycopg_dsn, running_services
+from balance_bench.scales import SCALES
 
 # Phases that match pgbench -i's work: generate, COPY, keys, ANALYZE (pgbench: generate, COPY, VACUUM, keys).
 COMPARABLE = ("plan", "copy", "keys", "analyze")
@@ -33,7 +33,7 @@ from pathlib import Path
 from balance_bench.config import Config
 from balance_bench.fixtures.databases import drop_owned
 from balance_bench.fixtures.datasets import build_dataset
-from balance_bench.fixtures.scales import SCALES
+from balance_bench.scales import SCALES
 from balance_bench.fixtures.services import running_services
 config = Config(cache_dir=Path(sys.argv[1]), dsn=sys.argv[3] or None)
 with running_services(config) as ep:

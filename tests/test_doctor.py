@@ -14,8 +14,8 @@ from balance_bench.doctor import Check, diagnose
 from balance_bench.fixtures import migrate
 from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned
 from balance_bench.fixtures.datasets import Dataset, ensure_dataset
-from balance_bench.fixtures.scales import get_scale
 from balance_bench.fixtures.services import Endpoints
+from balance_bench.scales import get_scale
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.services

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -104,7 +104,7 @@ def test_timestamps_keep_their_offset_through_the_codec() -> None:
     """Aware datetimes come back at the same instant, offset and microsecond."""
     india = timezone(timedelta(hours=5, minutes=30))
     b = Balance(1, 2, 3, "0x", Decimal("1E-18"), Decimal("0E-18"), None,
-                datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=india), datetime(2024, 3, 1, tzinfo=timezone.utc))
+                datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=india), datetime(2024, 3, 1, tzinfo=UTC))
     back = RecordCodec(Balance).decode(RecordCodec(Balance).encode(b))
     assert back == b
     assert back.created_at.utcoffset() == timedelta(hours=5, minutes=30)

@@ -22,7 +22,7 @@ ALL = [(q, p) for q in queries.READ_QUERIES for p in queries.PROJECTIONS]
 
 def test_read_names_and_projections_are_the_contract() -> None:
     """The eight reads in the agreed order and the two projections, by their stable names."""
-    assert queries.READ_QUERIES == tuple(READ_ARGS)
+    assert tuple(READ_ARGS) == queries.READ_QUERIES
     assert queries.PROJECTIONS == ("legacy", "optimized")
 
 

@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 
 from balance_bench.bench.matrix import Case, read_cases, reference_cases, write_cases
-from balance_bench.bench.measure import timing_stats
 from balance_bench.reports.analyse import analyse
 from balance_bench.reports.plans import load_plan
+from balance_bench.reports.summary import timing_stats
 from balance_bench.results import BENCHMARKS_FILE, PLANS_DIR, CaseResult, Summary, write_summary
 
 PLAN_DATA = Path(__file__).parent / "data" / "plans" / "pg15"

@@ -1,19 +1,27 @@
-"""From pytest-benchmark's raw timings to the run's ``summary.json`` records.
+"""The summarise stage: a run directory's raw artifacts (benchmarks.json, plans/) into ``summary.json``.
 
-Statistics are computed here from every raw timing (not pytest-benchmark's
-rounded summary), so p95/p99 and the IQR mean the same thing in every run.
+It runs after the benchmarks (``balance-bench run`` calls it; ``balance-bench
+summarise RUN_DIR`` does it for a plain ``pytest bench/`` run), analyses every
+plan once and keeps the facts the report needs, so nothing downstream re-reads
+raw timings to compute statistics or re-analyses plans. Statistics are computed
+from every raw timing (not pytest-benchmark's rounded summary), so p95/p99 and
+the IQR mean the same thing in every run.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from balance_bench.results import CaseResult, Summary
+from balance_bench.errors import BenchError
+from balance_bench.reports.analyse import analyse
+from balance_bench.reports.plans import load_plan
+from balance_bench.results import BENCHMARKS_FILE, CaseResult, Summary, write_summary
 
-__all__ = ["timing_stats", "case_results", "build_summary"]
+__all__ = ["timing_stats", "case_results", "build_summary", "summarise"]
 
 
 def timing_stats(seconds: list[float]) -> dict[str, float]:
@@ -35,9 +43,6 @@ def timing_stats(seconds: list[float]) -> dict[str, float]:
 def _plan_facts(run_dir: Path, plan_file: str | None, query: str) -> dict[str, Any]:
     if not plan_file:
         return {}
-    from balance_bench.reports.analyse import analyse
-    from balance_bench.reports.plans import load_plan
-
     analysis = analyse(load_plan(run_dir / plan_file), query=query)
     return {
         "execution_ms": analysis.execution_ms,
@@ -81,3 +86,18 @@ def case_results(run_dir: Path, benchmarks: list[dict[str, Any]]) -> list[CaseRe
 def build_summary(run_dir: Path, output_json: dict[str, Any], environment: dict[str, Any]) -> Summary:
     """The run's summary from pytest-benchmark's JSON document and the captured environment."""
     return Summary(environment=environment, cases=case_results(run_dir, output_json.get("benchmarks", [])))
+
+
+def summarise(run_dir: Path) -> Path:
+    """Write ``run_dir/summary.json`` from the run's raw artifacts; a BenchError line if they are unusable."""
+    path = run_dir / BENCHMARKS_FILE
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchError(f"{path}: no such file (run the benchmarks first: balance-bench run, or pytest bench/)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BenchError(f"{path}: not a readable pytest-benchmark JSON file ({exc})") from None
+    environment = (document.get("balance_bench") or {}).get("environment") if isinstance(document, dict) else None
+    if not isinstance(environment, dict):
+        raise BenchError(f"{path}: has no balance-bench environment record (was it written by pytest bench/?)")
+    return write_summary(run_dir, build_summary(run_dir, document, environment))

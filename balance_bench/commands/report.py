@@ -1,0 +1,48 @@
+"""``balance-bench report RUN_DIR [--baseline DIR] [--fail-on-regression PCT]``: (re)build report.html."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from balance_bench.config import Config
+from balance_bench.errors import BenchError
+from balance_bench.reports.compare import regressions
+from balance_bench.reports.render import render_report, write_html
+from balance_bench.reports.runs import load_run
+
+NAME = "report"
+HELP = "(re)build report.html for a run directory"
+OPTIONS: tuple[str, ...] = ()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The run, an optional baseline, and the regression threshold."""
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--baseline", type=Path, help="an earlier run directory to compare against")
+    parser.add_argument("--fail-on-regression", type=float, metavar="PCT",
+                        help="exit 1 when a significant slowdown versus --baseline exceeds PCT percent")
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
+    """Write the report; with ``--fail-on-regression``, 1 when the gate finds a regression."""
+    pct = args.fail_on_regression
+    if pct is not None and args.baseline is None:
+        raise BenchError("--fail-on-regression needs --baseline OTHER_RUN_DIR to compare against")
+    if pct is not None and (not math.isfinite(pct) or pct < 0):
+        raise BenchError(f"--fail-on-regression {pct}: give a percentage of 0 or more")
+    current = load_run(args.run_dir)
+    baseline = load_run(args.baseline) if args.baseline is not None else None
+    html, comparisons = render_report(current, baseline, pct)
+    print(write_html(current.path, html))
+    if pct is None:
+        return 0
+    if not comparisons:
+        raise BenchError(f"{args.baseline}: no case matches a case of {args.run_dir} (other scales or matrix?), "
+                         "so there is nothing to test for regressions")
+    bad = regressions(comparisons, pct)
+    for comparison in bad:
+        print(f"regression over {pct:g}%: {comparison.line()}", file=sys.stderr)
+    return 1 if bad else 0

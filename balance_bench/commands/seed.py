@@ -1,0 +1,69 @@
+"""``balance-bench seed``: build (or reuse) each selected scale's dataset and print one JSON line per scale."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+
+from balance_bench.config import DATASET, SERVICE, Config
+from balance_bench.fixtures.datasets import ensure_dataset
+from balance_bench.fixtures.load import Progress
+from balance_bench.fixtures.services import running_services
+from balance_bench.scales import Scale
+
+NAME = "seed"
+HELP = "build (or reuse) the dataset database for a scale and print one JSON line"
+OPTIONS = (*SERVICE, *DATASET)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """No arguments beyond the shared service and dataset options."""
+
+
+def _show_progress() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@contextlib.contextmanager
+def _progress_bar(scale: Scale) -> Iterator[Progress | None]:
+    """A rich bar (rows/s, ETA) on a terminal; nothing when piped or in CI."""
+    if not _show_progress():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
+
+    rate = TextColumn("{task.fields[rate]:>14}")
+    with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), rate, TimeRemainingColumn(),
+             transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(f"seed {scale.name}", total=scale.users + scale.tokens + scale.balances, rate="")
+
+        def advance(stage: str, rows: int) -> None:
+            bar.update(task, advance=rows, description=f"seed {scale.name}: {stage}")
+            speed = bar.tasks[task].speed
+            bar.update(task, rate=f"{speed:,.0f} rows/s" if speed else "")
+
+        yield advance
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
+    """Ensure each dataset; stdout gets one JSON line per scale, progress goes to stderr on a terminal."""
+    with running_services(config) as endpoints:
+        for scale in config.scales:
+            started = time.perf_counter()
+            with _progress_bar(scale) as progress:
+                dataset = ensure_dataset(endpoints, scale, config.seed, progress=progress)
+            print(json.dumps({
+                "scale": scale.name, "seed": dataset.seed, "rows": dataset.rows, "fingerprint": dataset.fingerprint,
+                "seconds": round(time.perf_counter() - started, 3), "reused": dataset.reused,
+                "database": dataset.database, "params": dataset.params_dict(),
+                "generator_version": dataset.generator_version, "schema_version": dataset.schema_version,
+                "timings": dataset.timings,
+            }), flush=True)
+    return 0

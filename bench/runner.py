@@ -1,0 +1,39 @@
+"""The matrix through pytest: the same cases as ``pytest bench/``, handed an already-validated Config and services.
+
+``run_matrix`` only chooses pytest's arguments and the run directory; the
+cases, trials and artifacts are the ``bench`` conftest's business.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from balance_bench.config import Config
+from balance_bench.fixtures.datasets import Dataset
+from balance_bench.fixtures.plugin import Preset
+from balance_bench.fixtures.services import Endpoints
+from balance_bench.results import BENCHMARKS_FILE
+
+__all__ = ["run_matrix"]
+
+BENCH_DIR = Path(__file__).resolve().parent
+
+
+def run_matrix(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], run_dir: Path,
+               extra_args: list[str] | None = None) -> int:
+    """Run the matrix into ``run_dir`` on the prepared ``datasets`` (by scale name); returns pytest's exit code."""
+    argv = [
+        str(BENCH_DIR),
+        "-p", "balance_bench.fixtures.plugin",
+        "--rootdir", str(BENCH_DIR.parent),
+        "--run-dir", str(run_dir),
+        "--benchmark-only",
+        "--benchmark-json", str(run_dir / BENCHMARKS_FILE),
+        "--benchmark-columns", "min,median,mean,iqr,rounds",
+        "--benchmark-sort", "name",
+        "-q", "--no-header", "-p", "no:warnings",
+        *(extra_args or []),
+    ]
+    return int(pytest.main(argv, plugins=[Preset(config, endpoints, datasets)]))
