@@ -73,6 +73,13 @@ def _rows(value: str) -> Scale:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _trials(value: str) -> int:
+    number = _non_negative_int(value)
+    if not 1 <= number <= 1000:
+        raise argparse.ArgumentTypeError(f"--trials must be between 1 and 1000, got {number}")
+    return number
+
+
 def _redis_prefix(value: str) -> str:
     if any(c.isspace() for c in value):
         raise argparse.ArgumentTypeError("--redis-prefix may not contain white space")
@@ -112,7 +119,11 @@ OPTIONS: tuple[Option, ...] = (
            env="BALANCE_BENCH_OUT", default="runs"),
     Option("--cache-dir", "where the embedded PostgreSQL keeps its data between runs "
            "(env BALANCE_BENCH_CACHE_DIR; default the per-user cache folder)", Path, env="BALANCE_BENCH_CACHE_DIR"),
-    Option("--quick", "tiny scale and few rounds: a smoke test in under a minute", is_flag=True),
+    Option("--quick", "tiny scale, 3 trials, few rounds: a smoke test in under a minute", is_flag=True),
+    Option("--trials", "how many randomized interleaved trials the matrix runs (run: 10, --quick: 3; "
+           "plain pytest: 1) (env BALANCE_BENCH_TRIALS)", _trials, env="BALANCE_BENCH_TRIALS"),
+    Option("--order-seed", "seed of the trials' shuffled case order, recorded with the results "
+           "(env BALANCE_BENCH_ORDER_SEED)", _non_negative_int, env="BALANCE_BENCH_ORDER_SEED"),
 )
 
 _BY_DEST = {o.dest: o for o in OPTIONS}
@@ -157,6 +168,8 @@ class Config:
     out: Path = Path("runs")
     cache_dir: Path = field(default_factory=lambda: platformdirs.user_cache_path("balance-bench"))
     quick: bool = False
+    trials: int | None = None  # None: the runner decides (balance-bench run: 10, --quick 3; plain pytest: 1)
+    order_seed: int | None = None
 
     @property
     def scale_names(self) -> tuple[str, ...]:
@@ -171,6 +184,8 @@ class Config:
             "scales": list(self.scale_names),
             "seed": self.seed,
             "quick": self.quick,
+            "trials": self.trials,
+            "order_seed": self.order_seed,
         }
 
 
@@ -214,6 +229,8 @@ def config_from_namespace(ns: Any) -> Config:
         "seed": values["seed"],
         "out": values["out"],
         "quick": quick,
+        "trials": values["trials"],
+        "order_seed": values["order_seed"],
     }
     if values["cache_dir"] is not None:
         kwargs["cache_dir"] = values["cache_dir"]

@@ -1,82 +1,186 @@
-"""Run artifacts as typed, validated records with a versioned JSON format.
+"""The run artifact contract: directory layout, plan files, and ``summary.json`` as typed, versioned records.
 
-``summary.json`` is the stable interface between the benchmark stage (which
-writes it) and the reports and notebooks (which read it). A reader refuses a
-``schema_version`` it does not know, saying what to do, rather than guessing.
+A run directory holds what the benchmark stage writes (``benchmarks.json``,
+pytest-benchmark's own JSON with every raw timing and the environment, and
+``plans/<case>.json``) and what the summarise stage derives from it
+(``summary.json``), which the report and notebooks read. Both writers and
+readers take every name and format from here.
+
+``summary.json`` versions: 2 (trials, per-trial medians, intervals, plan facts)
+is written; 1 (one block of rounds per case) is still read, as a run of one
+trial, so an older baseline can be compared; anything else is refused with a
+message saying what to do.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import MISSING, asdict, dataclass, field, fields
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from balance_bench.coordinates import Coordinates
 from balance_bench.errors import BenchError, redact
+from balance_bench.statistics import CONFIDENCE, Estimate, TimingStats, geometric_estimate
 
 __all__ = [
     "SCHEMA_VERSION",
+    "READABLE_VERSIONS",
     "SUMMARY_FILE",
     "BENCHMARKS_FILE",
     "PLANS_DIR",
     "REPORT_FILE",
-    "COORDINATES",
+    "PLAN_FORMAT",
+    "PLAN_SCHEMA_VERSION",
+    "plan_file",
+    "plan_document",
+    "PlanNodeRow",
+    "FindingFact",
+    "PlanFacts",
+    "Overhead",
     "CaseResult",
+    "Design",
     "Summary",
     "read_summary",
     "write_summary",
     "new_run_dir",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 SUMMARY_FILE = "summary.json"
 BENCHMARKS_FILE = "benchmarks.json"
 PLANS_DIR = "plans"
 REPORT_FILE = "report.html"
 
-KINDS = ("read", "write", "reference")
-COORDINATES = ("kind", "query", "cache", "migration", "scale", "projection", "param_kind")
-"""Where a case sits in the matrix: the fields shared by ``bench.matrix.Case`` and ``CaseResult``."""
+PLAN_FORMAT = "balance-bench-plan"
+PLAN_SCHEMA_VERSION = 1
+"""A plan file: ``{"format", "schema_version", "case", "sql", "params", "settings", "plan"}``."""
+
+_STATS = ("min_ms", "median_ms", "mean_ms", "p95_ms", "p99_ms", "stddev_ms", "iqr_ms", "max_ms")
+
+
+# --- plan files -----------------------------------------------------------------------------------------------
+
+
+def plan_file(coords: Coordinates) -> str:
+    """The plan file of a case, relative to the run directory (any character unsafe in a file name as ``_``)."""
+    return f"{PLANS_DIR}/{re.sub(r'[^A-Za-z0-9_.-]', '_', coords.id)}.json"
+
+
+def plan_document(coords: Coordinates, sql: str, params: Any, settings: Mapping[str, str], plan: Any) -> str:
+    """A plan file's text: EXPLAIN's JSON with the case, the exact SQL and parameters, and the planner settings."""
+    doc = {"format": PLAN_FORMAT, "schema_version": PLAN_SCHEMA_VERSION, "case": coords.as_dict(), "sql": sql,
+           "params": params, "settings": dict(settings), "plan": plan}
+    return redact(json.dumps(doc, indent=1, default=str))
+
+
+# --- records --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanNodeRow:
+    """One plan node as the report shows it (from the analyser, computed once by the summarise stage)."""
+
+    label: str
+    depth: int
+    subplan_name: str | None
+    exclusive_ms: float | None
+    actual_rows: float | None
+    plan_rows: float | None
+    loops: float | None
+    shared_hit: int | None
+    shared_read: int | None
+
+
+@dataclass(frozen=True)
+class FindingFact:
+    """A finding of the plan analyser: a stable code, the node it is about, and its message."""
+
+    code: str
+    node: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class PlanFacts:
+    """What the summarise stage learned from a case's plan file, so nothing downstream re-analyses it."""
+
+    file: str
+    sql: str | None
+    execution_ms: float | None
+    planning_ms: float | None
+    total_ms: float | None
+    indexes_used: tuple[str, ...]
+    node_types: tuple[str, ...]
+    findings: tuple[FindingFact, ...] = ()
+    nodes: tuple[PlanNodeRow, ...] = ()
+
+    @property
+    def shape(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Node types and indexes: two plans with the same shape did the same kind of work."""
+        return self.node_types, self.indexes_used
+
+
+@dataclass(frozen=True)
+class Overhead:
+    """The model's call against its raw twin, timed in alternation within each trial (reference cases)."""
+
+    model: str
+    pairs: int
+    model_ms: float  # median over every pair
+    raw_ms: float
+    ratio: Estimate  # model / raw within each trial, across trials
 
 
 @dataclass(frozen=True)
 class CaseResult:
-    """One benchmark case: its coordinates in the matrix, its timing statistics and its plan facts."""
+    """One case over the whole run: coordinates, timing distribution, per-trial medians, plan facts."""
 
-    name: str
-    kind: str
-    query: str
-    cache: str
-    migration: str
-    scale: str
-    projection: str
-    param_kind: str
+    coords: Coordinates
     params: dict[str, Any]
     rounds: int
-    min_ms: float
-    median_ms: float
-    mean_ms: float
-    p95_ms: float
-    p99_ms: float
-    stddev_ms: float
-    iqr_ms: float
-    max_ms: float
+    stats: TimingStats
+    trial_medians_ms: dict[int, float]
     cache_hits: int | None = None
     cache_misses: int | None = None
-    plan_file: str | None = None
-    execution_ms: float | None = None
-    planning_ms: float | None = None
-    indexes_used: list[str] = field(default_factory=list)
-    node_types: list[str] = field(default_factory=list)
-    # Reference cases only: the model's twin call timed interleaved with the raw call (harness overhead).
-    overhead: dict[str, Any] | None = None
+    plan: PlanFacts | None = None
+    overhead: Overhead | None = None
 
     @property
-    def key(self) -> tuple[str, str, str, str, str, str]:
-        """The case's coordinates, unique within a run."""
-        return (self.query, self.cache, self.migration, self.scale, self.projection, self.param_kind)
+    def name(self) -> str:
+        return self.coords.id
+
+    @property
+    def trials(self) -> int:
+        """How many trials measured this case."""
+        return len(self.trial_medians_ms)
+
+    @property
+    def median_ms(self) -> float:
+        """Median of every round of every trial."""
+        return self.stats.median_ms
+
+    @property
+    def median_ci(self) -> Estimate:
+        """The per-trial medians' geometric mean with its interval across trials."""
+        values = [v for v in self.trial_medians_ms.values() if v > 0]
+        return geometric_estimate(values) if values else Estimate(self.median_ms, None, None, 0)
+
+
+@dataclass(frozen=True)
+class Design:
+    """How the run was measured: trials, their order, and what each case got per trial."""
+
+    trials: int
+    order_seed: int | None
+    budget_s: float | None  # timing budget per case over the whole run
+    confidence: float = CONFIDENCE
+    interval: str = "Student t across trials (log scale for latencies and ratios)"
 
 
 @dataclass(frozen=True)
@@ -84,60 +188,49 @@ class Summary:
     """Everything a report needs about one run, apart from raw timings and plans (kept beside it)."""
 
     environment: dict[str, Any]
+    design: Design
     cases: list[CaseResult]
     schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> str:
-        doc = {"schema_version": self.schema_version, "environment": self.environment,
-               "cases": [asdict(c) for c in self.cases]}
+        doc = {"schema_version": SCHEMA_VERSION, "environment": self.environment, "design": _design_json(self.design),
+               "cases": [_case_json(c) for c in self.cases]}
         # Belt and braces: nothing saved may carry a URL password.
-        return redact(json.dumps(doc, indent=2, sort_keys=False, default=str))
+        return redact(json.dumps(doc, indent=1, default=str))
 
 
-def _required(f: Any) -> bool:
-    return f.default is MISSING and f.default_factory is MISSING
+# --- writing --------------------------------------------------------------------------------------------------
 
 
-def _case(raw: Any, where: str, index: int) -> CaseResult:
-    if not isinstance(raw, dict):
-        raise BenchError(f"{where}: cases[{index}] is not an object")
-    names = {f.name for f in fields(CaseResult)}
-    missing = [f.name for f in fields(CaseResult) if f.name not in raw and _required(f)]
-    if missing:
-        raise BenchError(f"{where}: cases[{index}] lacks {', '.join(missing)}")
-    case = CaseResult(**{k: v for k, v in raw.items() if k in names})
-    if case.kind not in KINDS:
-        raise BenchError(f"{where}: cases[{index}] has unknown kind {case.kind!r}")
-    for name in ("min_ms", "median_ms", "mean_ms", "p95_ms", "p99_ms", "stddev_ms", "iqr_ms", "max_ms"):
-        value = getattr(case, name)
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise BenchError(f"{where}: cases[{index}].{name} is not a number")
-    return case
+def _design_json(design: Design) -> dict[str, Any]:
+    return {"trials": design.trials, "order_seed": design.order_seed, "budget_s": design.budget_s,
+            "confidence": design.confidence, "interval": design.interval}
 
 
-def read_summary(path: Path) -> Summary:
-    """Load and validate ``summary.json``; every problem is one BenchError line naming the file."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BenchError(f"{path}: no such file (is this a balance-bench run directory?)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BenchError(f"{path}: cannot read it ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise BenchError(f"{path}: not valid JSON (truncated or corrupt?): {exc}") from None
-    if not isinstance(doc, dict) or "schema_version" not in doc:
-        raise BenchError(f"{path}: not a balance-bench summary (no schema_version)")
-    version = doc["schema_version"]
-    if version != SCHEMA_VERSION:
-        raise BenchError(
-            f"{path}: summary schema_version {version!r} is not supported by this balance-bench "
-            f"(it reads version {SCHEMA_VERSION}); re-run the benchmarks with this version or use the "
-            "balance-bench release that wrote it"
-        )
-    environment, cases = doc.get("environment"), doc.get("cases")
-    if not isinstance(environment, dict) or not isinstance(cases, list):
-        raise BenchError(f"{path}: summary needs an 'environment' object and a 'cases' list")
-    return Summary(environment=environment, cases=[_case(c, str(path), i) for i, c in enumerate(cases)])
+def _case_json(case: CaseResult) -> dict[str, Any]:
+    plan = case.plan
+    overhead = case.overhead
+    return {
+        "name": case.name,
+        **case.coords.as_dict(),
+        "params": case.params,
+        "rounds": case.rounds,
+        "trials": case.trials,
+        **{name: getattr(case.stats, name) for name in _STATS},
+        "trial_medians_ms": {str(t): v for t, v in sorted(case.trial_medians_ms.items())},
+        "median_ci_ms": case.median_ci.as_list(),
+        "cache_hits": case.cache_hits,
+        "cache_misses": case.cache_misses,
+        "plan": None if plan is None else {
+            "file": plan.file, "sql": plan.sql, "execution_ms": plan.execution_ms, "planning_ms": plan.planning_ms,
+            "total_ms": plan.total_ms, "indexes_used": list(plan.indexes_used), "node_types": list(plan.node_types),
+            "findings": [vars(f) for f in plan.findings], "nodes": [vars(n) for n in plan.nodes],
+        },
+        "overhead": None if overhead is None else {
+            "model": overhead.model, "pairs": overhead.pairs, "model_ms": overhead.model_ms,
+            "raw_ms": overhead.raw_ms, "ratio": overhead.ratio.as_list(),
+        },
+    }
 
 
 def write_summary(run_dir: Path, summary: Summary) -> Path:
@@ -149,10 +242,197 @@ def write_summary(run_dir: Path, summary: Summary) -> Path:
     return target
 
 
-def new_run_dir(out: Path, scale_names: Sequence[str]) -> Path:
-    """A fresh, sortable run directory under ``out``: ``<timestamp>-<scales>``, suffixed if taken."""
+# --- reading --------------------------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Typed access to one JSON object, every problem a BenchError naming the file and the field."""
+
+    def __init__(self, raw: Any, where: str) -> None:
+        if not isinstance(raw, dict):
+            raise BenchError(f"{where} is not an object")
+        self.raw, self.where = raw, where
+
+    def _get(self, name: str, required: bool) -> Any:
+        if name not in self.raw or self.raw[name] is None:
+            if required:
+                raise BenchError(f"{self.where} lacks {name}")
+            return None
+        return self.raw[name]
+
+    def number(self, name: str, required: bool = True) -> float | None:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise BenchError(f"{self.where}.{name} is not a number: {value!r}")
+        return float(value)
+
+    def count(self, name: str, required: bool = True) -> int | None:
+        value = self.number(name, required)
+        if value is None:
+            return None
+        if value < 0 or not value.is_integer():
+            raise BenchError(f"{self.where}.{name} is not a count: {value!r}")
+        return int(value)
+
+    def text(self, name: str, required: bool = True) -> str | None:
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise BenchError(f"{self.where}.{name} is not a string")
+        return value
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self._get(name, False) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise BenchError(f"{self.where}.{name} is not a list of strings")
+        return tuple(value)
+
+    def obj(self, name: str, required: bool = True) -> _Reader | None:
+        value = self._get(name, required)
+        return None if value is None else _Reader(value, f"{self.where}.{name}")
+
+    def items(self, name: str) -> list[_Reader]:
+        value = self._get(name, False) or []
+        if not isinstance(value, list):
+            raise BenchError(f"{self.where}.{name} is not a list")
+        return [_Reader(v, f"{self.where}.{name}[{i}]") for i, v in enumerate(value)]
+
+    def estimate(self, name: str) -> Estimate | None:
+        value = self._get(name, False)
+        if value is None:
+            return None
+        try:
+            if not isinstance(value, list) or len(value) != 4:
+                raise ValueError("expected [value, low, high, trials]")
+            for v in value:
+                if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                    raise ValueError(f"{v!r} is not a number")
+            return Estimate.from_list(value)
+        except ValueError as exc:
+            raise BenchError(f"{self.where}.{name}: {exc}") from None
+
+
+def _stats(r: _Reader) -> TimingStats:
+    values = {name: r.number(name) for name in _STATS}
+    return TimingStats(**{k: float(v or 0.0) for k, v in values.items()})
+
+
+def _plan_v2(r: _Reader | None) -> PlanFacts | None:
+    if r is None:
+        return None
+    return PlanFacts(
+        file=r.text("file") or "",
+        sql=r.text("sql", required=False),
+        execution_ms=r.number("execution_ms", required=False),
+        planning_ms=r.number("planning_ms", required=False),
+        total_ms=r.number("total_ms", required=False),
+        indexes_used=r.strings("indexes_used"),
+        node_types=r.strings("node_types"),
+        findings=tuple(FindingFact(code=f.text("code") or "", node=f.text("node", required=False),
+                                   message=f.text("message") or "") for f in r.items("findings")),
+        nodes=tuple(PlanNodeRow(label=n.text("label") or "", depth=n.count("depth") or 0,
+                                subplan_name=n.text("subplan_name", required=False),
+                                exclusive_ms=n.number("exclusive_ms", required=False),
+                                actual_rows=n.number("actual_rows", required=False),
+                                plan_rows=n.number("plan_rows", required=False),
+                                loops=n.number("loops", required=False),
+                                shared_hit=n.count("shared_hit", required=False),
+                                shared_read=n.count("shared_read", required=False)) for n in r.items("nodes")),
+    )
+
+
+def _trial_medians(r: _Reader) -> dict[int, float]:
+    raw = r.obj("trial_medians_ms")
+    assert raw is not None
+    medians: dict[int, float] = {}
+    for key in raw.raw:
+        if not str(key).isdigit():
+            raise BenchError(f"{r.where}.trial_medians_ms has a non-numeric trial {key!r}")
+        medians[int(key)] = float(raw.number(key) or 0.0)
+    if not medians:
+        raise BenchError(f"{r.where}.trial_medians_ms is empty")
+    return medians
+
+
+def _case(raw: Any, where: str, version: int) -> CaseResult:
+    r = _Reader(raw, where)
+    coords = Coordinates.from_dict(r.raw, where)
+    params = r.raw.get("params") or {}
+    if not isinstance(params, dict):
+        raise BenchError(f"{where}.params is not an object")
+    stats = _stats(r)
+    if version == 1:
+        plan_file_name = r.text("plan_file", required=False)
+        plan = None if plan_file_name is None else PlanFacts(
+            file=plan_file_name, sql=None, execution_ms=r.number("execution_ms", required=False),
+            planning_ms=r.number("planning_ms", required=False), total_ms=None,
+            indexes_used=r.strings("indexes_used"), node_types=r.strings("node_types"))
+        old = r.obj("overhead", required=False)
+        overhead = None if old is None else Overhead(
+            model=old.text("model") or "", pairs=old.count("pairs") or 0, model_ms=old.number("model_ms") or 0.0,
+            raw_ms=old.number("raw_ms") or 0.0, ratio=Estimate(old.number("ratio") or 0.0, None, None, 1))
+        medians = {1: stats.median_ms}
+    else:
+        plan = _plan_v2(r.obj("plan", required=False))
+        new = r.obj("overhead", required=False)
+        ratio = None if new is None else new.estimate("ratio")
+        overhead = None if new is None or ratio is None else Overhead(
+            model=new.text("model") or "", pairs=new.count("pairs") or 0, model_ms=new.number("model_ms") or 0.0,
+            raw_ms=new.number("raw_ms") or 0.0, ratio=ratio)
+        medians = _trial_medians(r)
+    return CaseResult(coords=coords, params=params, rounds=r.count("rounds") or 0, stats=stats,
+                      trial_medians_ms=medians, cache_hits=r.count("cache_hits", required=False),
+                      cache_misses=r.count("cache_misses", required=False), plan=plan, overhead=overhead)
+
+
+def _design(doc: dict[str, Any], version: int, where: str) -> Design:
+    if version == 1:
+        return Design(trials=1, order_seed=None, budget_s=None)
+    r = _Reader(doc.get("design"), f"{where}: design")
+    return Design(trials=r.count("trials") or 0, order_seed=r.count("order_seed", required=False),
+                  budget_s=r.number("budget_s", required=False),
+                  confidence=r.number("confidence", required=False) or CONFIDENCE,
+                  interval=r.text("interval", required=False) or Design.interval)
+
+
+def read_summary(path: Path) -> Summary:
+    """Load and validate ``summary.json`` (version 1 or 2); every problem is one BenchError line naming the file."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchError(f"{path}: no such file (is this a balance-bench run directory? "
+                         "after a plain pytest run: balance-bench summarise RUN_DIR)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BenchError(f"{path}: cannot read it ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise BenchError(f"{path}: not valid JSON (truncated or corrupt?): {exc}") from None
+    if not isinstance(doc, dict) or "schema_version" not in doc:
+        raise BenchError(f"{path}: not a balance-bench summary (no schema_version)")
+    version = doc["schema_version"]
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        raise BenchError(
+            f"{path}: summary schema_version {version!r} is not supported by this balance-bench "
+            f"(it reads versions {', '.join(map(str, READABLE_VERSIONS))}); use the balance-bench release that "
+            "wrote it, or re-run the benchmarks with this one"
+        )
+    environment, cases = doc.get("environment"), doc.get("cases")
+    if not isinstance(environment, dict) or not isinstance(cases, list):
+        raise BenchError(f"{path}: summary needs an 'environment' object and a 'cases' list")
+    return Summary(environment=environment, design=_design(doc, version, str(path)),
+                   cases=[_case(c, f"{path}: cases[{i}]", version) for i, c in enumerate(cases)],
+                   schema_version=version)
+
+
+# --- run directories ------------------------------------------------------------------------------------------
+
+
+def new_run_dir(out: Path, scale_names: Sequence[str], label: str = "") -> Path:
+    """A fresh, sortable run directory under ``out``: ``<timestamp>-<scales>[-label]``, suffixed if taken."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = f"{stamp}-{'-'.join(scale_names)}"
+    base = "-".join([stamp, *scale_names, *([label] if label else [])])
     path, suffix = out / base, 1
     while path.exists():
         suffix += 1

@@ -1,1 +1,4 @@
-"""The benchmark matrix: pytest-benchmark cases, plan capture and the ``run`` command (installed as ``balance_bench.bench``)."""
+"""The benchmark matrix: pytest-benchmark cases in interleaved trials, and plan capture.
+
+Installed as ``balance_bench.bench``.
+"""

@@ -1,4 +1,10 @@
-"""pytest wiring of the benchmark matrix: cases from the config, state switching once per group, artifacts.
+"""pytest wiring of the benchmark matrix: trials, their randomized order, the live copies, the raw artifacts.
+
+A run is K trials (``--trials``; plain pytest runs one unless told otherwise).
+Every case runs once per trial, for its share of the rounds, and within each
+trial (per scale) the cases run in an order shuffled from a recorded seed, so
+the alternatives of every comparison are measured in the same minutes: machine
+drift then moves both sides of a ratio together instead of landing in it.
 
 Plain ``pytest bench/ --benchmark-only --scale tiny`` works and leaves the raw
 artifacts (``benchmarks.json`` with the environment, ``plans/``) in its run
@@ -8,6 +14,7 @@ directory; ``balance-bench summarise RUN_DIR`` turns them into ``summary.json``.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,52 +23,101 @@ from typing import Any
 import pytest
 
 from balance_bench.bench.environment import capture_environment
-from balance_bench.bench.matrix import MIGRATIONS, Case, read_cases, reference_cases, write_cases
+from balance_bench.bench.matrix import read_cases, reference_cases, write_cases
 from balance_bench.bench.plans import planner_settings
-from balance_bench.bench.world import ScaleState, World
+from balance_bench.bench.world import Copy, World
 from balance_bench.config import Config
+from balance_bench.coordinates import Coordinates
 from balance_bench.fixtures.datasets import Dataset, ensure_dataset
 from balance_bench.fixtures.plugin import config_of, preset_of
 from balance_bench.fixtures.services import Endpoints
 from balance_bench.results import BENCHMARKS_FILE, PLANS_DIR
 
 _RUN_DIR = pytest.StashKey[Path]()
-_ENVIRONMENT = pytest.StashKey[dict[str, Any]]()
+_RECORD = pytest.StashKey[dict[str, Any]]()
+_POSITIONS = pytest.StashKey[dict[str, int]]()
 _CASES = {"test_read": read_cases, "test_write": write_cases, "test_reference": reference_cases}
-_KIND_ORDER = {"read": 0, "reference": 1, "write": 2}
+DEFAULT_ORDER_SEED = 20261126
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("balance-bench").addoption(
         "--run-dir", type=Path, default=None,
-        help="directory for plan files and summary.json (default: <--out>/pytest-<timestamp>)",
+        help="directory for plan files and benchmarks.json (default: <--out>/pytest-<timestamp>)",
     )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Every run directory gets pytest-benchmark's JSON, even when the user asked for none."""
+    run_dir = config.getoption("run_dir", None)
+    if run_dir is None:
+        run_dir = config_of(config).out / f"pytest-{datetime.now():%Y%m%d-%H%M%S}"
+    config.stash[_RUN_DIR] = Path(run_dir)
+    if not config.getoption("benchmark_json", None):
+        config.option.benchmark_json = Path(run_dir) / BENCHMARKS_FILE
+
+
+def trials_of(config: Config) -> int:
+    """Trials of this session: ``--trials`` when given; one under plain pytest."""
+    return config.trials or 1
+
+
+def order_seed_of(config: Config) -> int:
+    """The seed the trial orders are shuffled from (recorded with the results)."""
+    return config.order_seed if config.order_seed is not None else DEFAULT_ORDER_SEED
+
+
+def _item_id(case: Coordinates, trial: int, trials: int) -> str:
+    return case.id if trials == 1 else f"{case.id}-t{trial:02d}"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     cases_for = _CASES.get(metafunc.function.__name__)
     if cases_for is None or "case" not in metafunc.fixturenames:
         return
-    cases = list(cases_for(config_of(metafunc.config).scale_names))
-    metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+    config = config_of(metafunc.config)
+    trials = trials_of(config)
+    points = [(case, trial) for case in cases_for(config.scale_names) for trial in range(1, trials + 1)]
+    metafunc.parametrize("case,trial", points, ids=[_item_id(c, t, trials) for c, t in points])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group cases by (scale, migration) so each migration state is applied once per scale."""
-    scales = config_of(config).scale_names
+    """Per scale, trial after trial; inside a trial every case once, in an order shuffled from the seed."""
+    bench = config_of(config)
+    seed = order_seed_of(bench)
 
-    def order(item: pytest.Item) -> tuple[int, int, int]:
-        case = getattr(item, "callspec", None) and item.callspec.params.get("case")
-        if not isinstance(case, Case):
-            return (-1, 0, 0)
-        return (scales.index(case.scale), MIGRATIONS.index(case.migration), _KIND_ORDER[case.kind])
+    def point(item: pytest.Item) -> tuple[Coordinates, int] | None:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else None
+        if not params or not isinstance(params.get("case"), Coordinates):
+            return None
+        return params["case"], int(params["trial"])
 
-    items.sort(key=order)
+    groups: dict[tuple[int, int], list[pytest.Item]] = {}
+    others: list[pytest.Item] = []
+    for item in items:
+        found = point(item)
+        if found is None:
+            others.append(item)
+            continue
+        case, trial = found
+        groups.setdefault((bench.scale_names.index(case.scale), trial), []).append(item)
+    positions: dict[str, int] = {}
+    ordered: list[pytest.Item] = []
+    for (scale_index, trial), group in sorted(groups.items()):
+        group.sort(key=lambda i: i.nodeid)  # the same starting order whatever pytest collected first
+        random.Random(f"{seed}:{bench.scale_names[scale_index]}:{trial}").shuffle(group)
+        for position, item in enumerate(group, start=1):
+            positions[item.nodeid] = position
+        ordered += group
+    config.stash[_POSITIONS] = positions
+    items[:] = others + ordered
 
 
 @pytest.fixture(scope="session")
 def run_dir(pytestconfig: pytest.Config) -> Path:
-    """Where this run's plan files (and, with --benchmark-json, summary.json) go."""
+    """Where this run's plan files and benchmarks.json go."""
     path = pytestconfig.stash[_RUN_DIR]
     (path / PLANS_DIR).mkdir(parents=True, exist_ok=True)
     return path
@@ -84,25 +140,39 @@ def world(pytestconfig: pytest.Config, bench_config: Config, endpoints: Endpoint
     try:
         yield w
     finally:
-        _record_environment(pytestconfig, w)
+        _record_run(pytestconfig, w)
         w.close()
 
 
-def _record_environment(pytestconfig: pytest.Config, w: World) -> None:
-    if not w.states:
+def _record_run(pytestconfig: pytest.Config, w: World) -> None:
+    if not w.scales:
         return
-    engine = next(iter(w.states.values())).engine
-    environment = capture_environment(
-        w.endpoints, engine, w.datasets(), {**w.config.describe(), "key_prefix": w.key_prefix}
-    )
+    config = w.config
+    engine = next(iter(next(iter(w.scales.values())).copies.values())).engine
+    environment = capture_environment(w.endpoints, engine, w.datasets(), {**config.describe(),
+                                                                        "key_prefix": w.key_prefix})
     environment["index_sizes"] = w.index_sizes()
-    pytestconfig.stash[_ENVIRONMENT] = environment
+    environment["write_targets"] = {name: vars(s.write_target) for name, s in w.scales.items()}
+    design = {"trials": trials_of(config), "order_seed": order_seed_of(config), "budget_s": budget_of(config)}
+    pytestconfig.stash[_RECORD] = {"environment": environment, "design": design}
+
+
+def budget_of(config: Config) -> float:
+    """Seconds of timed calls each case gets over the whole run, split evenly across its trials."""
+    return 0.06 if config.quick else 1.2
 
 
 @pytest.fixture()
-def state(case: Case, world: World) -> ScaleState:
-    """The case's scale at the case's migration state."""
-    return world.ready(case.scale, case.migration)
+def position(request: pytest.FixtureRequest) -> int:
+    """The item's place in its trial's shuffled order (1-based)."""
+    return request.config.stash.get(_POSITIONS, {}).get(request.node.nodeid, 0)
+
+
+@pytest.fixture()
+def state(case: Coordinates, trial: int, world: World) -> Copy:
+    """The copy at the case's migration state; the first case of a trial starts it (VACUUM, untimed)."""
+    world.begin_trial(case.scale, trial)
+    return world.copy(case.scale, case.migration)
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +181,7 @@ def settings_cache() -> dict[int, dict[str, str]]:
 
 
 @pytest.fixture()
-def settings(state: ScaleState, settings_cache: dict[int, dict[str, str]]) -> dict[str, str]:
+def settings(state: Copy, settings_cache: dict[int, dict[str, str]]) -> dict[str, str]:
     """Planner settings of the case's server, read once per database."""
     key = id(state.engine)
     if key not in settings_cache:
@@ -119,24 +189,25 @@ def settings(state: ScaleState, settings_cache: dict[int, dict[str, str]]) -> di
     return settings_cache[key]
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
-    """Every run directory gets pytest-benchmark's JSON, even when the user asked for none."""
-    run_dir = config.getoption("run_dir", None)
-    if run_dir is None:
-        run_dir = config_of(config).out / f"pytest-{datetime.now():%Y%m%d-%H%M%S}"
-    config.stash[_RUN_DIR] = Path(run_dir)
-    if not config.getoption("benchmark_json", None):
-        config.option.benchmark_json = str(Path(run_dir) / BENCHMARKS_FILE)
+@pytest.fixture(scope="session")
+def calibration() -> dict[str, int]:
+    """Rounds per trial, calibrated once per case (its first trial) and kept for the others."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def planned() -> set[str]:
+    """Cases whose plan was captured already: once per case, in the first trial that runs it."""
+    return set()
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any], output_json: dict[str, Any]) -> None:
-    """Carry the environment in pytest-benchmark's JSON; keep a copy in the run directory if it goes elsewhere."""
-    environment = config.stash.get(_ENVIRONMENT, None)
-    if environment is None:
+    """Carry the environment and the run's design in pytest-benchmark's JSON; copy it into the run directory."""
+    record = config.stash.get(_RECORD, None)
+    if record is None:
         return
-    output_json["balance_bench"] = {"environment": environment}
+    output_json["balance_bench"] = record
     run_dir = config.stash[_RUN_DIR]
     if Path(config.getoption("benchmark_json")).resolve() != (run_dir / BENCHMARKS_FILE).resolve():
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / BENCHMARKS_FILE).write_text(json.dumps(output_json, indent=4), encoding="utf-8")
+        (run_dir / BENCHMARKS_FILE).write_text(json.dumps(output_json, indent=1), encoding="utf-8")

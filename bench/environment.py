@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _git_commit() -> dict[str, Any]:
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10).stdout.strip()
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10, check=False)
+        return done.stdout.strip()
 
     try:
         commit = git("rev-parse", "HEAD")

@@ -1,7 +1,8 @@
 """The benchmark matrix as data: which reads, writes and references run, with which arguments.
 
-Adding a query to the suite is one entry in ``READS`` (or ``WRITES``): cases,
-plans, summary rows, verdicts and charts all follow from it.
+Adding a query to the suite is one entry in ``READS``: cases, plans, summary
+records, verdicts and charts all follow from it. Every case is a
+``Coordinates``; the trial it runs in is the engine's business (``conftest``).
 """
 
 from __future__ import annotations
@@ -10,23 +11,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from balance_bench.results import COORDINATES
+from balance_bench.coordinates import LEGACY, OPTIMIZED, CacheState, Coordinates, Kind, Migration
 
 __all__ = [
-    "Case",
     "ReadSpec",
     "READS",
     "WRITES",
     "REFERENCES",
-    "CACHE_STATES",
-    "MIGRATIONS",
+    "READ_CACHE_STATES",
     "read_cases",
     "write_cases",
     "reference_cases",
+    "all_cases",
 ]
 
-CACHE_STATES = ("nocache", "cold", "warm")
-MIGRATIONS = ("without_012", "with_012")
+READ_CACHE_STATES = (CacheState.NOCACHE, CacheState.COLD, CacheState.WARM)
 
 Args = Callable[[Any], dict[str, Any]]
 
@@ -65,65 +64,42 @@ READS: dict[str, ReadSpec] = {
     "find_by_token_id": ReadSpec({"popular": lambda p: {"token_id": p.popular_token_id}}, cached=False),
 }
 
-# Writes run through the cached model so their price includes the invalidation.
-WRITES: dict[str, Args] = {
-    "create": lambda p: {"user_id": p.typical_user_id, "token_id": p.popular_token_id},
-    "credit": lambda p: {"id": p.balance_id},
-    "debit": lambda p: {"id": p.balance_id},
-    "delete": lambda p: {"user_id": p.typical_user_id, "token_id": p.popular_token_id},
-}
+WRITES: tuple[str, ...] = ("create", "credit", "debit", "delete")
+"""Writes run through the cached model, so their price includes the invalidation. They touch only the run's
+own write row and the rows they create (``world.WriteTarget``), never a row a read case asks for."""
 
-# The floor of this machine, measured in the same run: how much of a case is transport.
 REFERENCES: tuple[str, ...] = ("raw_pg_select_1", "raw_pg_find_by_id", "raw_redis_get", "raw_redis_get_decode")
+"""The floor of this machine, measured in the same trials: how much of a case is transport."""
 
 
-@dataclass(frozen=True)
-class Case:
-    """One point of the matrix. ``id`` is the pytest parameter id and the plan file's stem."""
-
-    kind: str
-    query: str
-    cache: str
-    migration: str
-    scale: str
-    projection: str
-    param_kind: str
-
-    @property
-    def id(self) -> str:
-        return "-".join((self.scale, self.migration, self.query, self.cache, self.projection, self.param_kind))
-
-    @property
-    def group(self) -> str:
-        return f"{self.scale} {self.query} {self.param_kind}"
-
-    def coordinates(self) -> dict[str, str]:
-        return {name: getattr(self, name) for name in COORDINATES}
-
-
-def read_cases(scales: tuple[str, ...]) -> Iterator[Case]:
+def read_cases(scales: tuple[str, ...]) -> Iterator[Coordinates]:
     """Every read x cache state x migration x scale, plus the legacy projection on the database path."""
     for scale in scales:
-        for migration in MIGRATIONS:
+        for migration in Migration:
             for query, spec in READS.items():
                 for param_kind in spec.args:
-                    for cache in CACHE_STATES if spec.cached else ("nocache",):
-                        yield Case("read", query, cache, migration, scale, "optimized", param_kind)
+                    for cache in READ_CACHE_STATES if spec.cached else (CacheState.NOCACHE,):
+                        yield Coordinates(Kind.READ, query, cache, migration, scale, OPTIMIZED, param_kind)
                     if spec.legacy:
                         # The projection is a database-path concern: compare it without the cache.
-                        yield Case("read", query, "nocache", migration, scale, "legacy", param_kind)
+                        yield Coordinates(Kind.READ, query, CacheState.NOCACHE, migration, scale, LEGACY, param_kind)
 
 
-def write_cases(scales: tuple[str, ...]) -> Iterator[Case]:
+def write_cases(scales: tuple[str, ...]) -> Iterator[Coordinates]:
     """Every write (with its cache invalidation) x migration x scale: what the indexes cost writes."""
     for scale in scales:
-        for migration in MIGRATIONS:
+        for migration in Migration:
             for query in WRITES:
-                yield Case("write", query, "invalidate", migration, scale, "optimized", "balance")
+                yield Coordinates(Kind.WRITE, query, CacheState.INVALIDATE, migration, scale, OPTIMIZED, "balance")
 
 
-def reference_cases(scales: tuple[str, ...]) -> Iterator[Case]:
-    """Raw-client floors, measured once per scale with migration 012 applied."""
+def reference_cases(scales: tuple[str, ...]) -> Iterator[Coordinates]:
+    """Raw-client floors, on the copy with migration 012 applied."""
     for scale in scales:
         for query in REFERENCES:
-            yield Case("reference", query, "raw", "with_012", scale, "optimized", "balance")
+            yield Coordinates(Kind.REFERENCE, query, CacheState.RAW, Migration.WITH_012, scale, OPTIMIZED, "balance")
+
+
+def all_cases(scales: tuple[str, ...]) -> list[Coordinates]:
+    """The whole matrix for ``scales``."""
+    return [*read_cases(scales), *write_cases(scales), *reference_cases(scales)]

@@ -21,17 +21,17 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine, create_engine, event, text
 
+from balance_bench.coordinates import Coordinates, Kind
 from balance_bench.errors import BenchError
 from balance_bench.fixtures.services import psycopg_dsn
+from balance_bench.results import plan_document, plan_file
 
-__all__ = ["PLAN_FORMAT", "PLAN_SCHEMA_VERSION", "PLANNER_SETTINGS", "Recorded", "recording_engine",
-           "record_statements", "capture_plan", "explain", "planner_settings"]
+__all__ = ["PLANNER_SETTINGS", "Recorded", "recording_engine", "record_statements", "capture_plan", "explain",
+           "planner_settings"]
 
-PLAN_FORMAT = "balance-bench-plan"
-PLAN_SCHEMA_VERSION = 1
 PLANNER_SETTINGS = ("work_mem", "random_page_cost", "seq_page_cost", "effective_cache_size", "shared_buffers",
                     "jit", "max_parallel_workers_per_gather", "effective_io_concurrency")
-_VERBS = {"read": ("SELECT", "WITH"), "write": ("INSERT", "UPDATE", "DELETE", "WITH")}
+_VERBS = {Kind.READ: ("SELECT", "WITH"), Kind.WRITE: ("INSERT", "UPDATE", "DELETE", "WITH")}
 _SINK: contextvars.ContextVar[list[tuple[str, Any]] | None] = contextvars.ContextVar("balance_bench_sink",
                                                                                      default=None)
 
@@ -42,7 +42,7 @@ class Recorded:
 
     statements: list[tuple[str, Any]] = field(default_factory=list)
 
-    def main(self, kind: str) -> tuple[str, Any]:
+    def main(self, kind: Kind) -> tuple[str, Any]:
         """The statement that does the case's work: the last read, or the last data-changing statement."""
         verbs = _VERBS[kind]
         for statement, params in reversed(self.statements):
@@ -51,8 +51,8 @@ class Recorded:
         raise BenchError(f"the model ran no {'/'.join(verbs)} statement to explain")
 
 
-class _RecordingCursor(psycopg.Cursor):  # type: ignore[type-arg]
-    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+class _RecordingCursor(psycopg.Cursor[Any]):
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
         sink = _SINK.get()
         if sink is not None:
             sql = query if isinstance(query, str) else query.as_string(self.connection)
@@ -94,27 +94,27 @@ def explain(engine: Engine, statement: str, params: Any, options: str = "ANALYZE
     """EXPLAIN (``options``, FORMAT JSON) ``statement`` with ``params``, in a transaction rolled back after."""
     with psycopg.connect(psycopg_dsn(engine.url.render_as_string(hide_password=False))) as conn:
         try:
-            plan = conn.execute(f"EXPLAIN ({options}, FORMAT JSON) " + statement, params).fetchone()[0]
+            row = conn.execute(f"EXPLAIN ({options}, FORMAT JSON) " + statement, params).fetchone()
+            if row is None:
+                raise BenchError("EXPLAIN returned no plan")
+            plan = row[0]
         finally:
             conn.rollback()
     return json.loads(plan) if isinstance(plan, str) else plan
 
 
-def capture_plan(engine: Engine, operation: Callable[[], Any], kind: str, case: dict[str, str],
-                 settings: dict[str, str], path: Path) -> Path:
-    """Run ``operation`` once (untimed, on a recording engine), EXPLAIN ANALYZE its main statement, save it."""
+def capture_plan(engine: Engine, operation: Callable[[], Any], kind: Kind, coords: Coordinates,
+                 settings: dict[str, str], run_dir: Path) -> str:
+    """Run ``operation`` once (untimed, on a recording engine), EXPLAIN ANALYZE its main statement, save it.
+
+    Returns the plan file's path relative to ``run_dir``.
+    """
     with record_statements() as recorded:
         operation()
     statement, params = recorded.main(kind)
-    doc = {
-        "format": PLAN_FORMAT,
-        "schema_version": PLAN_SCHEMA_VERSION,
-        "case": case,
-        "sql": statement,
-        "params": params,
-        "settings": settings,
-        "plan": explain(engine, statement, params),
-    }
+    relative = plan_file(coords)
+    path = run_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
-    return path
+    path.write_text(plan_document(coords, statement, params, settings, explain(engine, statement, params)),
+                    encoding="utf-8")
+    return relative

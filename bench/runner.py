@@ -31,8 +31,7 @@ def run_matrix(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset
         "--run-dir", str(run_dir),
         "--benchmark-only",
         "--benchmark-json", str(run_dir / BENCHMARKS_FILE),
-        "--benchmark-columns", "min,median,mean,iqr,rounds",
-        "--benchmark-sort", "name",
+        "--benchmark-quiet",  # the per-item table would list every case once per trial; the report has it all
         "-q", "--no-header", "-p", "no:warnings",
         *(extra_args or []),
     ]

@@ -1,8 +1,9 @@
-"""The benchmark cases: every read, write and reference of the matrix (see ``matrix.py``).
+"""The benchmark cases: every read, write and reference of the matrix (see ``matrix.py``), once per trial.
 
 Only the call under test is timed. Filling or emptying the cache, creating a
 row to delete, calibrating the number of rounds and capturing the plan all
-happen outside the timed section.
+happen outside the timed section. Each item records its coordinates, its trial
+and its place in the trial's shuffled order in ``extra_info``.
 """
 
 from __future__ import annotations
@@ -13,37 +14,44 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 
-from balance_bench.bench.matrix import READS, WRITES, Case
+from balance_bench.bench.conftest import budget_of, trials_of
+from balance_bench.bench.matrix import READS
 from balance_bench.bench.plans import capture_plan, record_statements
-from balance_bench.bench.world import ScaleState
+from balance_bench.bench.world import Copy, World
 from balance_bench.config import Config
+from balance_bench.coordinates import CacheState, Coordinates, Kind
 from balance_bench.fixtures.services import psycopg_dsn
-from balance_bench.results import PLANS_DIR
+from balance_model.codec import RecordCodec
+from balance_model.records import Balance
 
-TINY = Decimal("0.000000000001")  # credits and debits small enough never to exhaust a balance
-
-
-def _rounds(call: Callable[[], Any], setup: Callable[[], Any] | None, quick: bool) -> int:
-    """Enough rounds for about one second per case (a tenth with --quick), within sane bounds."""
-    samples = []
-    for _ in range(3):
-        if setup:
-            setup()
-        start = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - start)
-    per_call = max(sorted(samples)[1], 1e-6)
-    budget, low, high = (0.1, 5, 20) if quick else (1.0, 30, 400)
-    return max(low, min(high, int(budget / per_call)))
+TINY = Decimal("0.000000000001")  # credits and debits small enough never to exhaust the write row
+TOTAL_PAIRS = 1000  # model-vs-raw pairs of the overhead measurement per run (50 with --quick)
+_LIMITS = {True: (3, 20), False: (5, 300)}  # rounds per trial (low, high): --quick, full
 
 
-def _timed(benchmark: Any, call: Callable[[], Any], setup: Callable[[], Any] | None, quick: bool) -> None:
-    rounds = _rounds(call, setup, quick)
-    warmup = 1 if quick else 3
+def _calibrated(key: str, calibration: dict[str, int], config: Config, call: Callable[[], Any],
+                setup: Callable[[], Any] | None) -> int:
+    """Rounds per trial for about the case's budget share, measured once per case (untimed)."""
+    if key not in calibration:
+        samples = []
+        for _ in range(3):
+            if setup:
+                setup()
+            start = time.perf_counter()
+            call()
+            samples.append(time.perf_counter() - start)
+        per_call = max(sorted(samples)[1], 1e-6)
+        low, high = _LIMITS[config.quick]
+        calibration[key] = max(low, min(high, int(budget_of(config) / trials_of(config) / per_call)))
+    return calibration[key]
+
+
+def _timed(benchmark: Any, rounds: int, call: Callable[[], Any], setup: Callable[[], Any] | None) -> None:
+    warmup = 2
     if setup is None:
         benchmark.pedantic(call, rounds=rounds, iterations=1, warmup_rounds=warmup)
     else:
@@ -51,93 +59,102 @@ def _timed(benchmark: Any, call: Callable[[], Any], setup: Callable[[], Any] | N
                            warmup_rounds=warmup)
 
 
-def _cache_counts(state: ScaleState) -> tuple[int, int]:
-    stats = state.cache.stats()
-    return (sum(f.hits for f in stats.values()), sum(f.misses for f in stats.values()))
+def _cache_key(copy: Copy, query: str, args: dict[str, Any]) -> str:
+    key = copy.cache.key_for(query, **args)
+    if key is None:
+        raise AssertionError(f"{query} is not cached, yet the matrix asks for its cache key")
+    return key
 
 
-def _record(benchmark: Any, case: Case, params: dict[str, Any], **extra: Any) -> None:
+def _cache_counts(copy: Copy) -> tuple[int, int, int]:
+    stats = copy.cache.stats().values()
+    return sum(f.hits for f in stats), sum(f.misses for f in stats), sum(f.errors for f in stats)
+
+
+def _record(benchmark: Any, case: Coordinates, trial: int, position: int, params: dict[str, Any],
+            **extra: Any) -> None:
     benchmark.group = case.group
-    benchmark.extra_info.update(case.coordinates(), params=params, **extra)
+    benchmark.extra_info.update(case.as_dict(), trial=trial, position=position, params=params, **extra)
 
 
-def _plan(state: ScaleState, case: Case, settings: dict[str, str], run_dir: Path,
-          operation: Callable[[], Any]) -> str:
-    relative = f"{PLANS_DIR}/{case.id}.json"
-    capture_plan(state.engine, operation, case.kind, case.coordinates(), settings, run_dir / relative)
-    return relative
-
-
-def test_read(case: Case, state: ScaleState, benchmark: Any, bench_config: Config,
-              settings: dict[str, str], run_dir: Path) -> None:
-    """Time one read of the balance model in one cache state."""
-    args = READS[case.query].args[case.param_kind](state.dataset.params)
+def test_read(case: Coordinates, trial: int, position: int, state: Copy, world: World, benchmark: Any,
+              bench_config: Config, settings: dict[str, str], run_dir: Path, calibration: dict[str, int],
+              planned: set[str]) -> None:
+    """Time one read of the balance model in one cache state, in one trial."""
+    args = READS[case.query].args[case.param_kind](world.scale(case.scale).dataset.params)
     model = state.model(case.cache, case.projection)
-    call = lambda: model.read(case.query, **args)  # noqa: E731
+    call: Callable[[], Any] = lambda: model.read(case.query, **args)  # noqa: E731
     setup = None
-    if case.cache == "cold":
-        key = state.cache.key_for(case.query, **args)
-        setup = lambda: state.redis.delete(key)  # noqa: E731  exactly this key, never a flush
-    elif case.cache == "warm":
+    if case.cache is CacheState.COLD:
+        key = _cache_key(state, case.query, args)
+        setup = lambda: world.redis.delete(key)  # noqa: E731  exactly this key, never a flush
+    elif case.cache is CacheState.WARM:
         call()
-    state.cache.reset_stats()
+    rounds = _calibrated(case.id, calibration, bench_config, call, setup)
     before = _cache_counts(state)
-    _timed(benchmark, call, setup, bench_config.quick)
-    hits, misses = (a - b for a, b in zip(_cache_counts(state), before))
+    _timed(benchmark, rounds, call, setup)
+    hits, misses, errors = (a - b for a, b in zip(_cache_counts(state), before, strict=True))
     extra: dict[str, Any] = {}
-    if case.cache != "nocache":
-        extra.update(cache_hits=hits, cache_misses=misses)
-    if case.cache != "warm":  # a warm read never reaches the database: no plan to show
-        database_path = state.model("nocache", case.projection, capture=True)
-        extra["plan_file"] = _plan(state, case, settings, run_dir, lambda: database_path.read(case.query, **args))
-    _record(benchmark, case, args, **extra)
+    if case.cache.cached:
+        extra.update(cache_hits=hits, cache_misses=misses, cache_errors=errors)
+    if case.cache.reaches_database and case.id not in planned:
+        database_path = state.model(CacheState.NOCACHE, case.projection, capture=True)
+        extra["plan_file"] = capture_plan(state.engine, lambda: database_path.read(case.query, **args), Kind.READ,
+                                          case, settings, run_dir)
+        planned.add(case.id)
+    _record(benchmark, case, trial, position, args, **extra)
 
 
-def test_write(case: Case, state: ScaleState, benchmark: Any, bench_config: Config,
-               settings: dict[str, str], run_dir: Path) -> None:
-    """Time one write with its cache invalidation: what migration 012's indexes cost writes."""
-    args = WRITES[case.query](state.dataset.params)
+def test_write(case: Coordinates, trial: int, position: int, state: Copy, world: World, benchmark: Any,
+               bench_config: Config, settings: dict[str, str], run_dir: Path, calibration: dict[str, int],
+               planned: set[str]) -> None:
+    """Time one write with its cache invalidation, in one trial: what migration 012's indexes cost writes."""
+    target = world.scale(case.scale).write_target
     created: list[int] = []
     pending: list[int] = []
 
     def operations(model: Any) -> dict[str, tuple[Callable[[], Any], Callable[[], Any] | None]]:
         def new_row() -> int:
-            row = model.create(args["user_id"], args["token_id"], state.dataset.params.address, Decimal("1.5"))
+            row = model.create(target.user_id, target.token_id, target.address, Decimal("1.5"))
             created.append(row.id)
-            return row.id
+            return int(row.id)
 
         return {
             "create": (new_row, None),
-            "credit": (lambda: model.credit(args["id"], TINY), None),
-            "debit": (lambda: model.debit(args["id"], TINY), None),
+            "credit": (lambda: model.credit(target.balance_id, TINY), None),
+            "debit": (lambda: model.debit(target.balance_id, TINY), None),
             "delete": (lambda: model.delete(pending.pop()), lambda: pending.append(new_row())),
         }
 
-    model = state.model("invalidate")
+    model = state.model(CacheState.INVALIDATE)
     call, setup = operations(model)[case.query]
-    capture_call, capture_setup = operations(state.model("invalidate", capture=True))[case.query]
     try:
-        _timed(benchmark, call, setup, bench_config.quick)
-        if capture_setup is not None:
-            capture_setup()
-        plan = _plan(state, case, settings, run_dir, capture_call)
+        rounds = _calibrated(case.id, calibration, bench_config, call, setup)
+        _timed(benchmark, rounds, call, setup)
+        extra: dict[str, Any] = {}
+        if case.id not in planned:
+            capture_call, capture_setup = operations(state.model(CacheState.INVALIDATE, capture=True))[case.query]
+            if capture_setup is not None:
+                capture_setup()
+            extra["plan_file"] = capture_plan(state.engine, capture_call, Kind.WRITE, case, settings, run_dir)
+            planned.add(case.id)
     finally:
         for row_id in created:
             model.delete(row_id)
-    _record(benchmark, case, args, plan_file=plan)
+    _record(benchmark, case, trial, position, vars(target), **extra)
 
 
-# Reference cases with a model twin: (model cache state) of find_by_id that does the same work plus the model.
-TWINS = {"raw_pg_find_by_id": "nocache", "raw_redis_get_decode": "warm"}
+# Reference cases with a model twin: the cache state of find_by_id that does the same work plus the model.
+TWINS = {"raw_pg_find_by_id": CacheState.NOCACHE, "raw_redis_get_decode": CacheState.WARM}
 
 
-def _interleaved(model_call: Callable[[], Any], raw_call: Callable[[], Any], pairs: int) -> dict[str, Any]:
+def _interleaved(model_call: Callable[[], Any], raw_call: Callable[[], Any], pairs: int, seed: str) -> dict[str, Any]:
     """Median of the model and of its raw twin, timed alternately in seeded random order.
 
     Timing both in the same moments cancels the drift of a noisy machine, which
     separate cases measured seconds apart cannot.
     """
-    order = random.Random(12345)
+    order = random.Random(seed)
     times: dict[str, list[float]] = {"model": [], "raw": []}
     for _ in range(pairs):
         calls = [("model", model_call), ("raw", raw_call)]
@@ -147,38 +164,38 @@ def _interleaved(model_call: Callable[[], Any], raw_call: Callable[[], Any], pai
             call()
             times[name].append(time.perf_counter() - start)
     model_ms, raw_ms = (statistics.median(times[k]) * 1000.0 for k in ("model", "raw"))
-    return {"model_ms": model_ms, "raw_ms": raw_ms, "ratio": model_ms / raw_ms, "pairs": pairs}
+    return {"model_ms": model_ms, "raw_ms": raw_ms, "pairs": pairs}
 
 
-def test_reference(case: Case, state: ScaleState, benchmark: Any, bench_config: Config) -> None:
-    """Time a raw client doing the least a case could: the transport floor of this machine."""
-    from balance_model.codec import RecordCodec
-    from balance_model.records import Balance
-
+def test_reference(case: Coordinates, trial: int, position: int, state: Copy, world: World, benchmark: Any,
+                   bench_config: Config, calibration: dict[str, int]) -> None:
+    """Time a raw client doing the least a case could, in one trial: the transport floor of this machine."""
     decode = RecordCodec(Balance).decode
-
-    balance_id = state.dataset.params.balance_id
-    database_path = state.model("nocache", capture=True)
+    balance_id = world.scale(case.scale).dataset.params.balance_id
+    database_path = state.model(CacheState.NOCACHE, capture=True)
     with record_statements() as recorded:
         database_path.read("find_by_id", id=balance_id)
-    statement, params = recorded.main("read")
-    key = state.cache.key_for("find_by_id", id=balance_id)
-    state.model("warm").read("find_by_id", id=balance_id)  # the key now holds the value a warm read returns
+    statement, params = recorded.main(Kind.READ)
+    key = _cache_key(state, "find_by_id", {"id": balance_id})
+    state.model(CacheState.WARM).read("find_by_id", id=balance_id)  # the key now holds what a warm read returns
+    client = world.redis
     with psycopg.connect(psycopg_dsn(state.engine.url.render_as_string(hide_password=False)),
                          autocommit=True) as conn:
         calls: dict[str, Callable[[], Any]] = {
             "raw_pg_select_1": lambda: conn.execute("SELECT 1", prepare=True).fetchone(),
             "raw_pg_find_by_id": lambda: conn.execute(statement, params, prepare=True).fetchall(),
-            "raw_redis_get": lambda: state.redis.get(key),
-            "raw_redis_get_decode": lambda: decode(state.redis.get(key)),
+            "raw_redis_get": lambda: client.get(key),
+            "raw_redis_get_decode": lambda: decode(cast(bytes, client.get(key))),
         }
-        _timed(benchmark, calls[case.query], None, bench_config.quick)
+        rounds = _calibrated(case.id, calibration, bench_config, calls[case.query], None)
+        _timed(benchmark, rounds, calls[case.query], None)
         extra: dict[str, Any] = {}
         if case.query in TWINS:
             twin = state.model(TWINS[case.query])
+            pairs = max(10, (50 if bench_config.quick else TOTAL_PAIRS) // trials_of(bench_config))
             extra["overhead"] = {
                 "model": f"find_by_id ({TWINS[case.query]})",
-                **_interleaved(lambda: twin.read("find_by_id", id=balance_id), calls[case.query],
-                               50 if bench_config.quick else 1000),
+                **_interleaved(lambda: twin.read("find_by_id", id=balance_id), calls[case.query], pairs,
+                               f"{case.id}:{trial}"),
             }
-    _record(benchmark, case, {"id": balance_id}, **extra)
+    _record(benchmark, case, trial, position, {"id": balance_id}, **extra)

@@ -1,57 +1,77 @@
-"""The benchmark's world: one private copy of each scale's dataset, its migration state, and the models.
+"""The benchmark's world: per scale, two private copies of the dataset, one per migration state, live at once.
 
-Each run works on a clone of the reusable dataset database (``CREATE DATABASE
-... TEMPLATE``), so write benchmarks and migration switches never alter the
-dataset, and two runs never step on each other. Cache keys go under a per-run
-prefix on an external Redis. Everything is removed at the end: the clones
-(ours, marked) and the keys this run wrote (by its own prefix), nothing else.
+Each run clones the reusable dataset database twice (``CREATE DATABASE ...
+TEMPLATE``): one copy is taken back to the baseline revision by migration
+012's real downgrade, the other stays at 012 as the dataset was built by its
+real upgrade; each revision ANALYZEs. With both states live, a trial can
+interleave without-012 and with-012 cases freely: no migration switch sits
+between the two sides of a comparison. Writes and migration steps never alter
+the reusable dataset, and two runs never step on each other.
+
+Measurement hygiene on the copies: autovacuum is off (its timing is not ours
+to choose, and an autoanalyze mid-run would change plans between trials), and
+each trial starts with a plain ``VACUUM`` of ``balances`` so the dead rows of
+the previous trial's writes do not pile up. Writes touch only the copy's
+dedicated write row (``WriteTarget``) and rows they create, never a row a read
+case asks for. Cache keys of the two copies live under different prefixes.
+
+Everything is removed at the end: the copies (ours, marked) and the cache keys
+this run wrote (by its own prefix), nothing else.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
+import psycopg
 import redis
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 
 from balance_bench.bench.plans import recording_engine
 from balance_bench.config import Config
+from balance_bench.coordinates import OPTIMIZED, CacheState, Migration
 from balance_bench.fixtures import migrate
 from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned
 from balance_bench.fixtures.datasets import Dataset
-from balance_bench.fixtures.services import Endpoints
+from balance_bench.fixtures.services import Endpoints, psycopg_dsn
 from balance_bench.scales import Scale
 from balance_model.cache import BalanceCache
 from balance_model.model import BalanceModel
 
-__all__ = ["ScaleState", "World", "REVISION_OF"]
+__all__ = ["WriteTarget", "Copy", "ScaleWorld", "World", "REVISION_OF"]
 
-REVISION_OF = {"without_012": migrate.BASELINE, "with_012": migrate.HEAD}
+REVISION_OF = {Migration.WITHOUT_012: migrate.BASELINE, Migration.WITH_012: migrate.HEAD}
+_COPY_SUFFIX = {Migration.WITHOUT_012: "b", Migration.WITH_012: "m"}
+
+
+@dataclass(frozen=True)
+class WriteTarget:
+    """The balance write cases credit and debit, and the user and token they create rows for."""
+
+    balance_id: int
+    user_id: int
+    token_id: int
+    address: str
 
 
 @dataclass
-class ScaleState:
-    """A scale's private database copy and the models over it."""
+class Copy:
+    """One private copy of a scale's dataset at one migration state, and the models over it."""
 
-    scale: Scale
-    dataset: Dataset
+    migration: Migration
+    database: str
     engine: Engine
     capture_engine: Engine
     cache: BalanceCache
-    redis: redis.Redis
-    migration: str | None = None
-    index_sizes: dict[str, int] = field(default_factory=dict)
-    models: dict[tuple[bool, str, str], BalanceModel] = field(default_factory=dict)
+    models: dict[tuple[bool, bool, str], BalanceModel] = field(default_factory=dict)
 
-    def model(self, cache: str, projection: str = "optimized", *, capture: bool = False) -> BalanceModel:
-        """The model for a cache state (none for ``nocache``); ``capture`` runs it on the recording engine."""
-        cached = cache != "nocache"
-        key = (capture, "cached" if cached else "nocache", projection)
+    def model(self, cache: CacheState, projection: str = OPTIMIZED, *, capture: bool = False) -> BalanceModel:
+        """The model for a cache state (no cache unless the state is cached); ``capture`` records its SQL."""
+        key = (capture, cache.cached, projection)
         if key not in self.models:
             engine = self.capture_engine if capture else self.engine
-            self.models[key] = BalanceModel(engine, self.cache if cached else None, projection=projection)
+            self.models[key] = BalanceModel(engine, self.cache if cache.cached else None, projection=projection)
         return self.models[key]
 
     def close(self) -> None:
@@ -61,8 +81,20 @@ class ScaleState:
         self.capture_engine.dispose()
 
 
+@dataclass
+class ScaleWorld:
+    """A scale's dataset, its two live copies and the write target they share."""
+
+    scale: Scale
+    dataset: Dataset
+    copies: dict[Migration, Copy]
+    write_target: WriteTarget
+    index_sizes: dict[str, int]
+    trial: int | None = None
+
+
 class World:
-    """Prepares scales lazily and switches their migration state only when a case needs another one."""
+    """Prepares each scale's two copies on first use and starts every trial from a vacuumed table."""
 
     def __init__(self, config: Config, endpoints: Endpoints, datasets: dict[str, Dataset]) -> None:
         self.config = config
@@ -74,55 +106,84 @@ class World:
             f"{endpoints.redis_prefix}run-{self.run_id}:"
         )
         self.redis = redis.Redis.from_url(endpoints.redis_url)
-        self.states: dict[str, ScaleState] = {}
-        self.clones: list[str] = []
+        self.scales: dict[str, ScaleWorld] = {}
+        self._databases: list[str] = []
 
-    def ready(self, scale_name: str, migration: str) -> ScaleState:
-        """The scale's state at ``migration`` (``without_012`` or ``with_012``), ANALYZEd by the migration."""
-        state = self.states.get(scale_name) or self._prepare(scale_name)
-        if state.migration != migration:
-            target = REVISION_OF[migration]
-            if migrate.current_revision(state.engine) != target:
-                if target == migrate.HEAD:
-                    migrate.upgrade(state.engine, target)
-                else:
-                    migrate.downgrade(state.engine, target)
-            state.migration = migration
-            if migration == "with_012" and not state.index_sizes:
-                state.index_sizes = {ix.name: ix.size_bytes for ix in migrate.index_status(state.engine)}
-        return state
+    def copy(self, scale_name: str, migration: Migration) -> Copy:
+        """The scale's live copy at ``migration``."""
+        return self.scale(scale_name).copies[migration]
 
-    def _prepare(self, scale_name: str) -> ScaleState:
+    def scale(self, scale_name: str) -> ScaleWorld:
+        """The scale's world, prepared on first use."""
+        return self.scales.get(scale_name) or self._prepare(scale_name)
+
+    def begin_trial(self, scale_name: str, trial: int) -> None:
+        """VACUUM both copies once at the start of each trial (outside any timing)."""
+        world = self.scale(scale_name)
+        if world.trial == trial:
+            return
+        for copy in world.copies.values():
+            with psycopg.connect(psycopg_dsn(copy.engine.url.render_as_string(hide_password=False)),
+                                 autocommit=True) as conn:
+                conn.execute("VACUUM balances")
+        world.trial = trial
+
+    def _prepare(self, scale_name: str) -> ScaleWorld:
         scale = next(s for s in self.config.scales if s.name == scale_name)
         dataset = self.datasets_by_scale[scale_name]
-        clone = f"{PREFIX}run_{self.run_id}_{scale.name}"[:63]
-        create_owned(self.endpoints, clone, template=dataset.database)
-        self.clones.append(clone)
-        url = self.endpoints.database_url(clone)
-        state = ScaleState(scale, dataset, create_engine(url, pool_size=4), recording_engine(url),
-                           BalanceCache(self.redis, prefix=self.key_prefix), self.redis)
-        self.states[scale_name] = state
-        return state
+        copies: dict[Migration, Copy] = {}
+        for migration in Migration:
+            name = f"{PREFIX}run_{self.run_id}_{scale.name}"[:61] + f"_{_COPY_SUFFIX[migration]}"
+            create_owned(self.endpoints, name, template=dataset.database)
+            self._databases.append(name)
+            url = self.endpoints.database_url(name)
+            engine = create_engine(url, pool_size=4)
+            if migrate.current_revision(engine) != REVISION_OF[migration]:
+                migrate.downgrade(engine, REVISION_OF[migration])  # the real revision, which ANALYZEs
+            with engine.begin() as conn:
+                conn.execute(text("ALTER TABLE balances SET (autovacuum_enabled = false)"))
+            cache = BalanceCache(self.redis, prefix=f"{self.key_prefix}{migration}:")
+            copies[migration] = Copy(migration, name, engine, recording_engine(url), cache)
+        with_012 = copies[Migration.WITH_012].engine
+        world = ScaleWorld(scale, dataset, copies, _write_target(with_012, dataset),
+                           {ix.name: ix.size_bytes for ix in migrate.index_status(with_012)})
+        self.scales[scale_name] = world
+        return world
 
-    def datasets(self) -> list[dict[str, Any]]:
+    def datasets(self) -> list[dict[str, object]]:
         """What each prepared scale's dataset is, for the run's environment record."""
-        return [s.dataset.describe() for s in self.states.values()]
+        return [w.dataset.describe() for w in self.scales.values()]
 
     def index_sizes(self) -> dict[str, dict[str, int]]:
-        """Bytes of each migration 012 index per scale, as measured with 012 applied."""
-        return {name: dict(s.index_sizes) for name, s in self.states.items() if s.index_sizes}
+        """Bytes of each migration 012 index per scale, as measured on the with-012 copy."""
+        return {name: dict(w.index_sizes) for name, w in self.scales.items()}
 
     def close(self) -> None:
-        """Drop this run's clones and delete the cache keys it wrote (by its own prefix only)."""
-        for state in self.states.values():
-            state.close()
-        for clone in self.clones:
-            drop_owned(self.endpoints, clone)
+        """Drop this run's copies and delete the cache keys it wrote (by its own prefix only)."""
+        for world in self.scales.values():
+            for copy in world.copies.values():
+                copy.close()
+        for name in self._databases:
+            drop_owned(self.endpoints, name)
         if not self.endpoints.redis_embedded:
             keys = list(self.redis.scan_iter(match=f"{_glob_escape(self.key_prefix)}*", count=1000))
             for start in range(0, len(keys), 500):
                 self.redis.delete(*keys[start:start + 500])
         self.redis.close()
+
+
+def _write_target(engine: Engine, dataset: Dataset) -> WriteTarget:
+    """The highest-id balance of a user no read case asks about: the write cases' own row."""
+    p = dataset.params
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT id, user_id, token_id, address FROM balances"
+                 " WHERE user_id NOT IN (:typical, :whale, :pair_user) AND id <> :balance AND amount > 1"
+                 " ORDER BY id DESC LIMIT 1"),
+            {"typical": p.typical_user_id, "whale": p.whale_user_id, "pair_user": p.user_token[0],
+             "balance": p.balance_id},
+        ).one()
+    return WriteTarget(balance_id=row[0], user_id=row[1], token_id=row[2], address=row[3])
 
 
 def _glob_escape(text: str) -> str:

@@ -125,7 +125,7 @@ from IPython.display import display
 
 from balance_bench.reports import load_run
 from balance_bench.reports.compare import comparisons_frame, compare_runs, unmatched
-from balance_bench.reports.runs import COORDINATES
+from balance_bench.reports.runs import FIELDS
 from balance_bench.reports.verdicts import verdicts, verdicts_frame
 
 pd.set_option("display.max_columns", 40)
@@ -239,6 +239,20 @@ ax.legend(fontsize=8, ncol=2)
 plt.show()
 ''')
     nb.md("""
+## Trials: the unit every interval is computed on
+
+A run is several trials; every case ran once per trial, in a shuffled order, so the two sides of every
+comparison were timed in the same minutes. `run.trials` has one row per case and trial (that trial's
+median). How much a case moves from trial to trial is the spread every interval in the report reflects:
+""")
+    nb.code('''
+trials = run.trials
+spread = (trials.groupby("name")["median_ms"].agg(["min", "median", "max"])
+          .assign(spread_pct=lambda t: (t["max"] / t["min"] - 1) * 100).sort_values("spread_pct"))
+print(f"{run.design.trials} trials, order seed {run.design.order_seed}")
+spread.tail(10).round(4)
+''')
+    nb.md("""
 ## The effect of migration 012
 
 Migration 012 adds the guide's indexes. Its effect shows on the database path, the `nocache`
@@ -260,9 +274,10 @@ plt.show()
 effect.round(3)
 ''')
     nb.md("""
-The same comparison as the report judges it, next to the guide's claims: a Mann-Whitney U test on the raw
-timings decides whether the difference is real (`012 effect`), and `index used` says whether the
-with-012 plan uses the index the guide names. The cold/warm columns check the guide's cache table.
+The same comparison as the report judges it, next to the guide's claims: every ratio is computed within
+each trial and stated with its 95% interval across trials (`... low`/`... high`); a verdict needs the whole
+interval (`inconclusive` otherwise), `012 effect` is `faster` only when the speedup's interval lies above 1,
+and `index used` says whether the with-012 plan uses the index the guide names.
 """)
     nb.code('''
 verdicts_frame(verdicts(run)).round(3)
@@ -270,8 +285,10 @@ verdicts_frame(verdicts(run)).round(3)
     nb.md("""
 ## Compare with an earlier run
 
-Cases are matched by their coordinates. `ratio` is current median over baseline median (above 1: slower);
-a change only counts when the Mann-Whitney U test on both runs' raw timings is significant (p < 0.01).
+Cases are matched by their coordinates. `change (%)` compares the geometric means of the per-trial medians
+(above 0: slower); `change vs floor (%)` divides each trial's median by the transport floor measured in the
+same trial first. A change only counts when a Welch t-test on both runs' (floor-relative) per-trial medians
+is significant (p < 0.01); `detectable (%)` is the smallest slowdown that test can find with 80% power.
 """)
     nb.code('''
 if BASELINE_DIR is None:
@@ -381,7 +398,7 @@ from IPython.display import HTML, display
 from balance_bench.reports import load_run
 from balance_bench.reports.analyse import analyse, render_text
 from balance_bench.reports.plans import load_plan
-from balance_bench.reports.runs import COORDINATES
+from balance_bench.reports.runs import FIELDS
 
 pd.set_option("display.max_colwidth", 120)
 plt.rcParams["figure.dpi"] = 90
@@ -395,7 +412,7 @@ Each of these has a plan file; pick one by setting the parameters above.
     nb.code('''
 df = run.cases
 planned = df[df["plan_file"].notna()].sort_values(["kind", "query", "param_kind", "cache", "projection", "migration"])
-planned[[*COORDINATES, "median_ms", "execution_ms", "indexes_used"]].reset_index(drop=True)
+planned[[*FIELDS, "median_ms", "execution_ms", "indexes_used"]].reset_index(drop=True)
 ''')
     nb.md("""
 ## The chosen case
@@ -407,7 +424,7 @@ def pick_case(run, **coordinates):
     """The first case of `run` with a plan whose coordinates match the ones given (None matches anything)."""
     wanted = {k: v for k, v in coordinates.items() if v is not None}
     for case in run.summary.cases:
-        if case.plan_file and all(getattr(case, k) == v for k, v in wanted.items()):
+        if case.plan and all(getattr(case.coords, k) == v for k, v in wanted.items()):
             return case
     raise LookupError(f"no case with a plan matches {wanted}; see the table of cases with a plan above")
 
@@ -488,8 +505,8 @@ after it. The summary table puts the headline figures next to each other; the tr
     nb.code('''
 pair = {}
 for migration in ("without_012", "with_012"):
-    c = pick_case(run, query=case.query, cache=case.cache, migration=migration, projection=case.projection,
-                  scale=case.scale, param_kind=case.param_kind)
+    c = pick_case(run, query=case.coords.query, cache=case.coords.cache, migration=migration,
+                  projection=case.coords.projection, scale=case.coords.scale, param_kind=case.coords.param_kind)
     pair[migration] = (c, analyse(load_plan(run.plan_path(c))))
 
 

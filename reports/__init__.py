@@ -1,4 +1,4 @@
-"""Reports: load a run directory, analyse its plans, judge it against the guide, render HTML (installed as ``balance_bench.reports``).
+"""Reports: summarise a run directory, judge it against the guide, render HTML (as ``balance_bench.reports``).
 
 Everything here reads saved run artifacts only; nothing imports the database
 or Redis layers. Analysts get the same loader the report uses::

@@ -12,6 +12,7 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import matplotlib
 
@@ -21,23 +22,26 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.typing import RcKeyType
 
+from balance_bench.bench.matrix import READ_CACHE_STATES
+from balance_bench.coordinates import LEGACY, OPTIMIZED, CacheState, Kind, Migration
 from balance_bench.reports.expectations import latency_claim
 from balance_bench.reports.runs import Run
 from balance_bench.results import CaseResult
 
 __all__ = ["STYLE", "query_chart", "distribution_chart", "write_cost_chart", "figure_svg"]
 
-CACHE_ORDER = ("nocache", "cold", "warm")
-MIGRATION_ORDER = ("without_012", "with_012")
-MIGRATION_COLOURS = {"without_012": "#9aa5b1", "with_012": "#1f5fbf"}
-CACHE_COLOURS = {"nocache": "#4b5563", "cold": "#c2410c", "warm": "#047857"}
-MIGRATION_STYLES = {"without_012": (0, (4, 2)), "with_012": "solid"}
+CACHE_ORDER = READ_CACHE_STATES
+MIGRATION_ORDER = tuple(Migration)
+MIGRATION_COLOURS = {Migration.WITHOUT_012: "#9aa5b1", Migration.WITH_012: "#1f5fbf"}
+CACHE_COLOURS = {CacheState.NOCACHE: "#4b5563", CacheState.COLD: "#c2410c", CacheState.WARM: "#047857"}
+MIGRATION_STYLES = {Migration.WITHOUT_012: (0, (4, 2)), Migration.WITH_012: "solid"}
 LOG_SPAN = 20.0  # use a log axis once the values span more than this factor
 ECDF_POINTS = 400  # quantiles drawn per distribution: enough for the eye, small SVGs
 PERCENTILES = ((0.50, "p50", "center"), (0.95, "p95", "top"), (0.99, "p99", "bottom"))  # p95/p99 labels apart
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.hashsalt": "balance-bench",
     "svg.fonttype": "none",
     "font.family": "DejaVu Sans",
@@ -75,7 +79,8 @@ def figure_svg(fig: Figure, prefix: str) -> str:
     ids = set(_ID.findall(text))
     text = _ID.sub(lambda m: f'id="{safe}-{m.group(1)}"', text)
     text = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{safe}-{m.group(1)})" if m.group(1) in ids else m.group(0), text)
-    text = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{safe}-{m.group(1)}"' if m.group(1) in ids else m.group(0), text)
+    text = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{safe}-{m.group(1)}"' if m.group(1) in ids else m.group(0),
+                  text)
     return text.replace("<svg ", f'<svg role="img" aria-label="{safe}" ', 1)
 
 
@@ -94,7 +99,7 @@ def _scale(ax: Axes, axis: str, values: Sequence[float]) -> None:
     target.set_minor_formatter(NullFormatter())
 
 
-def _bars(ax: Axes, labels: list[str], series: dict[str, list[CaseResult | None]]) -> list[float]:
+def _bars(ax: Axes, labels: list[str], series: dict[Migration, list[CaseResult | None]]) -> list[float]:
     """Grouped bars of medians with a whisker up to p95; returns every plotted value (for the scale choice)."""
     x = np.arange(len(labels))
     width = 0.8 / max(len(series), 1)
@@ -102,30 +107,31 @@ def _bars(ax: Axes, labels: list[str], series: dict[str, list[CaseResult | None]
     for position, (migration, cases) in enumerate(series.items()):
         offsets = x - 0.4 + width * (position + 0.5)
         medians = [c.median_ms if c else np.nan for c in cases]
-        upper = [c.p95_ms - c.median_ms if c else np.nan for c in cases]
+        upper = [c.stats.p95_ms - c.median_ms if c else np.nan for c in cases]
         ax.bar(offsets, medians, width * 0.92, color=MIGRATION_COLOURS.get(migration, "#777777"),
                label=migration.replace("_", " "), yerr=[np.zeros(len(cases)), upper],
                error_kw={"elinewidth": 0.9, "capsize": 2.5, "ecolor": "#111827"})
-        plotted += [c.median_ms for c in cases if c] + [c.p95_ms for c in cases if c]
+        plotted += [c.median_ms for c in cases if c] + [c.stats.p95_ms for c in cases if c]
     ax.set_xticks(x, labels)
     return plotted
 
 
 def query_chart(run: Run, query: str, scale: str) -> str | None:
     """Median (whisker to p95) per parameter kind x cache state, without vs with 012, and the guide's ranges."""
-    reads = [c for c in run.summary.cases if c.kind == "read" and c.query == query and c.scale == scale]
+    reads = [c for c in run.summary.cases if c.coords.kind is Kind.READ and c.coords.query == query
+             and c.coords.scale == scale and not c.coords.experiment]
     if not reads:
         return None
-    index = {(c.param_kind, c.cache, c.projection, c.migration): c for c in reads}
-    param_kinds = list(dict.fromkeys(c.param_kind for c in reads))
-    columns: list[tuple[str, str, str]] = []
+    index = {(c.coords.param_kind, c.coords.cache, c.coords.projection, c.coords.migration): c for c in reads}
+    param_kinds = list(dict.fromkeys(c.coords.param_kind for c in reads))
+    columns: list[tuple[str, CacheState, str]] = []
     for kind in param_kinds:
         for cache in CACHE_ORDER:
-            if any((kind, cache, "optimized", m) in index for m in MIGRATION_ORDER):
-                columns.append((kind, cache, "optimized"))
-        if any((kind, "nocache", "legacy", m) in index for m in MIGRATION_ORDER):
-            columns.append((kind, "nocache", "legacy"))
-    labels = [f"{kind}\n{cache}" + ("\nselect *" if projection == "legacy" else "")
+            if any((kind, cache, OPTIMIZED, m) in index for m in MIGRATION_ORDER):
+                columns.append((kind, cache, OPTIMIZED))
+        if any((kind, CacheState.NOCACHE, LEGACY, m) in index for m in MIGRATION_ORDER):
+            columns.append((kind, CacheState.NOCACHE, LEGACY))
+    labels = [f"{kind}\n{cache}" + ("\nselect *" if projection == LEGACY else "")
               for kind, cache, projection in columns]
     series = {m: [index.get((k, c, p, m)) for k, c, p in columns] for m in MIGRATION_ORDER}
     with _style():
@@ -134,8 +140,8 @@ def query_chart(run: Run, query: str, scale: str) -> str | None:
         plotted = _bars(ax, labels, series)
         claim = latency_claim(query)
         if claim is not None:
-            for name, (low, high), colour in (("cold", claim.cold_ms, CACHE_COLOURS["cold"]),
-                                              ("warm", claim.warm_ms, CACHE_COLOURS["warm"])):
+            for name, (low, high), colour in ((CacheState.COLD, claim.cold_ms, CACHE_COLOURS[CacheState.COLD]),
+                                              (CacheState.WARM, claim.warm_ms, CACHE_COLOURS[CacheState.WARM])):
                 label = f"guide {name} (network) ~{low:g}" + (f"-{high:g} ms" if high != low else " ms")
                 if high > low:
                     ax.axhspan(low, high, color=colour, alpha=0.12, label=label, lw=0)
@@ -160,20 +166,21 @@ def _ecdf(values: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
 
 def distribution_chart(run: Run, query: str, scale: str) -> str | None:
     """ECDF of every raw timing per cache state and migration, with p50/p95/p99 marked; one panel per parameter kind."""
-    reads = [c for c in run.summary.cases if c.kind == "read" and c.query == query and c.scale == scale
-             and c.projection == "optimized" and run.raw_timings(c)]
+    reads = [c for c in run.summary.cases if c.coords.kind is Kind.READ and c.coords.query == query
+             and c.coords.scale == scale and c.coords.projection == OPTIMIZED and not c.coords.experiment
+             and run.raw_timings(c)]
     if not reads:
         return None
-    param_kinds = list(dict.fromkeys(c.param_kind for c in reads))
+    param_kinds = list(dict.fromkeys(c.coords.param_kind for c in reads))
     with _style():
         fig = Figure(figsize=(4.2 * len(param_kinds) + 2.2, 3.6), layout="constrained")
         axes = fig.subplots(1, len(param_kinds), squeeze=False, sharey=True)[0]
-        for ax, kind in zip(axes, param_kinds):
+        for ax, kind in zip(axes, param_kinds, strict=True):
             values: list[float] = []
             for cache in CACHE_ORDER:
                 for migration in MIGRATION_ORDER:
-                    case = next((c for c in reads if (c.param_kind, c.cache, c.migration) == (kind, cache, migration)),
-                                None)
+                    case = next((c for c in reads if (c.coords.param_kind, c.coords.cache, c.coords.migration)
+                                 == (kind, cache, migration)), None)
                     if case is None:
                         continue
                     raw = run.raw_timings(case)
@@ -198,11 +205,11 @@ def distribution_chart(run: Run, query: str, scale: str) -> str | None:
 
 def write_cost_chart(run: Run, scale: str) -> str | None:
     """Median (whisker to p95) of each write with its cache invalidation, without vs with 012's indexes."""
-    writes = [c for c in run.summary.cases if c.kind == "write" and c.scale == scale]
+    writes = [c for c in run.summary.cases if c.coords.kind is Kind.WRITE and c.coords.scale == scale]
     if not writes:
         return None
-    queries = list(dict.fromkeys(c.query for c in writes))
-    index = {(c.query, c.migration): c for c in writes}
+    queries = list(dict.fromkeys(c.coords.query for c in writes))
+    index = {(c.coords.query, c.coords.migration): c for c in writes}
     series = {m: [index.get((q, m)) for q in queries] for m in MIGRATION_ORDER}
     with _style():
         fig = Figure(figsize=(max(6.0, 1.2 * len(queries) + 3.0), 3.6), layout="constrained")

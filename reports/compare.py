@@ -1,19 +1,20 @@
-"""A run against an earlier one: per-case ratios, and a significance test so noise is not called a regression.
+"""A run against an earlier one, on trial-level data: per-case changes, and a gate that drift alone cannot trip.
 
-Cases are matched by their coordinates (``CaseResult.key``), never by name, so
-a renamed test still compares. Medians alone move from run to run; a change
-only counts when a two-sided Mann-Whitney U test on the raw timings says the
-two samples differ (p < ``ALPHA``), and a regression is such a change that is
-also slower by more than the caller's threshold.
+Cases are matched by their coordinates, never by name. The samples compared
+are each run's per-trial medians, not raw rounds: rounds timed back to back are
+correlated, and a test that counts 400 of them as independent finds "p <
+1e-40" in pure drift. Trials are the unit of replication.
 
-A significant difference is not yet a code regression: on a small, shared
-machine the whole latency floor moves between runs (a raw ``SELECT 1`` seen
-35% slower ten minutes later, p ~ 1e-100). Each run measures its own transport
-floor, so a case's change is also judged against the floor it stands on (raw
-``GET`` for warm reads, raw ``SELECT 1`` for everything that reaches the
-database): a regression must be slower by more than the threshold both in
-plain terms and relative to that floor. The reference cases themselves measure
-the machine, so they are shown but never gate.
+Each trial also measured the transport floor it stands on (raw ``GET`` for
+warm reads, raw ``SELECT 1`` for everything that reaches the database) in the
+same minutes, so every per-trial median is first divided by its own trial's
+floor: what is left is the case's cost relative to this machine's state at
+that moment. A regression is a case whose floor-relative trial values are
+significantly higher (two-sided Welch t-test on their logs, p < ``ALPHA``) and
+that is slower by more than the threshold both relative to its floor and in
+plain terms. The reference cases measure the machine, so they are shown but
+never gate. Each comparison also states the smallest slowdown the two runs'
+trial-to-trial spread lets the test detect.
 """
 
 from __future__ import annotations
@@ -23,81 +24,106 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from scipy.stats import mannwhitneyu
 
+from balance_bench.coordinates import CacheState, Coordinates, Kind
 from balance_bench.reports.runs import Run
+from balance_bench.results import CaseResult
+from balance_bench.statistics import detectable_change_pct, geometric_estimate, welch_log_p
 
-__all__ = ["ALPHA", "FLOORS", "Comparison", "mann_whitney_p", "floor_of", "floor_ratios", "compare_runs", "unmatched",
-           "regressions", "comparisons_frame"]
+__all__ = ["ALPHA", "POWER", "FLOORS", "Comparison", "floor_of", "floor_values", "trial_values", "compare_runs",
+           "unmatched", "regressions", "comparisons_frame", "NOT_TESTED", "NO_CHANGE", "SLOWER", "FASTER"]
 
 ALPHA = 0.01
 """Significance level: strict, because a report compares dozens of cases and some will differ by chance."""
+POWER = 0.8
+"""The power at which the detectable slowdown is stated."""
 
-Key = tuple[str, str, str, str, str, str]
+FLOORS = {"redis": "raw_redis_get", "postgres": "raw_pg_select_1"}
+"""The reference cases that measure each transport's floor in every trial."""
+
+NOT_TESTED, NO_CHANGE, SLOWER, FASTER = "not tested", "no significant change", "slower", "faster"
 
 
-def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float | None:
-    """Two-sided Mann-Whitney U p-value, or None when either sample is too small to test (< 2 values)."""
-    if len(a) < 2 or len(b) < 2:
+def floor_of(coords: Coordinates) -> str | None:
+    """Which transport floor a case stands on: Redis for warm reads, PostgreSQL otherwise, none for references."""
+    if coords.kind is Kind.REFERENCE:
         return None
-    p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
-    return None if math.isnan(p) else p
+    return "redis" if coords.cache is CacheState.WARM else "postgres"
+
+
+def floor_values(run: Run, coords: Coordinates) -> dict[int, float]:
+    """Per trial, the median of the floor case the case at ``coords`` stands on (empty if the run lacks it)."""
+    floor = floor_of(coords)
+    if floor is None:
+        return {}
+    for case in run.summary.cases:
+        c = case.coords
+        if c.kind is Kind.REFERENCE and c.scale == coords.scale and c.query == FLOORS[floor]:
+            return dict(case.trial_medians_ms)
+    return {}
+
+
+def trial_values(case: CaseResult, floor: dict[int, float] | None) -> list[float]:
+    """The case's per-trial medians, each divided by its own trial's floor when ``floor`` is given."""
+    if not floor:
+        return [v for _, v in sorted(case.trial_medians_ms.items())]
+    return [v / floor[t] for t, v in sorted(case.trial_medians_ms.items()) if floor.get(t)]
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """One case in both runs: how its median moved, and whether the raw timings say that is real."""
+    """One case in both runs: how it moved, on trial-level data, and whether that is real."""
 
-    key: Key
-    kind: str
-    name: str
+    coords: Coordinates
     baseline_median_ms: float
     current_median_ms: float
-    baseline_rounds: int
-    current_rounds: int
-    p_value: float | None
-    significant: bool
-    floor: str | None = None  # the reference case this case stands on, present in both runs
-    floor_ratio: float | None = None  # that floor's current median over its baseline median
+    baseline_trials: int
+    current_trials: int
+    ratio: float  # current / baseline, geometric means of the per-trial medians
+    floor: str | None  # the floor the case was divided by, when both runs measured it in every trial
+    floor_ratio: float | None  # that floor's current / baseline
+    relative_ratio: float | None  # current / baseline of the floor-relative per-trial values
+    p_value: float | None  # Welch t on the logs of the (floor-relative) per-trial values
+    detectable_pct: float | None  # the smallest slowdown that test detects at ALPHA with POWER
 
     @property
-    def ratio(self) -> float:
-        """Current median over baseline median: above 1 is slower."""
-        return self.current_median_ms / self.baseline_median_ms if self.baseline_median_ms > 0 else math.inf
-
-    @property
-    def change_pct(self) -> float:
-        """Change of the median in percent: +100 means twice as slow."""
-        return (self.ratio - 1.0) * 100.0
+    def kind(self) -> Kind:
+        return self.coords.kind
 
     @property
     def label(self) -> str:
-        """The coordinates as one readable string."""
-        query, cache, migration, scale, projection, param_kind = self.key
-        return f"{scale} {query} [{cache}, {migration}, {projection}, {param_kind}]"
+        return self.coords.label
 
     @property
-    def verdict(self) -> str:
-        """``slower``, ``faster``, ``no significant change``, or ``not tested`` (too few raw timings)."""
-        if self.p_value is None:
-            return "not tested"
-        if not self.significant:
-            return "no significant change"
-        return "slower" if self.ratio > 1 else "faster"
+    def change_pct(self) -> float:
+        """Change in percent: +100 means twice as slow."""
+        return (self.ratio - 1.0) * 100.0
 
     @property
     def floor_change_pct(self) -> float | None:
         """The change relative to the case's transport floor: what is left once the machine's drift is removed."""
-        if not self.floor_ratio:
-            return None
-        return (self.ratio / self.floor_ratio - 1.0) * 100.0
+        return None if self.relative_ratio is None else (self.relative_ratio - 1.0) * 100.0
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value is not None and self.p_value < ALPHA
+
+    @property
+    def verdict(self) -> str:
+        """``slower``, ``faster``, ``no significant change``, or ``not tested`` (fewer than two trials a side)."""
+        if self.p_value is None:
+            return NOT_TESTED
+        if not self.significant:
+            return NO_CHANGE
+        gated = self.relative_ratio if self.relative_ratio is not None else self.ratio
+        return SLOWER if gated > 1 else FASTER
 
     def is_regression(self, pct: float) -> bool:
-        """Significantly slower by more than ``pct`` percent, also relative to its floor when both runs have it.
+        """Significantly slower by more than ``pct`` percent, both in plain terms and relative to its floor.
 
         Reference cases measure the machine, not the code: they are compared but never a regression.
         """
-        if self.kind == "reference":
+        if self.kind is Kind.REFERENCE:
             return False
         beyond_floor = self.floor_change_pct is None or self.floor_change_pct > pct
         return self.significant and self.change_pct > pct and beyond_floor
@@ -110,67 +136,55 @@ class Comparison:
             floor = (f", {self.floor_change_pct:+.1f}% against the {self.floor} floor, "
                      f"which moved {(self.floor_ratio - 1) * 100:+.1f}%")
         return (f"{self.label}: {self.baseline_median_ms:.4g} ms -> {self.current_median_ms:.4g} ms "
-                f"({self.change_pct:+.1f}%, p={p}{floor})")
+                f"({self.change_pct:+.1f}%{floor}; p={p} over {self.baseline_trials}+{self.current_trials} trials)")
 
 
-FLOORS = {"redis": "raw_redis_get", "postgres": "raw_pg_select_1"}
-"""The reference cases that measure each transport's floor in every run."""
+def _geomean(values: Sequence[float]) -> float | None:
+    positive = [v for v in values if v > 0]
+    return geometric_estimate(positive).value if positive else None
 
 
-def floor_of(kind: str, cache: str) -> str | None:
-    """Which transport floor a case stands on: Redis for warm reads, PostgreSQL otherwise, none for references."""
-    if kind == "reference":
-        return None
-    return "redis" if cache == "warm" else "postgres"
+def _compare(current: Run, baseline: Run, now: CaseResult, before: CaseResult) -> Comparison:
+    plain_now, plain_before = trial_values(now, None), trial_values(before, None)
+    floor_now, floor_before = floor_values(current, now.coords), floor_values(baseline, before.coords)
+    usable = bool(floor_now) and bool(floor_before) and set(now.trial_medians_ms) <= set(floor_now) \
+        and set(before.trial_medians_ms) <= set(floor_before)
+    if usable:
+        rel_now, rel_before = trial_values(now, floor_now), trial_values(before, floor_before)
+        floor_ratio = _ratio(_geomean(list(floor_now.values())), _geomean(list(floor_before.values())))
+        relative_ratio = _ratio(_geomean(rel_now), _geomean(rel_before))
+    else:
+        rel_now, rel_before, floor_ratio, relative_ratio = plain_now, plain_before, None, None
+    return Comparison(
+        coords=now.coords,
+        baseline_median_ms=before.median_ms,
+        current_median_ms=now.median_ms,
+        baseline_trials=before.trials,
+        current_trials=now.trials,
+        ratio=_ratio(_geomean(plain_now), _geomean(plain_before)) or math.inf,
+        floor=floor_of(now.coords) if usable else None,
+        floor_ratio=floor_ratio,
+        relative_ratio=relative_ratio,
+        p_value=welch_log_p(rel_before, rel_now),
+        detectable_pct=detectable_change_pct(rel_before, rel_now, ALPHA, POWER),
+    )
 
 
-def floor_ratios(current: Run, baseline: Run) -> dict[tuple[str, str], float]:
-    """Per (scale, floor): current floor median over baseline floor median, where both runs measured it."""
-    def medians(run: Run) -> dict[tuple[str, str], float]:
-        by_query = {query: name for name, query in FLOORS.items()}
-        return {(c.scale, by_query[c.query]): c.median_ms for c in run.summary.cases
-                if c.kind == "reference" and c.query in by_query}
-
-    now, before = medians(current), medians(baseline)
-    return {key: now[key] / before[key] for key in now.keys() & before.keys() if before[key] > 0}
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
 
 
-def compare_runs(current: Run, baseline: Run, alpha: float = ALPHA) -> list[Comparison]:
+def compare_runs(current: Run, baseline: Run) -> list[Comparison]:
     """Every case present in both runs, in the current run's order."""
-    earlier = {case.key: case for case in baseline.summary.cases}
-    floors = floor_ratios(current, baseline)
-    result = []
-    for case in current.summary.cases:
-        before = earlier.get(case.key)
-        if before is None:
-            continue
-        p = mann_whitney_p(baseline.raw_timings(before), current.raw_timings(case))
-        floor = floor_of(case.kind, case.cache)
-        floor_ratio = floors.get((case.scale, floor)) if floor else None
-        result.append(
-            Comparison(
-                key=case.key,
-                kind=case.kind,
-                name=case.name,
-                baseline_median_ms=before.median_ms,
-                current_median_ms=case.median_ms,
-                baseline_rounds=before.rounds,
-                current_rounds=case.rounds,
-                p_value=p,
-                significant=p is not None and p < alpha,
-                floor=floor if floor_ratio else None,
-                floor_ratio=floor_ratio,
-            )
-        )
-    return result
+    return [_compare(current, baseline, case, before) for case in current.summary.cases
+            if (before := baseline.case(case.coords)) is not None]
 
 
-def unmatched(current: Run, baseline: Run) -> tuple[list[Key], list[Key]]:
-    """Keys only in the current run, and keys only in the baseline (different matrix or scale)."""
-    now = [c.key for c in current.summary.cases]
-    before = [c.key for c in baseline.summary.cases]
-    now_set, before_set = set(now), set(before)
-    return [k for k in now if k not in before_set], [k for k in before if k not in now_set]
+def unmatched(current: Run, baseline: Run) -> tuple[list[Coordinates], list[Coordinates]]:
+    """Cases only in the current run, and cases only in the baseline (different matrix or scale)."""
+    now = [c.coords for c in current.summary.cases]
+    before = [c.coords for c in baseline.summary.cases]
+    return [k for k in now if baseline.case(k) is None], [k for k in before if current.case(k) is None]
 
 
 def regressions(comparisons: Sequence[Comparison], pct: float) -> list[Comparison]:
@@ -185,10 +199,11 @@ def comparisons_frame(comparisons: Sequence[Comparison], pct: float | None = Non
             "case": c.label,
             "baseline median (ms)": c.baseline_median_ms,
             "current median (ms)": c.current_median_ms,
-            "ratio": c.ratio,
             "change (%)": c.change_pct,
             "change vs floor (%)": c.floor_change_pct,
-            "p (Mann-Whitney U)": c.p_value,
+            "trials": f"{c.baseline_trials}+{c.current_trials}",
+            "p (Welch, trials)": c.p_value,
+            "detectable (%)": c.detectable_pct,
             "verdict": ("regression" if pct is not None and c.is_regression(pct) else c.verdict),
         }
         for c in comparisons

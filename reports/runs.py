@@ -1,7 +1,8 @@
 """The one loader of run directories, shared by the HTML report and the notebooks.
 
-A run directory holds ``summary.json`` (versioned records), pytest-benchmark's
-``benchmarks.json`` (every raw timing) and ``plans/*.json``. Problems are one
+A run directory holds ``summary.json`` (versioned records, see
+``balance_bench.results``), pytest-benchmark's ``benchmarks.json`` (every raw
+timing, tagged with its trial) and ``plans/*.json``. Problems are one
 ``BenchError`` line naming the file; nothing here touches a live server.
 """
 
@@ -15,76 +16,114 @@ from typing import Any
 
 import pandas as pd
 
+from balance_bench.coordinates import FIELDS, Coordinates
 from balance_bench.errors import BenchError
-from balance_bench.results import BENCHMARKS_FILE, COORDINATES, CaseResult, Summary, read_summary
+from balance_bench.results import BENCHMARKS_FILE, SUMMARY_FILE, CaseResult, Design, Summary, read_summary
 
-__all__ = ["Run", "load_run", "COORDINATES"]
+__all__ = ["Run", "load_run", "FIELDS"]
+
+RawTimings = dict[Coordinates, dict[int, list[float]]]
+"""Seconds per round, per trial, per case."""
 
 
 @dataclass(frozen=True)
 class Run:
-    """A loaded run: its summary records, tidy DataFrames of cases and raw timings, and its plans."""
+    """A loaded run: its summary records, tidy DataFrames of cases, trials and raw timings, and its plans."""
 
     path: Path
     summary: Summary
-    _raw: dict[str, list[float]] = field(repr=False)
+    _raw: RawTimings = field(repr=False)
 
     @property
     def environment(self) -> dict[str, Any]:
         return self.summary.environment
 
+    @property
+    def design(self) -> Design:
+        return self.summary.design
+
+    @cached_property
+    def by_coords(self) -> dict[Coordinates, CaseResult]:
+        """Each case by its coordinates."""
+        return {case.coords: case for case in self.summary.cases}
+
+    def case(self, coords: Coordinates) -> CaseResult | None:
+        """The case at ``coords``, if the run has it."""
+        return self.by_coords.get(coords)
+
     @cached_property
     def cases(self) -> pd.DataFrame:
-        """One row per case: coordinates, timing statistics (ms), cache counters and plan facts."""
+        """One row per case: coordinates, timing statistics (ms), trials, the median's interval, plan facts."""
         rows = []
         for case in self.summary.cases:
-            row = {k: v for k, v in case.__dict__.items()}
-            row["indexes_used"] = ", ".join(case.indexes_used)
-            row["node_types"] = ", ".join(case.node_types)
-            row["params"] = json.dumps(case.params, sort_keys=True, default=str)
-            rows.append(row)
+            ci = case.median_ci
+            plan = case.plan
+            rows.append({
+                "name": case.name, **case.coords.as_dict(), "rounds": case.rounds, "trials": case.trials,
+                **vars(case.stats), "median_ci_low_ms": ci.low, "median_ci_high_ms": ci.high,
+                "cache_hits": case.cache_hits, "cache_misses": case.cache_misses,
+                "plan_file": plan.file if plan else None,
+                "execution_ms": plan.execution_ms if plan else None,
+                "indexes_used": ", ".join(plan.indexes_used) if plan else "",
+                "node_types": ", ".join(plan.node_types) if plan else "",
+                "findings": ", ".join(sorted({f.code for f in plan.findings})) if plan else "",
+                "params": json.dumps(case.params, sort_keys=True, default=str),
+            })
         frame = pd.DataFrame(rows)
-        if frame.empty:
-            return frame
-        for column in COORDINATES:
-            frame[column] = frame[column].astype("category")
+        if not frame.empty:
+            for column in FIELDS:
+                frame[column] = frame[column].astype("category")
         return frame
 
     @cached_property
+    def trials(self) -> pd.DataFrame:
+        """One row per case and trial: the trial's median (ms), the unit every interval is computed on."""
+        rows = [{"name": case.name, **case.coords.as_dict(), "trial": trial, "median_ms": median}
+                for case in self.summary.cases for trial, median in sorted(case.trial_medians_ms.items())]
+        return pd.DataFrame(rows, columns=["name", *FIELDS, "trial", "median_ms"])
+
+    @cached_property
     def timings(self) -> pd.DataFrame:
-        """Every raw timing, one row per round: case name, coordinates and ``ms``."""
+        """Every raw timing, one row per round: case name, coordinates, trial, round within the trial, ``ms``."""
         frames = []
         for case in self.summary.cases:
-            data = self._raw.get(case.name)
-            if not data:
-                continue
-            frame = pd.DataFrame({"ms": [s * 1000.0 for s in data]})
-            frame["round"] = range(len(data))
-            frame["name"] = case.name
-            for column in COORDINATES:
-                frame[column] = getattr(case, column)
-            frames.append(frame)
+            for trial, seconds in sorted(self._raw.get(case.coords, {}).items()):
+                frame = pd.DataFrame({"ms": [s * 1000.0 for s in seconds]})
+                frame["round"] = range(len(seconds))
+                frame["trial"] = trial
+                frame["name"] = case.name
+                for column, value in case.coords.as_dict().items():
+                    frame[column] = value
+                frames.append(frame)
         if not frames:
-            return pd.DataFrame(columns=["name", *COORDINATES, "round", "ms"])
+            return pd.DataFrame(columns=["name", *FIELDS, "trial", "round", "ms"])
         return pd.concat(frames, ignore_index=True)
 
     def raw_timings(self, case: CaseResult) -> list[float]:
-        """The case's raw per-call timings in milliseconds (empty if benchmarks.json lacks them)."""
-        return [s * 1000.0 for s in self._raw.get(case.name, [])]
+        """The case's raw per-call timings in milliseconds, every trial (empty if benchmarks.json lacks them)."""
+        return [s * 1000.0 for _, seconds in sorted(self._raw.get(case.coords, {}).items()) for s in seconds]
 
     def plan_path(self, case: CaseResult) -> Path | None:
         """Where the case's plan file is, if it has one."""
-        return self.path / case.plan_file if case.plan_file else None
+        return self.path / case.plan.file if case.plan else None
 
 
-def _raw_timings(path: Path) -> dict[str, list[float]]:
+def _raw_timings(path: Path) -> RawTimings:
     if not path.exists():
         return {}
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        return {b["name"]: list(b["stats"]["data"]) for b in doc["benchmarks"] if b.get("stats", {}).get("data")}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise BenchError(f"{path}: not a readable pytest-benchmark JSON file ({exc.__class__.__name__}: {exc})") from None
+        raw: RawTimings = {}
+        for bench in doc["benchmarks"]:
+            info, data = bench.get("extra_info") or {}, (bench.get("stats") or {}).get("data")
+            if "query" not in info or not data:
+                continue
+            coords = Coordinates.from_dict(info, f"{path}: {bench.get('name', '?')}")
+            raw.setdefault(coords, {}).setdefault(int(info.get("trial") or 1), []).extend(data)
+        return raw
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise BenchError(f"{path}: not a readable pytest-benchmark JSON file ({exc.__class__.__name__}: {exc})"
+                         ) from None
 
 
 def load_run(path: str | Path) -> Run:
@@ -94,5 +133,5 @@ def load_run(path: str | Path) -> Run:
         path = path.parent
     if not path.is_dir():
         raise BenchError(f"{path}: no such run directory")
-    summary = read_summary(path / "summary.json")
+    summary = read_summary(path / SUMMARY_FILE)
     return Run(path=path, summary=summary, _raw=_raw_timings(path / BENCHMARKS_FILE))

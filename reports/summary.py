@@ -1,91 +1,152 @@
 """The summarise stage: a run directory's raw artifacts (benchmarks.json, plans/) into ``summary.json``.
 
 It runs after the benchmarks (``balance-bench run`` calls it; ``balance-bench
-summarise RUN_DIR`` does it for a plain ``pytest bench/`` run), analyses every
-plan once and keeps the facts the report needs, so nothing downstream re-reads
-raw timings to compute statistics or re-analyses plans. Statistics are computed
-from every raw timing (not pytest-benchmark's rounded summary), so p95/p99 and
-the IQR mean the same thing in every run.
+summarise RUN_DIR`` does it for a plain ``pytest bench/`` run). It groups
+pytest-benchmark's entries (one per case and trial) by their coordinates, keeps
+each trial's median, computes the distribution of every raw timing, and
+analyses every plan once, keeping the facts the report shows, so nothing
+downstream re-reads raw timings for statistics or re-analyses a plan.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from balance_bench.errors import BenchError
-from balance_bench.reports.analyse import analyse
+from balance_bench.bench.matrix import all_cases
+from balance_bench.coordinates import Coordinates
+from balance_bench.errors import BenchError, redact
+from balance_bench.reports.analyse import PlanAnalysis, analyse
 from balance_bench.reports.plans import load_plan
-from balance_bench.results import BENCHMARKS_FILE, CaseResult, Summary, write_summary
+from balance_bench.results import (
+    BENCHMARKS_FILE,
+    CaseResult,
+    Design,
+    FindingFact,
+    Overhead,
+    PlanFacts,
+    PlanNodeRow,
+    Summary,
+    write_summary,
+)
+from balance_bench.statistics import ratio_estimate, timing_stats
 
-__all__ = ["timing_stats", "case_results", "build_summary", "summarise"]
-
-
-def timing_stats(seconds: list[float]) -> dict[str, float]:
-    """min/median/mean/p95/p99/stddev/IQR/max in milliseconds from raw per-call timings in seconds."""
-    ms = np.asarray(seconds, dtype=float) * 1000.0
-    q1, median, q3, p95, p99 = np.percentile(ms, [25, 50, 75, 95, 99])
-    return {
-        "min_ms": float(ms.min()),
-        "median_ms": float(median),
-        "mean_ms": float(ms.mean()),
-        "p95_ms": float(p95),
-        "p99_ms": float(p99),
-        "stddev_ms": float(ms.std(ddof=1)) if ms.size > 1 else 0.0,
-        "iqr_ms": float(q3 - q1),
-        "max_ms": float(ms.max()),
-    }
+__all__ = ["plan_facts", "case_results", "build_summary", "summarise"]
 
 
-def _plan_facts(run_dir: Path, plan_file: str | None, query: str) -> dict[str, Any]:
-    if not plan_file:
-        return {}
-    analysis = analyse(load_plan(run_dir / plan_file), query=query)
-    return {
-        "execution_ms": analysis.execution_ms,
-        "planning_ms": analysis.planning_ms,
-        "indexes_used": sorted(analysis.indexes_used),
-        "node_types": sorted({node.node_type for node in analysis.nodes}),
-    }
+def plan_facts(analysis: PlanAnalysis, file: str, sql: str | None) -> PlanFacts:
+    """The analyser's result as the record the report reads."""
+    return PlanFacts(
+        file=file,
+        sql=redact(sql) if sql else None,
+        execution_ms=analysis.execution_ms,
+        planning_ms=analysis.planning_ms,
+        total_ms=analysis.total_ms,
+        indexes_used=tuple(sorted(analysis.indexes_used)),
+        node_types=tuple(sorted({node.node_type for node in analysis.nodes})),
+        findings=tuple(FindingFact(f.code, f.node, f.message) for f in analysis.findings),
+        nodes=tuple(PlanNodeRow(label=n.label, depth=n.depth, subplan_name=n.subplan_name,
+                                exclusive_ms=n.exclusive_ms, actual_rows=n.actual_rows, plan_rows=n.plan_rows,
+                                loops=n.loops, shared_hit=n.shared_hit, shared_read=n.shared_read)
+                    for n in analysis.nodes),
+    )
+
+
+@dataclass
+class _Group:
+    """Every pytest-benchmark entry of one case, across its trials."""
+
+    coords: Coordinates
+    params: dict[str, Any]
+    seconds: dict[int, list[float]] = field(default_factory=dict)
+    hits: int | None = None
+    misses: int | None = None
+    plan_file: str | None = None
+    overhead: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+    def add(self, trial: int, data: list[float], info: dict[str, Any]) -> None:
+        self.seconds.setdefault(trial, []).extend(data)
+        for name in ("cache_hits", "cache_misses"):
+            if info.get(name) is not None:
+                current = getattr(self, name.removeprefix("cache_"))
+                setattr(self, name.removeprefix("cache_"), (current or 0) + int(info[name]))
+        self.plan_file = self.plan_file or info.get("plan_file")
+        if isinstance(info.get("overhead"), dict):
+            self.overhead.append((trial, info["overhead"]))
+
+
+def _overhead(entries: list[tuple[int, dict[str, Any]]]) -> Overhead | None:
+    if not entries:
+        return None
+    by_trial = dict(entries)
+    ratio = ratio_estimate({t: float(o["model_ms"]) for t, o in by_trial.items()},
+                           {t: float(o["raw_ms"]) for t, o in by_trial.items()})
+    if ratio is None:
+        return None
+    return Overhead(
+        model=str(entries[0][1].get("model", "")),
+        pairs=sum(int(o.get("pairs", 0)) for o in by_trial.values()),
+        model_ms=statistics.median(float(o["model_ms"]) for o in by_trial.values()),
+        raw_ms=statistics.median(float(o["raw_ms"]) for o in by_trial.values()),
+        ratio=ratio,
+    )
+
+
+def _plan(run_dir: Path, file: str | None, query: str) -> PlanFacts | None:
+    if not file:
+        return None
+    plan = load_plan(run_dir / file)
+    return plan_facts(analyse(plan, query=query), file, plan.sql)
+
+
+def _groups(benchmarks: Iterable[dict[str, Any]]) -> list[_Group]:
+    groups: dict[Coordinates, _Group] = {}
+    for bench in benchmarks:
+        info = bench.get("extra_info") or {}
+        data = (bench.get("stats") or {}).get("data")
+        if "query" not in info or not data:
+            continue  # not one of ours, or it never ran
+        coords = Coordinates.from_dict(info, f"{BENCHMARKS_FILE}: {bench.get('name', '?')}")
+        group = groups.setdefault(coords, _Group(coords, dict(info.get("params") or {})))
+        group.add(int(info.get("trial") or 1), list(data), info)
+    order = {c: i for i, c in enumerate(all_cases(tuple(dict.fromkeys(c.scale for c in groups))))}
+    return sorted(groups.values(), key=lambda g: order.get(g.coords, len(order)))
 
 
 def case_results(run_dir: Path, benchmarks: list[dict[str, Any]]) -> list[CaseResult]:
-    """One ``CaseResult`` per benchmark that carries our coordinates in ``extra_info``."""
+    """One ``CaseResult`` per case that carries our coordinates in ``extra_info``, in the matrix's order."""
     results = []
-    for bench in benchmarks:
-        info = bench.get("extra_info") or {}
-        if "query" not in info or not bench.get("stats", {}).get("data"):
-            continue
-        plan_file = info.get("plan_file")
-        results.append(
-            CaseResult(
-                name=bench["name"],
-                kind=info["kind"],
-                query=info["query"],
-                cache=info["cache"],
-                migration=info["migration"],
-                scale=info["scale"],
-                projection=info["projection"],
-                param_kind=info["param_kind"],
-                params=info.get("params", {}),
-                rounds=len(bench["stats"]["data"]),
-                cache_hits=info.get("cache_hits"),
-                cache_misses=info.get("cache_misses"),
-                plan_file=plan_file,
-                overhead=info.get("overhead"),
-                **timing_stats(bench["stats"]["data"]),
-                **_plan_facts(run_dir, plan_file, info["query"]),
-            )
-        )
+    for group in _groups(benchmarks):
+        every = [s * 1000.0 for trial in sorted(group.seconds) for s in group.seconds[trial]]
+        results.append(CaseResult(
+            coords=group.coords,
+            params=group.params,
+            rounds=len(every),
+            stats=timing_stats(every),
+            trial_medians_ms={t: statistics.median(s) * 1000.0 for t, s in sorted(group.seconds.items())},
+            cache_hits=group.hits,
+            cache_misses=group.misses,
+            plan=_plan(run_dir, group.plan_file, group.coords.query),
+            overhead=_overhead(group.overhead),
+        ))
     return results
 
 
-def build_summary(run_dir: Path, output_json: dict[str, Any], environment: dict[str, Any]) -> Summary:
-    """The run's summary from pytest-benchmark's JSON document and the captured environment."""
-    return Summary(environment=environment, cases=case_results(run_dir, output_json.get("benchmarks", [])))
+def _design(record: dict[str, Any]) -> Design:
+    design = record.get("design") or {}
+    return Design(trials=int(design.get("trials") or 1), order_seed=design.get("order_seed"),
+                  budget_s=design.get("budget_s"))
+
+
+def build_summary(run_dir: Path, document: dict[str, Any]) -> Summary:
+    """The run's summary from pytest-benchmark's JSON document (with our ``balance_bench`` record)."""
+    record = document.get("balance_bench") or {}
+    return Summary(environment=record["environment"], design=_design(record),
+                   cases=case_results(run_dir, document.get("benchmarks", [])))
 
 
 def summarise(run_dir: Path) -> Path:
@@ -94,10 +155,14 @@ def summarise(run_dir: Path) -> Path:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BenchError(f"{path}: no such file (run the benchmarks first: balance-bench run, or pytest bench/)") from None
+        raise BenchError(f"{path}: no such file (run the benchmarks first: balance-bench run, or pytest bench/)"
+                         ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BenchError(f"{path}: not a readable pytest-benchmark JSON file ({exc})") from None
-    environment = (document.get("balance_bench") or {}).get("environment") if isinstance(document, dict) else None
-    if not isinstance(environment, dict):
+    record = document.get("balance_bench") if isinstance(document, dict) else None
+    if not isinstance(record, dict) or not isinstance(record.get("environment"), dict):
         raise BenchError(f"{path}: has no balance-bench environment record (was it written by pytest bench/?)")
-    return write_summary(run_dir, build_summary(run_dir, document, environment))
+    summary = build_summary(run_dir, document)
+    if not summary.cases:
+        raise BenchError(f"{path}: holds no timed case of the matrix")
+    return write_summary(run_dir, summary)

@@ -1,17 +1,27 @@
-"""The guide's claims judged against one run: per read query, scale and parameter kind.
+"""The guide's claims judged against one run, per read query, scale and parameter kind, with confidence.
 
 What is judged, and from which cases (all with the optimized projection):
 
 * cache improvement = (cold - warm) / cold with migration 012 applied, where
   ``cold`` is a cache miss (database read + cache fill) and ``warm`` a hit,
-  against the guide's improvement range: ``met``, ``better`` or ``short``;
-* the absolute cold and warm medians against the guide's milliseconds:
-  ``below``, ``within`` or ``above``. The guide's figures include a network
-  hop to the servers; a local socket is far faster, so "below" is expected and
-  said so in the text rather than scaled away;
-* migration 012's effect on the database path (``nocache`` without vs with,
-  ratio and Mann-Whitney p on the raw timings);
+  computed within each trial and stated with its interval across trials,
+  against the guide's improvement range;
+* the absolute cold and warm latencies against the guide's milliseconds. The
+  guide's figures include a network hop to the servers; a local socket is far
+  faster, so "below" is expected and said so in the text rather than scaled away;
+* migration 012's effect on the database path (``nocache`` without / with,
+  within each trial);
 * whether the with-012 plan uses the index the guide claims.
+
+A figure is judged by its whole interval: ``met`` only when the interval lies
+inside the guide's range, ``short`` only when it lies below, ``better`` above,
+and ``inconclusive`` when it straddles a bound or there is no interval (a
+single trial). Likewise 012 is ``faster`` only when its speedup's interval lies
+above 1, and ``same plan`` when the plans without and with 012 have the same
+node types and indexes, whatever the timings say: then the migration changed
+nothing the query does, and any difference is drift. Within a run the plans
+are stable: the run's private copies have autovacuum off, so no autoanalyze
+changes the statistics between the capture and the trials.
 """
 
 from __future__ import annotations
@@ -21,18 +31,42 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from balance_bench.reports.compare import ALPHA, mann_whitney_p
+from balance_bench.coordinates import LEGACY, OPTIMIZED, CacheState, Coordinates, Kind, Migration
 from balance_bench.reports.expectations import LatencyClaim, Range, index_claim, latency_claim
 from balance_bench.reports.runs import Run
 from balance_bench.results import CaseResult
+from balance_bench.statistics import Estimate, improvement_estimate, ratio_estimate
 
-__all__ = ["APPROX_TOLERANCE", "Verdict", "judge_range", "improvement_verdict", "verdicts", "verdicts_frame",
-           "transport_floor"]
+__all__ = [
+    "APPROX_TOLERANCE",
+    "BELOW",
+    "WITHIN",
+    "ABOVE",
+    "MET",
+    "BETTER",
+    "SHORT",
+    "INCONCLUSIVE",
+    "FASTER",
+    "SLOWER",
+    "SAME_PLAN",
+    "NOT_MEASURED",
+    "Verdict",
+    "judge_interval",
+    "improvement_verdict",
+    "migration_verdict",
+    "verdicts",
+    "verdicts_frame",
+    "transport_floor",
+    "format_estimate",
+]
 
 APPROX_TOLERANCE = 0.2
 """A single "~x" value in the guide is read as x +/- 20%: it states no spread, and exact equality would be absurd."""
 
-WITH, WITHOUT = "with_012", "without_012"
+BELOW, WITHIN, ABOVE = "below", "within", "above"
+MET, BETTER, SHORT, INCONCLUSIVE = "met", "better", "short", "inconclusive"
+FASTER, SLOWER, SAME_PLAN, NOT_MEASURED = "faster", "slower", "same plan", "not measured"
+_IMPROVEMENT = {BELOW: SHORT, WITHIN: MET, ABOVE: BETTER, INCONCLUSIVE: INCONCLUSIVE}
 
 
 def _bounds(expected: Range) -> Range:
@@ -42,15 +76,46 @@ def _bounds(expected: Range) -> Range:
     return low, high
 
 
-def judge_range(value: float, expected: Range) -> str:
-    """``below``, ``within`` or ``above`` the guide's range (a single "~x" value gets the tolerance)."""
+def judge_interval(estimate: Estimate, expected: Range) -> str:
+    """``below``, ``within`` or ``above`` the guide's range when the whole interval is; else ``inconclusive``."""
+    if estimate.low is None or estimate.high is None:
+        return INCONCLUSIVE
     low, high = _bounds(expected)
-    return "below" if value < low else "above" if value > high else "within"
+    if estimate.high < low:
+        return BELOW
+    if estimate.low > high:
+        return ABOVE
+    if low <= estimate.low and estimate.high <= high:
+        return WITHIN
+    return INCONCLUSIVE
 
 
-def improvement_verdict(measured_pct: float, expected: Range) -> str:
-    """``short`` of the claimed improvement, ``met`` it, or ``better`` than claimed."""
-    return {"below": "short", "within": "met", "above": "better"}[judge_range(measured_pct, expected)]
+def improvement_verdict(estimate: Estimate, expected: Range) -> str:
+    """``short`` of the claimed improvement, ``met``, ``better`` than claimed, or ``inconclusive``."""
+    return _IMPROVEMENT[judge_interval(estimate, expected)]
+
+
+def migration_verdict(speedup: Estimate | None, same_plan: bool | None) -> str:
+    """``same plan`` when 012 left the plan alone; else ``faster``/``slower`` only when the interval excludes 1."""
+    if speedup is None:
+        return NOT_MEASURED
+    if same_plan:
+        return SAME_PLAN
+    if speedup.low is not None and speedup.low > 1.0:
+        return FASTER
+    if speedup.high is not None and speedup.high < 1.0:
+        return SLOWER
+    return INCONCLUSIVE
+
+
+def format_estimate(estimate: Estimate | None, fmt: str = "{:.3g}", unit: str = "") -> str:
+    """``value unit [low, high]``, or the value alone when there is no interval."""
+    if estimate is None:
+        return "—"
+    head = fmt.format(estimate.value) + unit
+    if estimate.low is None or estimate.high is None:
+        return f"{head} (no interval: {estimate.trials} trial{'s' if estimate.trials != 1 else ''})"
+    return f"{head} [{fmt.format(estimate.low)}, {fmt.format(estimate.high)}]"
 
 
 @dataclass(frozen=True)
@@ -62,59 +127,44 @@ class Verdict:
     scale: str
     param_kind: str
     claim: LatencyClaim | None
-    cold_ms: float | None
-    warm_ms: float | None
-    improvement_pct: float | None
-    improvement: str | None  # met / better / short; None without a claim or without cold and warm cases
-    cold_vs_guide: str | None  # below / within / above
+    cold: Estimate | None  # latency in ms: geometric mean of the trial medians, with its interval
+    warm: Estimate | None
+    improvement: Estimate | None  # percent, within each trial
+    improvement_verdict: str | None  # met / better / short / inconclusive; None without a claim or cases
+    cold_vs_guide: str | None  # below / within / above / inconclusive
     warm_vs_guide: str | None
-    nocache_without_ms: float | None
-    nocache_with_ms: float | None
-    migration_p: float | None
+    nocache_without: Estimate | None
+    nocache_with: Estimate | None
+    migration_speedup: Estimate | None  # without / with, within each trial: above 1 means 012 helps
+    same_plan: bool | None  # the no-cache plans without and with 012 have the same node types and indexes
     claimed_index: str | None
     indexes_used: tuple[str, ...]  # in the with-012 plan
     index_used: bool | None  # None: no claim, or no with-012 plan
-    legacy_ms: float | None  # the `balances.*` projection, no cache, with 012
+    projection_speedup: Estimate | None  # legacy `balances.*` / explicit columns, no cache, with 012
     text: str
-    same_plan: bool | None = None  # the no-cache plans without and with 012 have the same shape and indexes
 
     @property
-    def migration_speedup(self) -> float | None:
-        """Without-012 median over with-012 median on the database path: above 1 means 012 helps."""
-        if self.nocache_without_ms is None or not self.nocache_with_ms:
-            return None
-        return self.nocache_without_ms / self.nocache_with_ms
+    def cold_ms(self) -> float | None:
+        return self.cold.value if self.cold else None
 
     @property
-    def migration_significant(self) -> bool | None:
-        return None if self.migration_p is None else self.migration_p < ALPHA
+    def warm_ms(self) -> float | None:
+        return self.warm.value if self.warm else None
+
+    @property
+    def improvement_pct(self) -> float | None:
+        return self.improvement.value if self.improvement else None
 
     @property
     def migration_effect(self) -> str:
-        """``faster``, ``slower``, ``no significant change``, ``same plan`` or ``not measured``.
-
-        ``same plan``: 012 did not change the plan, so any difference is run-to-run drift, not the migration.
-        """
-        speedup = self.migration_speedup
-        if speedup is None:
-            return "not measured"
-        if self.same_plan:
-            return "same plan"
-        if self.migration_significant is False:
-            return "no significant change"
-        return "faster" if speedup > 1 else "slower"
-
-    @property
-    def projection_speedup(self) -> float | None:
-        """Legacy ``balances.*`` median over explicit columns: above 1 means explicit columns help."""
-        if self.legacy_ms is None or not self.nocache_with_ms:
-            return None
-        return self.legacy_ms / self.nocache_with_ms
+        """``faster``, ``slower``, ``same plan``, ``inconclusive`` or ``not measured``."""
+        return migration_verdict(self.migration_speedup, self.same_plan)
 
 
 def transport_floor(run: Run, scale: str) -> dict[str, float]:
     """Median of each raw-client reference case at ``scale``: the least any case can cost on this machine."""
-    return {c.query: c.median_ms for c in run.summary.cases if c.kind == "reference" and c.scale == scale}
+    return {c.coords.query: c.median_ms for c in run.summary.cases
+            if c.coords.kind is Kind.REFERENCE and c.coords.scale == scale}
 
 
 def _fmt_ms(value: float) -> str:
@@ -126,29 +176,35 @@ def _fmt_range(expected: Range, unit: str) -> str:
     return f"~{low:g}{unit}" if low == high else f"~{low:g}-{high:g}{unit}"
 
 
+_IMPROVEMENT_TEXT = {MET: "met.", BETTER: "better than claimed.", SHORT: "short of the claim.",
+                     INCONCLUSIVE: "inconclusive: the interval straddles a bound of the guide's range (or the run "
+                                   "has too few trials for an interval)."}
+
+
 def _latency_text(v: Verdict, floor: dict[str, float]) -> list[str]:
     claim = v.claim
     if claim is None:
         return ["The guide's performance table has no row for this query."]
-    if v.cold_ms is None or v.warm_ms is None or v.improvement_pct is None:
+    if v.cold is None or v.warm is None or v.improvement is None:
         return ["The run has no cold and warm cases for this query, so the guide's table cannot be checked."]
     parts = [
-        f"Cache improvement {v.improvement_pct:.1f}% against the guide's {_fmt_range(claim.improvement_pct, '%')}: "
-        + {"met": "met.", "better": "better than claimed.", "short": "short of the claim."}[v.improvement or "short"],
-        f"Cold {_fmt_ms(v.cold_ms)} (guide {_fmt_range(claim.cold_ms, 'ms')}), "
-        f"warm {_fmt_ms(v.warm_ms)} (guide {_fmt_range(claim.warm_ms, 'ms')}).",
+        f"Cache improvement {format_estimate(v.improvement, '{:.1f}', '%')} against the guide's "
+        f"{_fmt_range(claim.improvement_pct, '%')}: {_IMPROVEMENT_TEXT[v.improvement_verdict or INCONCLUSIVE]}",
+        f"Cold {format_estimate(v.cold, unit=' ms')} (guide {_fmt_range(claim.cold_ms, 'ms')}), "
+        f"warm {format_estimate(v.warm, unit=' ms')} (guide {_fmt_range(claim.warm_ms, 'ms')}).",
     ]
     positions = {v.cold_vs_guide, v.warm_vs_guide}
-    if positions == {"below"}:
+    if positions == {BELOW}:
         parts.append(
             "Both are below the guide's milliseconds: this run reaches PostgreSQL and Redis over a local socket, "
             "with no network hop, so the guide's absolute figures do not transfer here; judge it by the improvement."
         )
-        if v.improvement == "short":
+        if v.improvement_verdict == SHORT:
             parts.append("A local database read is already cheap, so a cache hit has less to save than over a network.")
-    elif "above" in positions:
-        which = " and ".join(n for n, p in (("cold", v.cold_vs_guide), ("warm", v.warm_vs_guide)) if p == "above")
-        parts.append(f"The {which} median is above the guide's figure even without a network hop.")
+    elif ABOVE in positions:
+        which = " and ".join(n for n, p in ((CacheState.COLD, v.cold_vs_guide), (CacheState.WARM, v.warm_vs_guide))
+                             if p == ABOVE)
+        parts.append(f"The {which} latency is above the guide's figure even without a network hop.")
     else:
         parts.append("The absolute times fall within or below the guide's, although a local socket has no network hop.")
     if floor:
@@ -161,22 +217,19 @@ def _latency_text(v: Verdict, floor: dict[str, float]) -> list[str]:
 
 def _migration_text(v: Verdict) -> str:
     speedup = v.migration_speedup
-    if speedup is None:
+    if speedup is None or v.nocache_without is None or v.nocache_with is None:
         return "Migration 012's effect was not measured (no nocache case without and with it)."
-    p = "p n/a" if v.migration_p is None else f"p={v.migration_p:.2g}"
-    head = (f"Migration 012 on the database path: {_fmt_ms(v.nocache_without_ms or 0)} without, "
-            f"{_fmt_ms(v.nocache_with_ms or 0)} with")
+    head = (f"Migration 012 on the database path: {_fmt_ms(v.nocache_without.value)} without, "
+            f"{_fmt_ms(v.nocache_with.value)} with, speedup {format_estimate(speedup, '{:.3g}', 'x')}")
     effect = v.migration_effect
-    if effect == "same plan":
-        return (f"{head} ({speedup:.2f}x, {p}), but the plan is the same both ways "
-                f"({', '.join(v.indexes_used) or 'no index'}): the difference is drift, not migration 012.")
-    if effect == "no significant change":
-        return f"{head}: no significant difference ({speedup:.2f}x, {p})."
-    if effect == "faster":
-        return f"{head}: {speedup:.2f}x faster ({p})."
-    if effect == "slower":
-        return f"{head}: {1 / speedup:.2f}x slower ({p})."
-    return f"{head} ({speedup:.2f}x; too few raw timings to test)."
+    if effect == SAME_PLAN:
+        return (f"{head}, but the plan is the same both ways ({', '.join(v.indexes_used) or 'no index'}): "
+                "any difference is drift, not migration 012.")
+    if effect == FASTER:
+        return f"{head}: faster with 012."
+    if effect == SLOWER:
+        return f"{head}: slower with 012."
+    return f"{head}: inconclusive, the interval includes 1."
 
 
 def _index_text(v: Verdict) -> str | None:
@@ -191,81 +244,100 @@ def _index_text(v: Verdict) -> str | None:
 
 
 def _projection_text(v: Verdict) -> str | None:
-    speedup = v.projection_speedup
-    if speedup is None:
+    if v.projection_speedup is None:
         return None
-    return (f"Explicit columns instead of balances.* (no cache, with 012): {_fmt_ms(v.legacy_ms or 0)} -> "
-            f"{_fmt_ms(v.nocache_with_ms or 0)} ({speedup:.2f}x).")
+    return (f"Explicit columns instead of balances.* (no cache, with 012): "
+            f"{format_estimate(v.projection_speedup, '{:.3g}', 'x')} faster.")
 
 
 def _same_plan(before: CaseResult | None, after: CaseResult | None) -> bool | None:
-    if before is None or after is None or not (before.plan_file and after.plan_file):
+    if before is None or after is None or before.plan is None or after.plan is None:
         return None
-    return (before.node_types, before.indexes_used) == (after.node_types, after.indexes_used)
+    return before.plan.shape == after.plan.shape
 
 
-def _judge(run: Run, query: str, scale: str, param_kind: str, cases: dict[tuple[str, str, str], CaseResult],
-           floor: dict[str, float]) -> Verdict:
-    def case(cache: str, migration: str, projection: str = "optimized") -> CaseResult | None:
-        return cases.get((cache, migration, projection))
+def _latency(case: CaseResult | None) -> Estimate | None:
+    return case.median_ci if case is not None else None
 
-    cold, warm = case("cold", WITH), case("warm", WITH)
-    before, after, legacy = case("nocache", WITHOUT), case("nocache", WITH), case("nocache", WITH, "legacy")
-    claim = latency_claim(query)
-    cold_ms = cold.median_ms if cold else None
-    warm_ms = warm.median_ms if warm else None
-    improvement = (cold_ms - warm_ms) / cold_ms * 100 if cold_ms and warm_ms is not None else None
-    planned = [c for c in (after, cold) if c is not None and c.plan_file]
-    indexes = tuple(planned[0].indexes_used) if planned else ()
-    claimed = index_claim(query)
+
+def _within(a: CaseResult | None, b: CaseResult | None, how: str) -> Estimate | None:
+    if a is None or b is None:
+        return None
+    if how == "ratio":
+        return ratio_estimate(a.trial_medians_ms, b.trial_medians_ms)
+    return improvement_estimate(a.trial_medians_ms, b.trial_medians_ms)
+
+
+def _judge(run: Run, read: Coordinates, floor: dict[str, float]) -> Verdict:
+    def case(cache: CacheState, migration: Migration, projection: str = OPTIMIZED) -> CaseResult | None:
+        return run.case(read.with_(cache=cache, migration=migration, projection=projection))
+
+    cold, warm = case(CacheState.COLD, Migration.WITH_012), case(CacheState.WARM, Migration.WITH_012)
+    before, after = case(CacheState.NOCACHE, Migration.WITHOUT_012), case(CacheState.NOCACHE, Migration.WITH_012)
+    legacy = case(CacheState.NOCACHE, Migration.WITH_012, LEGACY)
+    claim = latency_claim(read.query)
+    improvement = _within(cold, warm, "improvement")
+    planned = [c for c in (after, cold) if c is not None and c.plan is not None]
+    indexes = planned[0].plan.indexes_used if planned and planned[0].plan else ()
+    claimed = index_claim(read.query)
+    cold_ci, warm_ci = _latency(cold), _latency(warm)
     verdict = Verdict(
-        query=query,
+        query=read.query,
         guide_name=claim.guide_name if claim else (claimed.guide_name if claimed else None),
-        scale=scale,
-        param_kind=param_kind,
+        scale=read.scale,
+        param_kind=read.param_kind,
         claim=claim,
-        cold_ms=cold_ms,
-        warm_ms=warm_ms,
-        improvement_pct=improvement,
-        improvement=improvement_verdict(improvement, claim.improvement_pct) if claim and improvement is not None else None,
-        cold_vs_guide=judge_range(cold_ms, claim.cold_ms) if claim and cold_ms is not None else None,
-        warm_vs_guide=judge_range(warm_ms, claim.warm_ms) if claim and warm_ms is not None else None,
-        nocache_without_ms=before.median_ms if before else None,
-        nocache_with_ms=after.median_ms if after else None,
-        migration_p=mann_whitney_p(run.raw_timings(before), run.raw_timings(after)) if before and after else None,
+        cold=cold_ci,
+        warm=warm_ci,
+        improvement=improvement,
+        improvement_verdict=improvement_verdict(improvement, claim.improvement_pct) if claim and improvement else None,
+        cold_vs_guide=judge_interval(cold_ci, claim.cold_ms) if claim and cold_ci else None,
+        warm_vs_guide=judge_interval(warm_ci, claim.warm_ms) if claim and warm_ci else None,
+        nocache_without=_latency(before),
+        nocache_with=_latency(after),
+        migration_speedup=_within(before, after, "ratio"),
+        same_plan=_same_plan(before, after),
         claimed_index=claimed.index if claimed else None,
         indexes_used=indexes,
         index_used=(claimed.index in indexes) if claimed and planned else None,
-        legacy_ms=legacy.median_ms if legacy else None,
+        projection_speedup=_within(legacy, after, "ratio"),
         text="",
-        same_plan=_same_plan(before, after),
     )
     lines = [*_latency_text(verdict, floor), _migration_text(verdict), _index_text(verdict), _projection_text(verdict)]
     return replace(verdict, text=" ".join(line for line in lines if line))
 
 
 def verdicts(run: Run) -> list[Verdict]:
-    """One verdict per read (query, scale, param_kind) of the run, in the run's order."""
-    groups: dict[tuple[str, str, str], dict[tuple[str, str, str], CaseResult]] = {}
+    """One verdict per read (query, scale, param_kind) of the guide's matrix in the run, in the run's order."""
+    questions: dict[tuple[str, str, str], Coordinates] = {}
     for case in run.summary.cases:
-        if case.kind != "read":
-            continue
-        groups.setdefault((case.query, case.scale, case.param_kind), {})[
-            (case.cache, case.migration, case.projection)] = case
+        c = case.coords
+        if c.kind is Kind.READ and not c.experiment:
+            questions.setdefault((c.query, c.scale, c.param_kind),
+                                 c.with_(cache=CacheState.NOCACHE, migration=Migration.WITH_012, projection=OPTIMIZED))
     floors: dict[str, dict[str, float]] = {}
-    result = []
-    for (query, scale, param_kind), cases in groups.items():
-        floor = floors.setdefault(scale, transport_floor(run, scale))
-        result.append(_judge(run, query, scale, param_kind, cases, floor))
-    return result
+    return [_judge(run, read, floors.setdefault(read.scale, transport_floor(run, read.scale)))
+            for read in questions.values()]
 
 
 def _yes_no(value: bool | None) -> str | None:
     return None if value is None else ("yes" if value else "no")
 
 
+def _value(estimate: Estimate | None) -> float | None:
+    return estimate.value if estimate else None
+
+
+def _low(estimate: Estimate | None) -> float | None:
+    return estimate.low if estimate else None
+
+
+def _high(estimate: Estimate | None) -> float | None:
+    return estimate.high if estimate else None
+
+
 def verdicts_frame(items: Sequence[Verdict]) -> pd.DataFrame:
-    """The verdict table: one row per verdict, guide figures beside the measured ones."""
+    """The verdict table: one row per verdict, intervals and the guide's figures beside the measured ones."""
     rows = []
     for v in items:
         claim = v.claim
@@ -273,18 +345,24 @@ def verdicts_frame(items: Sequence[Verdict]) -> pd.DataFrame:
             "query": v.guide_name or v.query,
             "scale": v.scale,
             "params": v.param_kind,
-            "cold ms": v.cold_ms,
+            "cold ms": _value(v.cold),
             "guide cold": _fmt_range(claim.cold_ms, " ms") if claim else None,
-            "warm ms": v.warm_ms,
+            "warm ms": _value(v.warm),
             "guide warm": _fmt_range(claim.warm_ms, " ms") if claim else None,
-            "improvement %": v.improvement_pct,
+            "improvement %": _value(v.improvement),
+            "improvement low %": _low(v.improvement),
+            "improvement high %": _high(v.improvement),
             "guide improvement": _fmt_range(claim.improvement_pct, "%") if claim else None,
-            "improvement verdict": v.improvement,
+            "improvement verdict": v.improvement_verdict,
             "absolute ms vs guide": (f"cold {v.cold_vs_guide}, warm {v.warm_vs_guide}"
                                      if v.cold_vs_guide and v.warm_vs_guide else None),
-            "012 speedup (no cache)": v.migration_speedup,
+            "012 speedup (no cache)": _value(v.migration_speedup),
+            "012 speedup low": _low(v.migration_speedup),
+            "012 speedup high": _high(v.migration_speedup),
             "012 effect": v.migration_effect,
             "claimed index": v.claimed_index,
             "index used": _yes_no(v.index_used),
+            "trials": v.improvement.trials if v.improvement else (v.migration_speedup.trials
+                                                                    if v.migration_speedup else None),
         })
     return pd.DataFrame(rows)

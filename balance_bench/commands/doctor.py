@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from balance_bench.config import DATASET, SERVICE, Config
-from balance_bench.doctor import Check, diagnose_scales
 
 NAME = "doctor"
 HELP = "check the guide's troubleshooting list against live servers"
 OPTIONS = (*SERVICE, *DATASET)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from balance_bench.doctor import Check
+
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "red"}
 
 
@@ -29,6 +32,10 @@ def print_checks(checks: list[Check], console: Console) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Print each check; 1 if any failed."""
+    from rich.console import Console
+
+    from balance_bench.doctor import diagnose_scales
+
     checks = diagnose_scales(config)
     print_checks(checks, Console(highlight=False))
     return 1 if any(c.status == "fail" for c in checks) else 0

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import create_engine
-
 from balance_bench.config import DATASET, SERVICE, Config
 from balance_bench.errors import BenchError
-from balance_bench.fixtures import migrate
-from balance_bench.fixtures.databases import exists, require_owned
-from balance_bench.fixtures.datasets import database_name
-from balance_bench.fixtures.services import running_services
 
 NAME = "migrate"
 HELP = "apply, roll back or show migration 012 on a dataset database"
@@ -28,6 +20,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Apply the action, then print which of the five indexes exist, valid, with sizes."""
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy import create_engine
+
+    from balance_bench.fixtures import migrate
+    from balance_bench.fixtures.databases import exists, require_owned
+    from balance_bench.fixtures.datasets import database_name
+    from balance_bench.fixtures.services import running_services
+
     console = Console()
     with running_services(config) as endpoints:
         for scale in config.scales:

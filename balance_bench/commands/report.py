@@ -9,13 +9,11 @@ from pathlib import Path
 
 from balance_bench.config import Config
 from balance_bench.errors import BenchError
-from balance_bench.reports.compare import regressions
-from balance_bench.reports.render import render_report, write_html
-from balance_bench.reports.runs import load_run
 
 NAME = "report"
 HELP = "(re)build report.html for a run directory"
 OPTIONS: tuple[str, ...] = ()
+MIN_GATE_TRIALS = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Write the report; with ``--fail-on-regression``, 1 when the gate finds a regression."""
+    from balance_bench.reports.compare import regressions
+    from balance_bench.reports.render import render_report, write_html
+    from balance_bench.reports.runs import load_run
+
     pct = args.fail_on_regression
     if pct is not None and args.baseline is None:
         raise BenchError("--fail-on-regression needs --baseline OTHER_RUN_DIR to compare against")
@@ -35,6 +37,12 @@ def run(config: Config, args: argparse.Namespace) -> int:
         raise BenchError(f"--fail-on-regression {pct}: give a percentage of 0 or more")
     current = load_run(args.run_dir)
     baseline = load_run(args.baseline) if args.baseline is not None else None
+    if pct is not None and baseline is not None:
+        for run_ in (baseline, current):
+            if run_.design.trials < MIN_GATE_TRIALS:
+                raise BenchError(f"{run_.path}: {run_.design.trials} trial(s); the regression gate compares runs "
+                                 f"trial by trial and needs at least {MIN_GATE_TRIALS} in each (balance-bench run "
+                                 "makes 10)")
     html, comparisons = render_report(current, baseline, pct)
     print(write_html(current.path, html))
     if pct is None:

@@ -1,45 +1,69 @@
-"""``balance-bench run``: services and datasets, the matrix through pytest, then summary.json and report.html."""
+"""``balance-bench run``: services and datasets, the matrix in interleaved trials, then summary.json and report.html."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
-
-from balance_bench.bench.runner import run_matrix
 from balance_bench.config import DATASET, SERVICE, Config
 from balance_bench.errors import BenchError
-from balance_bench.fixtures.datasets import ensure_dataset
-from balance_bench.fixtures.services import running_services
-from balance_bench.reports.render import write_report
-from balance_bench.reports.summary import summarise
-from balance_bench.results import BENCHMARKS_FILE, new_run_dir
+
+if TYPE_CHECKING:
+    from balance_bench.fixtures.datasets import Dataset
+    from balance_bench.fixtures.services import Endpoints
 
 NAME = "run"
-HELP = "run the benchmark matrix and write a run directory with the report"
-OPTIONS = (*SERVICE, *DATASET, "out", "quick")
+HELP = "run the benchmark matrix in randomized interleaved trials and write a run directory with the report"
+OPTIONS = (*SERVICE, *DATASET, "out", "quick", "trials", "order_seed")
+RUN_TRIALS = 10
+QUICK_TRIALS = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """No arguments beyond the shared options."""
 
 
-def run(config: Config, args: argparse.Namespace) -> int:
-    """Run the matrix, summarise it, write the report, and print where they are."""
-    started = time.perf_counter()
-    run_dir = new_run_dir(config.out, config.scale_names)
-    with running_services(config) as endpoints:
-        datasets = {scale.name: ensure_dataset(endpoints, scale, config.seed) for scale in config.scales}
-        code = run_matrix(config, endpoints, datasets, run_dir)
+def with_trials(config: Config) -> Config:
+    """``config`` with its trial count decided: ``--trials`` if given, else 10 (3 with ``--quick``)."""
+    return replace(config, trials=config.trials or (QUICK_TRIALS if config.quick else RUN_TRIALS))
+
+
+def measure(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], run_dir: Path) -> Path:
+    """One complete run into ``run_dir``: the matrix, its summary and its report; returns the report's path."""
+    import pytest
+
+    from balance_bench.bench.runner import run_matrix
+    from balance_bench.reports.render import write_report
+    from balance_bench.reports.summary import summarise
+    from balance_bench.results import BENCHMARKS_FILE
+
+    code = run_matrix(config, endpoints, datasets, run_dir)
     if code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt  # pytest already stopped the cases and dropped this run's database copies
     if code != 0 or not (run_dir / BENCHMARKS_FILE).exists():
         raise BenchError(f"the benchmark matrix did not complete (pytest exit {int(code)}); "
                          f"partial results in {run_dir}")
     summarise(run_dir)
+    return write_report(run_dir)
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
+    """Run the matrix, summarise it, write the report, and print where they are."""
+    from balance_bench.fixtures.datasets import ensure_dataset
+    from balance_bench.fixtures.services import running_services
+    from balance_bench.results import new_run_dir
+
+    started = time.perf_counter()
+    config = with_trials(config)
+    run_dir = new_run_dir(config.out, config.scale_names)
+    with running_services(config) as endpoints:
+        datasets = {scale.name: ensure_dataset(endpoints, scale, config.seed) for scale in config.scales}
+        report = measure(config, endpoints, datasets, run_dir)
     print(f"run directory: {run_dir}")
-    print(f"report: {write_report(run_dir)}")
+    print(f"report: {report}")
     print(f"finished in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0

@@ -9,12 +9,13 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from balance_bench.config import DATASET, SERVICE, Config
-from balance_bench.fixtures.datasets import ensure_dataset
-from balance_bench.fixtures.load import Progress
-from balance_bench.fixtures.services import running_services
 from balance_bench.scales import Scale
+
+if TYPE_CHECKING:
+    from balance_bench.fixtures.load import Progress
 
 NAME = "seed"
 HELP = "build (or reuse) the dataset database for a scale and print one JSON line"
@@ -54,6 +55,9 @@ def _progress_bar(scale: Scale) -> Iterator[Progress | None]:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Ensure each dataset; stdout gets one JSON line per scale, progress goes to stderr on a terminal."""
+    from balance_bench.fixtures.datasets import ensure_dataset
+    from balance_bench.fixtures.services import running_services
+
     with running_services(config) as endpoints:
         for scale in config.scales:
             started = time.perf_counter()

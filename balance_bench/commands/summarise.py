@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from balance_bench.config import Config
-from balance_bench.reports.summary import summarise
 
 NAME = "summarise"
 HELP = "analyse a run directory's benchmarks.json and plans into summary.json (after pytest bench/)"
@@ -20,5 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Write summary.json and print its path."""
+    from balance_bench.reports.summary import summarise
+
     print(summarise(args.run_dir))
     return 0

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from collections import Counter
 
-from balance_bench.bench.matrix import CACHE_STATES, MIGRATIONS, READS, WRITES, read_cases, reference_cases, write_cases
+from balance_bench.bench.matrix import (
+    READ_CACHE_STATES,
+    READS,
+    WRITES,
+    read_cases,
+    reference_cases,
+    write_cases,
+)
+from balance_bench.coordinates import Migration
 
 
 def test_every_read_appears_in_every_migration_and_scale() -> None:
     """Each read of the model runs without and with 012 at each requested scale."""
     cases = list(read_cases(("tiny", "small")))
     seen = {(c.query, c.migration, c.scale) for c in cases}
-    assert seen == {(q, m, s) for q in READS for m in MIGRATIONS for s in ("tiny", "small")}
+    assert seen == {(q, m, s) for q in READS for m in Migration for s in ("tiny", "small")}
 
 
 def test_case_ids_are_unique() -> None:
@@ -25,7 +33,7 @@ def test_cached_reads_get_all_cache_states_and_uncached_only_nocache() -> None:
     states = Counter((c.query, c.cache) for c in read_cases(("tiny",)) if c.projection == "optimized"
                      and c.migration == "with_012")
     for query, spec in READS.items():
-        expected = CACHE_STATES if spec.cached else ("nocache",)
+        expected = READ_CACHE_STATES if spec.cached else ("nocache",)
         assert {cache for (q, cache) in states if q == query} == set(expected)
 
 
@@ -44,5 +52,5 @@ def test_whale_and_typical_users_both_for_per_user_reads() -> None:
 def test_writes_cover_create_credit_debit_delete_per_migration() -> None:
     """All four writes run without and with migration 012."""
     assert {(c.query, c.migration) for c in write_cases(("tiny",))} == {
-        (w, m) for w in WRITES for m in MIGRATIONS
+        (w, m) for w in WRITES for m in Migration
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -41,32 +42,32 @@ def test_cli_prints_run_directory_and_report(real_run_output: subprocess.Complet
         assert (real_run_dir / name).exists(), name
 
 
-def test_every_combination_exactly_once(summary) -> None:  # type: ignore[no-untyped-def]
-    """The summary holds each case of the tiny matrix exactly once."""
+def test_every_combination_exactly_once_in_every_trial(summary) -> None:  # type: ignore[no-untyped-def]
+    """The summary holds each case of the tiny matrix exactly once, measured in each of the run's 3 trials."""
     expected = [c for f in (read_cases, write_cases, reference_cases) for c in f(("tiny",))]
-    keys = [c.key for c in summary.cases]
-    assert len(keys) == len(set(keys))
-    assert set(keys) == {(c.query, c.cache, c.migration, c.scale, c.projection, c.param_kind) for c in expected}
+    keys = [c.coords for c in summary.cases]
+    assert len(keys) == len(set(keys)) and set(keys) == set(expected)
+    assert summary.design.trials == 3 and all(set(c.trial_medians_ms) == {1, 2, 3} for c in summary.cases)
 
 
 def test_database_cases_have_valid_plans(summary, real_run_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """Every case that touches the database has a plan file that parses, with execution time recorded."""
     for case in summary.cases:
-        touches_db = case.kind != "reference" and case.cache != "warm"
-        assert (case.plan_file is not None) == touches_db, case.name
-        if touches_db:
-            plan = load_plan(real_run_dir / case.plan_file)
-            assert plan.case is not None and plan.case.query == case.query
-            assert case.execution_ms is not None and case.node_types
+        touches_db = case.coords.kind != "reference" and case.coords.cache != "warm"
+        assert (case.plan is not None) == touches_db, case.name
+        if case.plan is not None:
+            plan = load_plan(real_run_dir / case.plan.file)
+            assert plan.case is not None and plan.case.query == case.coords.query
+            assert case.plan.execution_ms is not None and case.plan.node_types and case.plan.nodes
 
 
 def test_migration_012_decides_index_use_for_per_user_queries(summary) -> None:  # type: ignore[no-untyped-def]
     """With 012 the per-user plans use one of its five indexes; without 012 none of them."""
     for case in summary.cases:
-        if case.query not in PER_USER or case.plan_file is None:
+        if case.coords.query not in PER_USER or case.plan is None:
             continue
-        used = set(case.indexes_used) & INDEX_012_NAMES
-        if case.migration == "with_012":
+        used = set(case.plan.indexes_used) & INDEX_012_NAMES
+        if case.coords.migration == "with_012":
             assert used, f"{case.name} uses {case.indexes_used}"
         else:
             assert not used, f"{case.name} uses {case.indexes_used}"
@@ -74,10 +75,10 @@ def test_migration_012_decides_index_use_for_per_user_queries(summary) -> None: 
 
 def test_cold_cases_missed_and_warm_cases_hit(summary) -> None:  # type: ignore[no-untyped-def]
     """The model's counters prove cold rounds missed every time and warm rounds hit every time."""
-    cached = [c for c in summary.cases if c.cache in ("cold", "warm")]
+    cached = [c for c in summary.cases if c.coords.cache in ("cold", "warm")]
     assert cached
     for case in cached:
-        if case.cache == "cold":
+        if case.coords.cache == "cold":
             assert case.cache_hits == 0 and case.cache_misses >= case.rounds, case.name
         else:
             assert case.cache_misses == 0 and case.cache_hits >= case.rounds, case.name
@@ -97,7 +98,10 @@ def test_environment_is_recorded_without_secrets(summary, real_run_dir: Path) ->
 def test_raw_timings_are_kept(summary, real_run_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """pytest-benchmark's JSON keeps every raw timing, and the summary's rounds match them."""
     doc = json.loads((real_run_dir / "benchmarks.json").read_text())
-    rounds = {b["name"]: len(b["stats"]["data"]) for b in doc["benchmarks"]}
+    rounds: dict[str, int] = {}
+    for bench in doc["benchmarks"]:
+        name = bench["name"].split("[", 1)[1].rsplit("-t", 1)[0]
+        rounds[name] = rounds.get(name, 0) + len(bench["stats"]["data"])
     for case in summary.cases:
         assert rounds[case.name] == case.rounds
 
@@ -151,11 +155,11 @@ def test_a_run_by_url_leaves_foreign_databases_and_keys_alone(foreign_data, endp
 
 def test_harness_overhead_is_measured_against_raw_twins(summary, real_run_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """The raw find_by_id references carry the model's twin, timed interleaved, and the report shows the ratio."""
-    twins = {c.query: c.overhead for c in summary.cases if c.overhead}
+    twins = {c.coords.query: c.overhead for c in summary.cases if c.overhead}
     assert set(twins) == {"raw_pg_find_by_id", "raw_redis_get_decode"}
     for overhead in twins.values():
-        assert overhead["pairs"] >= 50 and overhead["raw_ms"] > 0
-        assert overhead["ratio"] == pytest.approx(overhead["model_ms"] / overhead["raw_ms"])
+        assert overhead is not None and overhead.pairs >= 30 and overhead.raw_ms > 0
+        assert overhead.ratio.trials == 3 and overhead.ratio.has_interval
     assert "Harness and port overhead" in (real_run_dir / "report.html").read_text()
 
 
@@ -171,10 +175,42 @@ def test_ctrl_c_stops_a_run_and_drops_its_database_copy(endpoints: Endpoints, be
     proc = subprocess.Popen([sys.executable, "-m", "balance_bench.cli", "run", "--quick", "--out", str(tmp_path),
                              "--cache-dir", str(bench_config.cache_dir)], cwd=REPO, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(6)
+    copies: list[tuple[str]] = []
+    deadline = time.monotonic() + 180
+    while not copies and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        with psycopg.connect(psycopg_dsn(endpoints.pg_url)) as conn:
+            copies = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'balance_bench_run_%'").fetchall()
+    assert copies, "the run never made its database copies"
+    time.sleep(1.0)  # well into the matrix
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
     assert "balance-bench: interrupted" in err and "Traceback" not in err
     with psycopg.connect(psycopg_dsn(endpoints.pg_url)) as conn:
         assert conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'balance_bench_run_%'").fetchall() == []
+
+
+def test_trials_run_every_case_once_in_a_shuffled_recorded_order(real_run_dir: Path) -> None:
+    """Each trial's items carry their trial and position, positions are a permutation, and trials differ in order."""
+    doc = json.loads((real_run_dir / "benchmarks.json").read_text())
+    orders: dict[int, list[tuple[int, str]]] = {}
+    for bench in doc["benchmarks"]:
+        info = bench["extra_info"]
+        orders.setdefault(info["trial"], []).append((info["position"], bench["name"].rsplit("-t", 1)[0]))
+    assert set(orders) == {1, 2, 3} and doc["balance_bench"]["design"]["order_seed"] is not None
+    sequences = []
+    for items in orders.values():
+        positions = sorted(p for p, _ in items)
+        assert positions == list(range(1, len(items) + 1))
+        sequences.append([name for _, name in sorted(items)])
+    assert sorted(sequences[0]) == sorted(sequences[1]) and sequences[0] != sequences[1] != sequences[2]
+
+
+def test_both_migration_states_are_live_and_interleaved(real_run_dir: Path) -> None:
+    """Within one trial, without-012 and with-012 cases alternate: no migration switch separates them."""
+    doc = json.loads((real_run_dir / "benchmarks.json").read_text())
+    trial_1 = sorted((b["extra_info"]["position"], b["extra_info"]["migration"]) for b in doc["benchmarks"]
+                     if b["extra_info"]["trial"] == 1)
+    switches = sum(a[1] != b[1] for a, b in itertools.pairwise(trial_1))
+    assert switches >= 10, f"only {switches} switches between migration states in trial 1"

@@ -1,9 +1,11 @@
 """Run directories for the report tests: a realistic synthetic one, or a real quick run when the session has one.
 
-The synthetic run has the real matrix's coordinates (from ``bench.matrix``),
-raw timings shaped like this machine's (log-normal with a few outliers, local
-socket magnitudes), real EXPLAIN captures from ``data/plans`` as its plan
-files, and an environment with the keys ``bench.environment`` records. Tests
+The synthetic run has the real matrix's coordinates (from ``bench.matrix``) in
+shuffled trials, raw timings shaped like this machine's (a drift per trial,
+log-normal rounds with a few outliers, local socket magnitudes), real EXPLAIN
+captures from ``data/plans`` as its plan files, and an environment with the
+keys ``bench.environment`` records; the real summarise stage writes its
+summary.json. Tests
 that need specific numbers build their own with ``make_run``; tests that only
 check properties of any report take ``run_dir``, which is a real quick run
 whenever a ``real_run_dir`` fixture exists (tests/conftest.py may add one).
@@ -12,7 +14,6 @@ whenever a ``real_run_dir`` fixture exists (tests/conftest.py may add one).
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -22,11 +23,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from balance_bench.bench.matrix import Case, read_cases, reference_cases, write_cases
-from balance_bench.reports.analyse import analyse
-from balance_bench.reports.plans import load_plan
-from balance_bench.reports.summary import timing_stats
-from balance_bench.results import BENCHMARKS_FILE, PLANS_DIR, CaseResult, Summary, write_summary
+from balance_bench.bench.matrix import all_cases
+from balance_bench.coordinates import LEGACY, CacheState, Coordinates, Kind, Migration
+from balance_bench.reports.runs import Run
+from balance_bench.reports.summary import summarise
+from balance_bench.results import (
+    BENCHMARKS_FILE,
+    PLANS_DIR,
+    CaseResult,
+    Design,
+    Summary,
+    plan_document,
+    plan_file,
+)
+from balance_bench.statistics import TimingStats
 
 PLAN_DATA = Path(__file__).parent / "data" / "plans" / "pg15"
 
@@ -66,20 +76,20 @@ PLANS = {
 EVIL = "<script>alert('x')</script>"
 
 
-def median_ms(case: Case) -> float:
+def median_ms(case: Coordinates) -> float:
     """The synthetic median of a case, before any slowdown."""
-    if case.kind == "reference":
+    if case.kind is Kind.REFERENCE:
         return REFERENCE_MS[case.query]
-    if case.kind == "write":
-        return WRITE_MS[case.query][case.migration == "with_012"]
+    if case.kind is Kind.WRITE:
+        return WRITE_MS[case.query][case.migration is Migration.WITH_012]
     base = NOCACHE_MS[(case.query, case.param_kind)]
-    if case.migration == "without_012":
+    if case.migration is Migration.WITHOUT_012:
         base *= WITHOUT_012_FACTOR.get(case.query, 8.0)
-    if case.projection == "legacy":
+    if case.projection == LEGACY:
         base *= 1.3
-    if case.cache == "cold":
+    if case.cache is CacheState.COLD:
         return base + 0.12
-    if case.cache == "warm":
+    if case.cache is CacheState.WARM:
         return 0.07 + (0.25 if case.param_kind == "whale" else 0.0)
     return base
 
@@ -123,20 +133,13 @@ def environment(scales: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def _plan_file(run_dir: Path, case: Case, sql: str, plans: dict[str, tuple[str, str]]) -> str:
+def _plan_file(run_dir: Path, case: Coordinates, sql: str, plans: dict[str, tuple[str, str]]) -> str:
     without, with_ = plans.get(case.query, ("index_scan.json", "index_scan.json"))
-    source = PLAN_DATA / (with_ if case.migration == "with_012" else without)
-    relative = f"{PLANS_DIR}/{re.sub(r'[^A-Za-z0-9_.-]', '_', case.id)}.json"
-    doc = {
-        "format": "balance-bench-plan",
-        "schema_version": 1,
-        "case": case.coordinates(),
-        "sql": sql,
-        "params": {"user_id": 17},
-        "settings": {"work_mem": "4MB"},
-        "plan": json.loads(source.read_text(encoding="utf-8")),
-    }
-    (run_dir / relative).write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    source = PLAN_DATA / (with_ if case.migration is Migration.WITH_012 else without)
+    relative = plan_file(case)
+    (run_dir / relative).write_text(
+        plan_document(case, sql, {"user_id": 17}, {"work_mem": "4MB"}, json.loads(source.read_text(encoding="utf-8"))),
+        encoding="utf-8")
     return relative
 
 
@@ -144,80 +147,73 @@ def build_run(
     run_dir: Path,
     *,
     scales: tuple[str, ...] = ("tiny",),
-    rounds: int = 200,
+    trials: int = 6,
+    rounds: int = 40,
     seed: int = 0,
-    slowdown: Callable[[Case], float] | None = None,
+    drift: float = 0.05,
+    noise: float = 0.15,
+    slowdown: Callable[[Coordinates], float] | None = None,
     evil: bool = False,
     env: dict[str, Any] | None = None,
     plans: dict[str, tuple[str, str]] | None = None,
 ) -> Path:
-    """Write summary.json, benchmarks.json and plan files of a synthetic run into ``run_dir``.
+    """Write the raw artifacts of a synthetic run into ``run_dir`` and summarise them with the real stage.
 
-    ``slowdown`` multiplies chosen cases' timings; ``evil`` puts markup into names, params,
-    SQL, find_by_id's parameter kind and the environment; ``env`` is merged over the default
-    environment; ``plans`` overrides which capture stands in for a query's plans.
+    Each of ``trials`` trials has its own machine state: a drift factor (log-normal, sd ``drift``) shared by
+    every case of that trial, as a real machine's moves; rounds scatter around it (sd ``noise``, 2% outliers).
+    ``slowdown`` multiplies chosen cases' timings; ``evil`` puts markup into names, params, SQL, find_by_id's
+    parameter kind and the environment; ``env`` is merged over the default environment; ``plans`` overrides
+    which capture stands in for a query's plans.
     """
     plans = {**PLANS, **(plans or {})}
     rng = np.random.default_rng(seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / PLANS_DIR).mkdir(exist_ok=True)
-    cases = [*read_cases(scales), *reference_cases(scales), *write_cases(scales)]
+    cases = all_cases(scales)
     if evil:
-        cases = [replace(c, param_kind=f"{EVIL}$x^2$") if c.query == "find_by_id" else c for c in cases]
-    results, benchmarks = [], []
-    for case in cases:
-        factor = slowdown(case) if slowdown else 1.0
-        seconds = median_ms(replace(case, param_kind="balance") if evil and case.query == "find_by_id" else case) * factor / 1000.0 * np.exp(rng.normal(0.0, 0.15, rounds))
-        outliers = rng.random(rounds) < 0.02
-        seconds[outliers] *= 3.0
-        data = [float(x) for x in seconds]
-        name = f"test_{case.kind}[{case.id}]" + (EVIL if evil else "")
-        params: dict[str, Any] = {"user_id": 17, **({"note": EVIL} if evil else {})}
-        plan_file = None
-        facts: dict[str, Any] = {}
-        if case.kind != "reference" and case.cache != "warm":
-            sql = f"SELECT /* {case.query} */ id, user_id FROM balances WHERE user_id = %(user_id)s"
-            plan_file = _plan_file(run_dir, case, sql + (f" -- {EVIL}" if evil else ""), plans)
-            analysis = analyse(load_plan(run_dir / plan_file), query=case.query)
-            facts = {
-                "execution_ms": analysis.execution_ms,
-                "planning_ms": analysis.planning_ms,
-                "indexes_used": sorted(analysis.indexes_used),
-                "node_types": sorted({n.node_type for n in analysis.nodes}),
-            }
-        cache_counts = {}
-        if case.cache in ("cold", "warm"):
-            cache_counts = {
-                "cache_hits": rounds if case.cache == "warm" else 0,
-                "cache_misses": rounds if case.cache == "cold" else 0,
-            }
-        results.append(
-            CaseResult(
-                name=name,
-                **case.coordinates(),
-                params=params,
-                rounds=rounds,
-                plan_file=plan_file,
-                **cache_counts,
-                **timing_stats(data),
-                **facts,
-            )
-        )
-        benchmarks.append(
-            {
-                "name": name,
-                "group": case.group,
-                "stats": {"data": data, "rounds": rounds},
-                "extra_info": {**case.coordinates(), "params": params, "plan_file": plan_file},
-            }
-        )
+        cases = [c.with_(param_kind=f"{EVIL}$x^2$") if c.query == "find_by_id" else c for c in cases]
+    states = np.exp(rng.normal(0.0, drift, trials))
+    benchmarks, planned = [], set()
+    for trial in range(1, trials + 1):
+        for position, case in enumerate(rng.permutation(len(cases)), start=1):
+            coords = cases[case]
+            factor = slowdown(coords) if slowdown else 1.0
+            base = median_ms(coords.with_(param_kind="balance") if evil and coords.query == "find_by_id" else coords)
+            seconds = base * factor * states[trial - 1] / 1000.0 * np.exp(rng.normal(0.0, noise, rounds))
+            seconds[rng.random(rounds) < 0.02] *= 3.0
+            params: dict[str, Any] = {"user_id": 17, **({"note": EVIL} if evil else {})}
+            extra: dict[str, Any] = {**coords.as_dict(), "trial": trial, "position": position, "params": params}
+            if coords.cache.reaches_database and coords.kind is not Kind.REFERENCE and coords.id not in planned:
+                sql = f"SELECT /* {coords.query} */ id, user_id FROM balances WHERE user_id = %(user_id)s"
+                extra["plan_file"] = _plan_file(run_dir, coords, sql + (f" -- {EVIL}" if evil else ""), plans)
+                planned.add(coords.id)
+            if coords.cache in (CacheState.COLD, CacheState.WARM):
+                extra["cache_hits"] = rounds if coords.cache is CacheState.WARM else 0
+                extra["cache_misses"] = rounds if coords.cache is CacheState.COLD else 0
+            benchmarks.append({
+                "name": f"test_{coords.kind}[{coords.id}-t{trial:02d}]" + (EVIL if evil else ""),
+                "group": coords.group,
+                "stats": {"data": [float(x) for x in seconds], "rounds": rounds},
+                "extra_info": extra,
+            })
     environment_doc = environment(scales)
     if evil:
         environment_doc["machine"]["cpu"] = EVIL
     environment_doc.update(env or {})
-    write_summary(run_dir, Summary(environment=environment_doc, cases=results))
-    (run_dir / BENCHMARKS_FILE).write_text(json.dumps({"benchmarks": benchmarks}), encoding="utf-8")
+    design = {"trials": trials, "order_seed": seed, "budget_s": 1.2}
+    document = {"benchmarks": benchmarks, "balance_bench": {"environment": environment_doc, "design": design}}
+    (run_dir / BENCHMARKS_FILE).write_text(json.dumps(document), encoding="utf-8")
+    summarise(run_dir)
     return run_dir
+
+
+def trial_run(path: Path, medians: dict[Coordinates, dict[int, float]]) -> Run:
+    """An in-memory run whose cases have exactly these per-trial medians (ms): for tests that need exact numbers."""
+    stats = TimingStats(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    cases = [CaseResult(coords=c, params={}, rounds=len(m), stats=replace(stats, median_ms=float(np.median(
+        list(m.values())))), trial_medians_ms=dict(m)) for c, m in medians.items()]
+    trials = max(len(m) for m in medians.values())
+    return Run(path=path, summary=Summary(environment={}, design=Design(trials, 0, 1.0), cases=cases), _raw={})
 
 
 @pytest.fixture()
@@ -252,4 +248,4 @@ def report_path(run_dir: Path) -> Path:
     return write_report(run_dir)
 
 
-__all__ = ["build_run", "median_ms", "EVIL"]
+__all__ = ["build_run", "median_ms", "trial_run", "EVIL"]

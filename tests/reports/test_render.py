@@ -81,9 +81,6 @@ def _break(run: Path, what: str) -> Path:
     elif what == "foreign json":
         target = run / "summary.json"
         target.write_text(json.dumps({"benchmarks": [], "machine_info": {}}))
-    elif what == "plan that is not a plan":
-        target = sorted((run / "plans").iterdir())[0]
-        target.write_text(json.dumps({"hello": "world"}))
     elif what == "truncated benchmarks":
         target = run / "benchmarks.json"
         target.write_text(target.read_text()[:300])
@@ -92,8 +89,7 @@ def _break(run: Path, what: str) -> Path:
     return target
 
 
-BAD = ["truncated summary", "unknown schema_version", "foreign json", "plan that is not a plan",
-       "truncated benchmarks"]
+BAD = ["truncated summary", "unknown schema_version", "foreign json", "truncated benchmarks"]
 
 
 @pytest.mark.parametrize("what", BAD)
@@ -115,7 +111,7 @@ def test_missing_run_directory_is_one_line(tmp_path: Path) -> None:
         write_report(tmp_path)
 
 
-@pytest.mark.parametrize("what", ["missing directory", "truncated summary", "plan that is not a plan"])
+@pytest.mark.parametrize("what", ["missing directory", "truncated summary", "unknown schema_version"])
 def test_cli_bad_input_exits_2_with_one_line(make_run: Callable[..., Path], tmp_path: Path, what: str) -> None:
     """`balance-bench report` prints one error line naming the file, exits 2, and shows no traceback."""
     if what == "missing directory":
@@ -142,7 +138,7 @@ def test_cli_identical_baseline_passes_the_regression_gate(make_run: Callable[..
 def test_cli_twice_as_slow_fails_the_regression_gate(make_run: Callable[..., Path]) -> None:
     """A 2x slowdown of the writes over many samples exits 1 and names each regressed case on one line."""
     slow = lambda case: 2.0 if case.kind == "write" else 1.0  # noqa: E731
-    run, baseline = make_run(slowdown=slow, seed=4, rounds=300), make_run(seed=5, rounds=300)
+    run, baseline = make_run(slowdown=slow, seed=4), make_run(seed=5)
     result = _cli(run, "--baseline", baseline, "--fail-on-regression", "10")
     assert result.returncode == 1, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("regression")]
@@ -155,3 +151,36 @@ def test_cli_fail_on_regression_needs_a_baseline(make_run: Callable[..., Path]) 
     """--fail-on-regression without --baseline is a usage error, not a silent pass."""
     result = _cli(make_run(), "--fail-on-regression", "10")
     assert result.returncode == 2 and "--baseline" in result.stderr
+
+
+def test_cli_gate_refuses_runs_without_trials(make_run: Callable[..., Path]) -> None:
+    """A single-trial run (a plain pytest run, or a version 1 summary) cannot be gated: one line, exit 2."""
+    result = _cli(make_run(trials=1), "--baseline", make_run(), "--fail-on-regression", "10")
+    assert result.returncode == 2 and "needs at least 2" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_intervals_and_inconclusive_verdicts_are_shown(make_run: Callable[..., Path]) -> None:
+    """The verdict table prints each figure with its interval; a one-trial run says why it cannot decide."""
+    html = write_report(make_run()).read_text(encoding="utf-8")
+    assert re.search(r"\d+\.\d \[\d+\.\d, \d+\.\d\]", html), "an improvement with its interval"
+    assert "confidence interval across trials" in html and "single trial" not in html
+    single = write_report(make_run(trials=1)).read_text(encoding="utf-8")
+    assert "This run has a single trial" in single and ">inconclusive<" in single
+
+
+def test_a_version_1_run_still_renders(make_run: Callable[..., Path]) -> None:
+    """A summary written before trials existed loads as one trial and renders, saying what it lacks."""
+    run = make_run()
+    doc = json.loads((run / "summary.json").read_text())
+    for case in doc["cases"]:
+        plan = case.pop("plan")
+        case.update(plan_file=plan["file"] if plan else None, indexes_used=plan["indexes_used"] if plan else [],
+                    node_types=plan["node_types"] if plan else [], execution_ms=None, planning_ms=None,
+                    name=f"test[{case['name']}]")
+        for key in ("trials", "trial_medians_ms", "median_ci_ms", "overhead"):
+            case.pop(key)
+    (run / "summary.json").write_text(json.dumps({"schema_version": 1, "environment": doc["environment"],
+                                                  "cases": doc["cases"]}))
+    html = write_report(run).read_text(encoding="utf-8")
+    assert "a version 1 summary" in html and "kept no node table" in html

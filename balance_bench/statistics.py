@@ -1,0 +1,189 @@
+"""The statistics every figure of a run is stated with: percentiles of rounds, and estimates across trials.
+
+The unit of replication is the trial. Rounds timed back to back inside one
+trial are correlated (the machine's state moves over seconds and minutes), so
+no interval or test here ever treats rounds as independent samples. A ratio
+between two cases is computed *within* each trial, from the two sides timed in
+the same minutes, and the per-trial values are then summarised across trials.
+
+Intervals are Student t intervals across trials (``scipy.stats.t``): on the log
+scale for ratios and latencies (a geometric mean, because ratios multiply) and
+on the linear scale for improvements in percent. With ten trials a percentile
+bootstrap would give intervals about 10% too narrow; the t interval is the
+honest choice for few, roughly symmetric values. Fewer than two trials give no
+interval at all, and a verdict must then say "inconclusive".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+__all__ = [
+    "CONFIDENCE",
+    "TimingStats",
+    "Estimate",
+    "timing_stats",
+    "mean_estimate",
+    "geometric_estimate",
+    "paired_values",
+    "ratio_estimate",
+    "improvement_estimate",
+    "welch_log_p",
+    "detectable_change_pct",
+]
+
+CONFIDENCE = 0.95
+"""Coverage of every interval the suite states."""
+
+_FLAT = 1e-12
+"""Log-scale spread below which per-trial values count as identical (floating-point rounding, not data)."""
+
+TrialValues = Mapping[int, float]
+"""One value per trial number (a trial a case missed is simply absent)."""
+
+
+@dataclass(frozen=True)
+class TimingStats:
+    """Distribution of raw per-call timings in milliseconds, over every round of every trial."""
+
+    min_ms: float
+    median_ms: float
+    mean_ms: float
+    p95_ms: float
+    p99_ms: float
+    stddev_ms: float
+    iqr_ms: float
+    max_ms: float
+
+
+def timing_stats(ms: Sequence[float]) -> TimingStats:
+    """Percentiles by linear interpolation between order statistics (numpy's default, as pandas uses)."""
+    values = np.asarray(ms, dtype=float)
+    if values.size == 0:
+        raise ValueError("no timings")
+    q1, median, q3, p95, p99 = np.percentile(values, [25, 50, 75, 95, 99])
+    return TimingStats(
+        min_ms=float(values.min()),
+        median_ms=float(median),
+        mean_ms=float(values.mean()),
+        p95_ms=float(p95),
+        p99_ms=float(p99),
+        stddev_ms=float(values.std(ddof=1)) if values.size > 1 else 0.0,
+        iqr_ms=float(q3 - q1),
+        max_ms=float(values.max()),
+    )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A figure across trials with its interval; ``low``/``high`` are None with fewer than two trials."""
+
+    value: float
+    low: float | None
+    high: float | None
+    trials: int
+
+    @property
+    def has_interval(self) -> bool:
+        return self.low is not None and self.high is not None
+
+    @property
+    def half_width(self) -> float | None:
+        """Half the interval's width, in the estimate's unit."""
+        if self.low is None or self.high is None:
+            return None
+        return (self.high - self.low) / 2
+
+    def as_list(self) -> list[float | int | None]:
+        """``[value, low, high, trials]``: the compact JSON form."""
+        return [self.value, self.low, self.high, self.trials]
+
+    @classmethod
+    def from_list(cls, raw: Sequence[float | int | None]) -> Estimate:
+        value, low, high, trials = raw
+        if value is None or trials is None:
+            raise ValueError("an estimate needs a value and a trial count")
+        return cls(float(value), None if low is None else float(low), None if high is None else float(high),
+                   int(trials))
+
+
+def _interval(values: np.ndarray) -> tuple[float, float | None, float | None]:
+    mean = float(values.mean())
+    if values.size < 2:
+        return mean, None, None
+    sd = float(values.std(ddof=1))
+    if sd == 0.0:
+        return mean, mean, mean
+    low, high = stats.t.interval(CONFIDENCE, df=values.size - 1, loc=mean, scale=sd / math.sqrt(values.size))
+    return mean, float(low), float(high)
+
+
+def mean_estimate(values: Sequence[float]) -> Estimate:
+    """Arithmetic mean of per-trial values with its t interval."""
+    array = np.asarray(values, dtype=float)
+    mean, low, high = _interval(array)
+    return Estimate(mean, low, high, int(array.size))
+
+
+def geometric_estimate(values: Sequence[float]) -> Estimate:
+    """Geometric mean of positive per-trial values with its t interval on the log scale."""
+    array = np.asarray(values, dtype=float)
+    if array.size == 0 or np.any(array <= 0):
+        raise ValueError("a geometric mean needs positive values")
+    mean, low, high = _interval(np.log(array))
+    return Estimate(math.exp(mean), None if low is None else math.exp(low), None if high is None else math.exp(high),
+                    int(array.size))
+
+
+def paired_values(a: TrialValues, b: TrialValues) -> list[tuple[float, float]]:
+    """``(a, b)`` for every trial both sides were measured in, in trial order."""
+    return [(a[trial], b[trial]) for trial in sorted(a.keys() & b.keys())]
+
+
+def ratio_estimate(numerator: TrialValues, denominator: TrialValues) -> Estimate | None:
+    """``numerator / denominator`` computed within each trial, then their geometric mean across trials."""
+    pairs = [(n, d) for n, d in paired_values(numerator, denominator) if n > 0 and d > 0]
+    if not pairs:
+        return None
+    return geometric_estimate([n / d for n, d in pairs])
+
+
+def improvement_estimate(cold: TrialValues, warm: TrialValues) -> Estimate | None:
+    """The cache improvement ``(cold - warm) / cold`` in percent, within each trial, then its mean."""
+    pairs = [(c, w) for c, w in paired_values(cold, warm) if c > 0]
+    if not pairs:
+        return None
+    return mean_estimate([(c - w) / c * 100.0 for c, w in pairs])
+
+
+def welch_log_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided Welch t-test on the logs of two independent samples of per-trial values; None below 2 each."""
+    if len(a) < 2 or len(b) < 2 or min(*a, *b) <= 0:
+        return None
+    la, lb = np.log(np.asarray(a, dtype=float)), np.log(np.asarray(b, dtype=float))
+    if np.ptp(la) <= _FLAT and np.ptp(lb) <= _FLAT:  # no spread at all: the test is undefined, the answer is not
+        return 1.0 if abs(la.mean() - lb.mean()) <= _FLAT else 0.0
+    p = float(stats.ttest_ind(la, lb, equal_var=False).pvalue)
+    return None if math.isnan(p) else p
+
+
+def detectable_change_pct(a: Sequence[float], b: Sequence[float], alpha: float, power: float = 0.8) -> float | None:
+    """The smallest slowdown (in %) a Welch test at ``alpha`` detects with ``power``, given these samples' spread.
+
+    The usual normal-approximation formula on the log scale,
+    ``(z(1 - alpha/2) + z(power)) * sqrt(sa^2/na + sb^2/nb)``, with the
+    t quantile for the smaller sample's degrees of freedom in place of z so
+    that few trials are not flattered.
+    """
+    if len(a) < 2 or len(b) < 2 or min(*a, *b) <= 0:
+        return None
+    la, lb = np.log(np.asarray(a, dtype=float)), np.log(np.asarray(b, dtype=float))
+    se = math.sqrt(la.var(ddof=1) / la.size + lb.var(ddof=1) / lb.size)
+    df = min(la.size, lb.size) - 1
+    delta = (stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * se
+    return (math.exp(delta) - 1.0) * 100.0

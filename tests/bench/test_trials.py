@@ -1,0 +1,42 @@
+"""The trial engine's order: trial after trial, every case once per trial, shuffled reproducibly from the seed."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from balance_bench.bench.matrix import all_cases
+from tests.conftest import REPO
+
+
+def _collected(*options: str) -> list[str]:
+    proc = subprocess.run([sys.executable, "-m", "pytest", "bench/", "--collect-only", "-q", "--scale", "tiny",
+                           "-p", "no:cacheprovider", *options], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return [line.split("[", 1)[1].rstrip("]") for line in proc.stdout.splitlines() if "::test_" in line]
+
+
+def test_trials_follow_each_other_each_holding_every_case_once() -> None:
+    """With --trials 3 the items run trial 1, then 2, then 3, each trial the whole matrix exactly once."""
+    items = _collected("--trials", "3", "--order-seed", "7")
+    trials = [int(re.search(r"-t(\d+)$", item).group(1)) for item in items]  # type: ignore[union-attr]
+    assert trials == sorted(trials) and set(trials) == {1, 2, 3}
+    expected = sorted(c.id for c in all_cases(("tiny",)))
+    for trial in (1, 2, 3):
+        assert sorted(i.rsplit("-t", 1)[0] for i in items if i.endswith(f"-t{trial:02d}")) == expected
+
+
+def test_the_order_is_shuffled_per_trial_and_reproduced_from_the_seed() -> None:
+    """The same seed gives the same order; another seed another; and no two trials share an order."""
+    first, again, other = (_collected("--trials", "2", "--order-seed", s) for s in ("7", "7", "8"))
+    assert first == again and first != other
+    per_trial = [[i.rsplit("-t", 1)[0] for i in first if i.endswith(f"-t{t:02d}")] for t in (1, 2)]
+    assert per_trial[0] != per_trial[1]
+
+
+def test_plain_pytest_is_one_trial_with_the_plain_case_ids() -> None:
+    """Without --trials, pytest runs a single trial and the ids are the case ids users know."""
+    items = _collected("--order-seed", "7")
+    assert sorted(items) == sorted(c.id for c in all_cases(("tiny",)))

@@ -1,0 +1,47 @@
+"""The A/A self-check: two runs of the same code raise no false alarm, and the check says what it could resolve."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from balance_bench.coordinates import Kind
+from balance_bench.reports.aa import aa_result, write_aa
+from balance_bench.reports.runs import load_run
+from tests.conftest import run_cli
+
+
+def test_two_runs_of_the_same_code_raise_no_false_alarm(make_run: Callable[..., Path], tmp_path: Path) -> None:
+    """Same distributions, different drift per trial: every case compared, none flagged, figures stated."""
+    first, second = load_run(make_run(seed=11, drift=0.06)), load_run(make_run(seed=12, drift=0.06))
+    result = aa_result(first, second, 10.0)
+    assert len(result.cases) == len(first.summary.cases) and result.false_alarms == []
+    assert result.trials == (6, 6)
+    assert result.median_detectable_pct is not None and 0 < result.median_detectable_pct < 50
+    assert result.resolvable_pct is not None and result.resolvable_pct >= result.median_detectable_pct
+    assert all(c.kind is not Kind.REFERENCE for c in result.gated)
+    doc = json.loads(write_aa(tmp_path, result).read_text())
+    assert doc["false_alarms"] == 0 and len(doc["cases"]) == len(result.cases)
+
+
+def test_a_changed_second_run_is_flagged(make_run: Callable[..., Path]) -> None:
+    """If the second run is really slower somewhere, the check flags exactly that: its gate is the real gate."""
+    slow = lambda case: 1.6 if case.query == "debit" else 1.0  # noqa: E731
+    result = aa_result(load_run(make_run(seed=11)), load_run(make_run(seed=12, slowdown=slow)), 10.0)
+    assert {c.case.split()[1] for c in result.false_alarms} == {"debit"}
+
+
+@pytest.mark.services
+@pytest.mark.slow
+def test_the_aa_command_runs_twice_and_reports(tmp_path: Path) -> None:
+    """`balance-bench aa --quick` makes two runs, prints the table and summary line, and writes aa.json."""
+    proc = run_cli("aa", "--quick", "--out", str(tmp_path), "--threshold", "50")
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    assert "false alarms at 50%" in proc.stdout and "detectable" in proc.stdout
+    (directory,) = [p for p in tmp_path.iterdir() if p.name.endswith("-aa")]
+    doc = json.loads((directory / "aa.json").read_text())
+    assert doc["trials"] == [3, 3] and (directory / "b" / "report.html").exists()
+    assert (proc.returncode == 1) == (doc["false_alarms"] > 0)

@@ -1,0 +1,115 @@
+"""The summarise stage: raw trial entries grouped into cases, per-trial medians by hand, plans analysed once."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from balance_bench.coordinates import CacheState, Coordinates, Kind, Migration
+from balance_bench.errors import BenchError
+from balance_bench.reports.summary import summarise
+from balance_bench.results import BENCHMARKS_FILE, plan_file, read_summary
+
+PLANS = Path(__file__).parent / "data" / "plans" / "pg15"
+COLD = Coordinates(Kind.READ, "find_by_user_id", CacheState.COLD, Migration.WITH_012, "tiny", "optimized", "whale")
+FLOOR = Coordinates(Kind.REFERENCE, "raw_pg_find_by_id", CacheState.RAW, Migration.WITH_012, "tiny", "optimized",
+                    "balance")
+
+
+def _entry(coords: Coordinates, trial: int, ms: list[float], **extra: Any) -> dict[str, Any]:
+    return {"name": f"test[{coords.id}-t{trial}]", "stats": {"data": [m / 1000 for m in ms]},
+            "extra_info": {**coords.as_dict(), "trial": trial, "params": {"user_id": 3}, **extra}}
+
+
+def _run(tmp_path: Path, entries: list[dict[str, Any]], with_plan: bool = True) -> Path:
+    run = tmp_path / "run"
+    (run / "plans").mkdir(parents=True)
+    if with_plan:
+        doc = {"format": "balance-bench-plan", "schema_version": 1, "case": COLD.as_dict(), "sql": "SELECT 1",
+               "params": {}, "settings": {}, "plan": json.loads((PLANS / "nested_loop.json").read_text())}
+        (run / plan_file(COLD)).write_text(json.dumps(doc), encoding="utf-8")
+    document = {"benchmarks": entries, "balance_bench": {"environment": {"python": "3.11"},
+                                                          "design": {"trials": 2, "order_seed": 5, "budget_s": 1.0}}}
+    (run / BENCHMARKS_FILE).write_text(json.dumps(document), encoding="utf-8")
+    return run
+
+
+def test_trials_of_a_case_become_one_record_with_each_trial_median(tmp_path: Path) -> None:
+    """Trial 1 [1, 2, 3] ms and trial 2 [4, 5, 6, 7] ms: medians 2 and 5.5, overall median 4 of 7 rounds."""
+    run = _run(tmp_path, [
+        _entry(COLD, 1, [3.0, 1.0, 2.0], cache_hits=0, cache_misses=5, plan_file=plan_file(COLD)),
+        _entry(COLD, 2, [7.0, 4.0, 6.0, 5.0], cache_hits=0, cache_misses=6),
+        {"name": "someone_elses_benchmark", "stats": {"data": [0.1]}, "extra_info": {}},
+        _entry(FLOOR, 1, []),  # never ran: no data
+    ])
+    summary = read_summary(summarise(run))
+    (case,) = summary.cases
+    assert case.coords == COLD and case.rounds == 7 and case.trials == 2
+    assert case.trial_medians_ms == {1: pytest.approx(2.0), 2: pytest.approx(5.5)}
+    assert case.median_ms == pytest.approx(4.0) and case.stats.max_ms == pytest.approx(7.0)
+    assert (case.cache_hits, case.cache_misses) == (0, 11)
+    assert summary.design.trials == 2 and summary.design.order_seed == 5
+
+
+def _index_names(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        own = {node["Index Name"]} if "Index Name" in node else set()
+        return own.union(*(_index_names(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_index_names(v) for v in node))
+    return set()
+
+
+def test_plan_facts_are_analysed_once_and_kept(tmp_path: Path) -> None:
+    """The plan's indexes (read from its JSON here, independently), node table and findings land in the summary."""
+    run = _run(tmp_path, [_entry(COLD, 1, [1.0], plan_file=plan_file(COLD))])
+    (case,) = read_summary(summarise(run)).cases
+    raw = json.loads((PLANS / "nested_loop.json").read_text())
+    assert case.plan is not None and set(case.plan.indexes_used) == _index_names(raw)
+    assert len(case.plan.nodes) >= 3 and case.plan.nodes[0].depth == 0
+    assert case.plan.execution_ms == raw[0]["Execution Time"]
+
+
+def test_overhead_ratio_is_computed_within_each_trial(tmp_path: Path) -> None:
+    """Model/raw 0.22/0.20 and 0.33/0.30 in two trials: 1.1 in both, over 200 pairs."""
+    overhead = lambda m, r: {"model": "find_by_id (nocache)", "model_ms": m, "raw_ms": r, "pairs": 100}  # noqa: E731
+    run = _run(tmp_path, [_entry(FLOOR, 1, [0.2], overhead=overhead(0.22, 0.20)),
+                          _entry(FLOOR, 2, [0.3], overhead=overhead(0.33, 0.30))], with_plan=False)
+    (case,) = read_summary(summarise(run)).cases
+    assert case.overhead is not None and case.overhead.pairs == 200
+    assert case.overhead.ratio.value == pytest.approx(1.1) and case.overhead.ratio.half_width == pytest.approx(0)
+
+
+@pytest.mark.parametrize("damage", ["plan", "benchmarks", "environment", "empty"])
+def test_unusable_artifacts_are_one_line_naming_the_file(tmp_path: Path, damage: str) -> None:
+    """A plan that is not a plan, truncated JSON, a foreign JSON or no timed case: one BenchError line."""
+    run = _run(tmp_path, [_entry(COLD, 1, [1.0], plan_file=plan_file(COLD))])
+    target = run / BENCHMARKS_FILE
+    if damage == "plan":
+        target = run / plan_file(COLD)
+        target.write_text(json.dumps({"hello": "world"}))
+    elif damage == "benchmarks":
+        target.write_text(target.read_text()[:100])
+    elif damage == "environment":
+        target.write_text(json.dumps({"benchmarks": []}))
+    else:
+        doc = json.loads(target.read_text())
+        doc["benchmarks"] = []
+        target.write_text(json.dumps(doc))
+    with pytest.raises(BenchError) as info:
+        summarise(run)
+    assert "\n" not in str(info.value) and str(target) in str(info.value)
+    assert not (run / "summary.json").exists()
+
+
+def test_a_real_run_is_summarised_again_identically(real_run_dir: Path, tmp_path: Path) -> None:
+    """Summarising a real run's raw artifacts again gives the summary the run wrote."""
+    copy = tmp_path / "copy"
+    shutil.copytree(real_run_dir, copy)
+    before = (copy / "summary.json").read_text()
+    summarise(copy)
+    assert json.loads((copy / "summary.json").read_text()) == json.loads(before)
