@@ -1,4 +1,6 @@
-"""Keeps a few of the engine's pooled connections checked out between calls, in autocommit.
+"""Where the model's connections come from: held from a SQLAlchemy engine's pool, or taken from a psycopg pool.
+
+``HeldConnections`` keeps a few of the engine's pooled connections checked out between calls, in autocommit.
 
 Why: every model call is one statement, so autocommit makes each atomic on its
 own with no BEGIN/COMMIT round trips, and keeping the connection skips the
@@ -9,18 +11,33 @@ the engine's pool (autocommit off again) when more than ``max_idle`` are idle, o
 ``close()``, or are invalidated when the server broke them. At most ``max_idle``
 are held idle, which defaults to the engine pool's size, so the pool's overflow
 stays available to everyone else; size the pool for the model's concurrency.
+
+``PooledConnections`` takes one connection per statement from a ``psycopg_pool``
+pool shared by many callers (the guide's "connection pooling"): callers beyond
+the pool's size wait for a connection instead of opening their own. Both are a
+``ConnectionSource``, all the model needs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
 
 import psycopg
+from psycopg_pool import ConnectionPool
 from sqlalchemy import Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
-__all__ = ["HeldConnections"]
+__all__ = ["ConnectionSource", "HeldConnections", "PooledConnections"]
+
+
+class ConnectionSource(Protocol):
+    """What the model runs its statements on: an autocommit connection per statement, and a way to let go."""
+
+    def connection(self) -> AbstractContextManager[psycopg.Connection[Any]]: ...
+
+    def close(self) -> None: ...
 
 _DEFAULT_MAX_IDLE = 5
 
@@ -69,3 +86,29 @@ class HeldConnections:
         while self._idle:
             pooled = self._idle.pop()
             self._give_back(pooled, pooled.driver_connection)  # type: ignore[arg-type]
+
+
+class PooledConnections:
+    """One autocommit connection per statement from a shared ``psycopg_pool.ConnectionPool`` (thread-safe).
+
+    The pool must hand out autocommit connections (``kwargs={"autocommit": True}``), so
+    each statement commits on its own exactly as with ``HeldConnections``. The pool
+    belongs to whoever created it: ``close()`` leaves it open for its other users.
+    """
+
+    def __init__(self, pool: ConnectionPool[Any], timeout_s: float | None = None) -> None:
+        kwargs = pool.kwargs if isinstance(pool.kwargs, dict) else {}
+        if kwargs.get("autocommit") is not True:
+            raise ValueError("the balance model needs a pool of autocommit connections: "
+                             "ConnectionPool(..., kwargs={'autocommit': True})")
+        self._pool = pool
+        self._timeout_s = timeout_s
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection for one statement; waits (up to the pool's timeout) when all are busy."""
+        with self._pool.connection(timeout=self._timeout_s) as conn:
+            yield conn
+
+    def close(self) -> None:
+        """Nothing to give back between statements; the pool stays open for its owner."""

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from balance_model import queries
 from balance_model.cache import BalanceCache
 from balance_model.codec import Codec, DecimalCodec, RecordCodec, RecordListCodec
-from balance_model.connections import HeldConnections
+from balance_model.connections import ConnectionSource, HeldConnections
 from balance_model.errors import BalanceNotFound, InsufficientFunds, InvalidAmount, UnknownReference
 from balance_model.money import money
 from balance_model.records import Balance, LegacyBalance
@@ -66,23 +66,27 @@ def _reads(projection: str) -> dict[str, _Read]:
 class BalanceModel:
     """The guide's ``Balance`` model; with ``cache=None`` it is the pure database path.
 
-    Thread-safe: share one instance between threads. Reads return frozen
+    Statements run on ``engine``'s pooled connections (held between calls, see
+    ``connections``) or on any other ``ConnectionSource``, such as a shared
+    ``PooledConnections``. Thread-safe: share one instance between threads. Reads return frozen
     records (``LegacyBalance`` under the legacy projection), lists for the list
     reads, Decimal for totals; writes return the balance as committed.
     """
 
-    def __init__(self, engine: Engine, cache: BalanceCache | None = None, projection: str = "optimized", *,
-                 max_idle_connections: int | None = None) -> None:
+    def __init__(self, engine: Engine | ConnectionSource, cache: BalanceCache | None = None,
+                 projection: str = "optimized", *, max_idle_connections: int | None = None) -> None:
         if projection not in queries.PROJECTIONS:
             raise ValueError(f"unknown projection {projection!r}; expected one of {', '.join(queries.PROJECTIONS)}")
         self.projection = projection
         self.cache = cache
-        self._connections = HeldConnections(engine, max_idle_connections)
+        self._connections: ConnectionSource = (
+            HeldConnections(engine, max_idle_connections) if isinstance(engine, Engine) else engine
+        )
         self._reads = _reads(projection)
         self._local = threading.local()  # .batch: keys to invalidate when this thread's batch ends
 
     def close(self) -> None:
-        """Give the held connections back to the engine's pool."""
+        """Give the held connections back to the engine's pool (a shared pool stays open)."""
         self._connections.close()
 
     def __enter__(self) -> BalanceModel:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from balance_bench.coordinates import FIELDS, Coordinates
 from balance_bench.errors import BenchError
+from balance_bench.reports.load_frames import LoadData, read_load
 from balance_bench.results import BENCHMARKS_FILE, SUMMARY_FILE, CaseResult, Design, Summary, read_summary
 
 __all__ = ["Run", "load_run", "FIELDS"]
@@ -107,6 +108,11 @@ class Run:
         """Where the case's plan file is, if it has one."""
         return self.path / case.plan.file if case.plan else None
 
+    @cached_property
+    def load(self) -> LoadData | None:
+        """Load-mode results (``balance-bench load``) as DataFrames, or None when the run has none."""
+        return read_load(self.path)
+
 
 def _raw_timings(path: Path) -> RawTimings:
     if not path.exists():
@@ -133,5 +139,9 @@ def load_run(path: str | Path) -> Run:
         path = path.parent
     if not path.is_dir():
         raise BenchError(f"{path}: no such run directory")
+    load = None if (path / SUMMARY_FILE).exists() else read_load(path)
+    if load is not None:  # a load-only run (balance-bench load): its environment, no matrix cases
+        design = Design(trials=0, order_seed=None, budget_s=None)
+        return Run(path=path, summary=Summary(environment=load.environment, design=design, cases=[]), _raw={})
     summary = read_summary(path / SUMMARY_FILE)
     return Run(path=path, summary=summary, _raw=_raw_timings(path / BENCHMARKS_FILE))
