@@ -36,6 +36,7 @@ from balance_bench.reports.compare import (
     unmatched,
 )
 from balance_bench.reports.expectations import latency_claim
+from balance_bench.reports.load_section import load_section
 from balance_bench.reports.runs import Run, load_run
 from balance_bench.reports.tables import (
     STAT_FORMATS,
@@ -212,6 +213,7 @@ def render_report(run: Run, baseline: Run | None = None,
             "query", "scale", "params", "cache", "migration", "projection", "trials", "rounds", "p50 ms",
             "p50 across trials", "p95 ms", "p99 ms", "IQR ms", "plan execution ms", "indexes used")), "cases",
             STAT_FORMATS),
+        "load_section": load_section(run),  # None unless the run also holds balance-bench load results
         "alpha": ALPHA,
         "power": POWER,
         "tolerance_pct": round(APPROX_TOLERANCE * 100),

@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(config: Config, args: argparse.Namespace) -> int:
     """Write the report; with ``--fail-on-regression``, 1 when the gate finds a regression."""
     from balance_bench.reports.compare import regressions
+    from balance_bench.reports.load_section import write_load_report
     from balance_bench.reports.render import render_report, write_html
     from balance_bench.reports.runs import load_run
 
@@ -36,6 +37,11 @@ def run(config: Config, args: argparse.Namespace) -> int:
     if pct is not None and (not math.isfinite(pct) or pct < 0):
         raise BenchError(f"--fail-on-regression {pct}: give a percentage of 0 or more")
     current = load_run(args.run_dir)
+    if not current.summary.cases and current.load is not None:  # a load-only run (balance-bench load)
+        if args.baseline is not None:
+            raise BenchError(f"{args.run_dir} is a load run: --baseline compares benchmark matrix runs only")
+        print(write_load_report(current.path))
+        return 0
     baseline = load_run(args.baseline) if args.baseline is not None else None
     if pct is not None and baseline is not None:
         for run_ in (baseline, current):

@@ -16,6 +16,7 @@ import json
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,10 @@ from typing import Any
 import numpy as np
 
 from balance_bench.errors import BenchError, redact
+from balance_model.records import Balance
 
 __all__ = ["CAPTURE_VERSION", "DONE_FILE", "ERROR_FILE", "Ledger", "StepBuffer", "Recorder", "Collector", "Capture",
-           "read_capture", "capture_paths", "MAX_ERRORS"]
+           "read_capture", "capture_paths", "MAX_ERRORS", "version_us"]
 
 CAPTURE_VERSION = 1
 DONE_FILE = "done.json"
@@ -35,6 +37,14 @@ ERROR_FILE = "error.txt"
 MAX_ERRORS = 5
 """Failure messages kept per process and step (all failures are counted)."""
 _LOGS = ("reads", "writes")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def version_us(balance: Balance) -> int:
+    """A balance's version in the staleness logs: ``updated_at`` in whole microseconds since the epoch (exact)."""
+    return (balance.updated_at - _EPOCH) // _MICROSECOND
+
 _LOG_FIELDS = (("id", "q"), ("version", "q"), ("t", "d"))
 
 

@@ -26,7 +26,6 @@ import random
 import socket
 import time
 import traceback
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from psycopg_pool import ConnectionPool
 from sqlalchemy import Engine, create_engine
 
-from balance_bench.bench.load.capture import DONE_FILE, ERROR_FILE, Collector, Recorder, StepBuffer
+from balance_bench.bench.load.capture import DONE_FILE, ERROR_FILE, Collector, Recorder, StepBuffer, version_us
 from balance_bench.bench.load.mix import WRITES, KeyRow, arguments
 from balance_bench.bench.load.plan import LoadPlan, StepSpec, conninfo
 from balance_bench.bench.load.probes import database_counters, redis_counters, statement_counters
@@ -60,8 +59,6 @@ OVERLAP_SLEEP_S = 0.2
 FLUSH_TIMEOUT_S = 30.0
 SPAWN_RATE = 1000.0  # users started or stopped per second: a step's users all start (and stop) at once
 LIST_READS = frozenset({"find_by_user_id", "get_by_user", "find_by_address", "find_by_token_id"})
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def _require_green_psycopg() -> str:
@@ -75,11 +72,6 @@ def _require_green_psycopg() -> str:
 
 
 WAIT_FUNCTION = _require_green_psycopg()
-
-
-def version_us(balance: Balance) -> int:
-    """A balance's version: ``updated_at`` in whole microseconds since the epoch (exact)."""
-    return (balance.updated_at - _EPOCH) // _MICROSECOND
 
 
 class Process:

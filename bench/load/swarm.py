@@ -2,8 +2,8 @@
 
 One process for a local run, or Locust's own master/worker mode: a master plus
 N ``locust --worker`` processes on this machine, and K more that others start on
-other machines. The local processes share one process group in a session of
-their own, so a terminal's Ctrl-C reaches only the CLI, which then stops them
+other machines. The local processes share one process group of their own (not
+the terminal's foreground group), so a Ctrl-C reaches only the CLI, which then stops them
 in order: SIGTERM to the master (Locust quits its workers), SIGTERM to the
 workers, and SIGKILL to whatever is left of the group. On Linux each child also
 gets SIGTERM should the CLI itself die (``PR_SET_PDEATHSIG``): nothing is orphaned.
@@ -96,7 +96,7 @@ class Swarm:
         self._logs.append(log)
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 env=self._env(), cwd=self.spec.out, preexec_fn=_die_with_parent,  # noqa: PLW1509
-                                start_new_session=group is None, process_group=group)
+                                process_group=0 if group is None else group)
 
     def start(self) -> None:
         spec = self.spec
@@ -129,8 +129,9 @@ class Swarm:
                 break
             if (self.spec.out / ERROR_FILE).exists():
                 break  # the driver failed: Locust is quitting; stop() below makes sure
+            finished = (self.spec.out / DONE_FILE).exists()  # then the master has told its workers to quit
             for i, worker in enumerate(self.workers):
-                if worker.poll() is not None:
+                if worker.poll() is not None and not finished:
                     raise BenchError(f"Locust worker {i} exited early (status {worker.returncode}); "
                                      f"see {self.spec.out / f'locust-worker-{i}.log'}")
             if time.monotonic() > deadline:

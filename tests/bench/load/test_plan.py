@@ -1,0 +1,57 @@
+"""The sweep's steps and the plan file: every combination once, alternatives adjacent, no secret, version checked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from balance_bench.bench.load.plan import LoadPlan, build_steps, conninfo
+from balance_bench.errors import BenchError
+
+DATABASES = {"without_012": "balance_bench_load_x_without_012", "with_012": "balance_bench_load_x_with_012"}
+
+
+def test_every_combination_once_with_alternatives_adjacent() -> None:
+    """users x pool x migration x cache x trials, with cache and migration varying fastest."""
+    steps = build_steps((1, 4), (False, True), ("without_012", "with_012"), (None, 2), 2, DATABASES, "p:")
+    assert len(steps) == 2 * 2 * 2 * 2 * 2
+    assert [s.index for s in steps] == list(range(len(steps)))
+    combos = {(s.trial, s.users, s.pool, s.migration, s.cache) for s in steps}
+    assert len(combos) == len(steps)
+    first = steps[:4]
+    assert {(s.migration, s.cache) for s in first} == {(m, c) for m in DATABASES for c in (False, True)}
+    assert all(s.users == 1 and s.pool is None and s.trial == 0 for s in first)
+    assert all(s.database == DATABASES[s.migration] for s in steps)
+    assert len({s.key_prefix for s in steps}) == len(steps)  # each cache-on step starts empty
+
+
+def test_plan_round_trips_and_refuses_another_version(tmp_path: Path) -> None:
+    """A plan reads back equal; a plan of another version is refused with what to do."""
+    steps = build_steps((2,), (True,), ("with_012",), (None,), 1, DATABASES, "p:")
+    plan = LoadPlan(run_id="abc", seed=42, mix=[("find_by_id", 1.0)], warmup_s=1, duration_s=2,
+                    keys=[(1, 2, 3, "0xa")], steps=steps, out_dir=str(tmp_path), statements=False)
+    path = plan.write(tmp_path / "plan.json")
+    assert LoadPlan.from_json(path.read_text()) == plan
+    doc = json.loads(path.read_text())
+    doc["version"] = 99
+    with pytest.raises(BenchError, match="version 99 is not 1"):
+        LoadPlan.from_json(json.dumps(doc))
+    with pytest.raises(BenchError, match="not valid JSON"):
+        LoadPlan.from_json("{")
+
+
+def test_plan_and_steps_carry_no_server_url() -> None:
+    """Server URLs (and their passwords) never enter the plan: only database names do."""
+    steps = build_steps((1,), (True,), ("with_012",), (None,), 1, DATABASES, "p:")
+    plan = LoadPlan(run_id="abc", seed=1, mix=[], warmup_s=0, duration_s=1, keys=[], steps=steps, out_dir="/x",
+                    statements=False)
+    assert "postgresql" not in plan.to_json() and "redis:" not in plan.to_json()
+
+
+def test_conninfo_names_the_database_on_the_given_server() -> None:
+    """Any of the suite's URL forms becomes a libpq URL for the step's database, password kept for libpq."""
+    assert conninfo("postgresql+psycopg://u:pw@db:5433/postgres", "balance_bench_x") == \
+        "postgresql://u:pw@db:5433/balance_bench_x"
+    assert conninfo("postgres://u@h/postgres", "d") == "postgresql://u@h/d"
