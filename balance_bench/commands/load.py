@@ -10,27 +10,25 @@ import argparse
 import re
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from balance_bench.bench.load import LOCUSTFILE
 from balance_bench.bench.load.mix import parse_mix
 from balance_bench.bench.load.plan import MIGRATIONS, OWN
-from balance_bench.bench.load.swarm import worker_command
-from balance_bench.bench.load.sweep import LoadSettings, run_load
 from balance_bench.config import DATASET, SERVICE, Config
 from balance_bench.errors import BenchError
-from balance_bench.fixtures.datasets import ensure_dataset
-from balance_bench.fixtures.services import running_services
-from balance_bench.load_records import LoadRecord, StepResult
-from balance_bench.reports.load_section import write_load_report
-from balance_bench.results import new_run_dir
+
+if TYPE_CHECKING:
+    from balance_bench.bench.load.sweep import LoadSettings
+    from balance_bench.load_records import LoadRecord, StepResult
 
 NAME = "load"
 HELP = "run the balance model under concurrent Locust users (a sweep) and write a run directory with the report"
-OPTIONS = (*SERVICE, *DATASET, "out", "quick")
+OPTIONS = (*SERVICE, *DATASET, "out", "quick", "trials", "order_seed")
+LOAD_TRIALS = 1  # without --trials: one pass of the sweep
 
 DEFAULTS = {"users": "1,2,4,8,16", "duration": "20", "warmup": "5", "mix": "guide", "cache": "on",
-            "migration": "with_012", "pool_size": OWN, "workers": "1", "remote_workers": "0", "keys": "1000",
-            "trials": "1"}
+            "migration": "with_012", "pool_size": OWN, "workers": "1", "remote_workers": "0", "keys": "1000"}
 QUICK = {"users": "1,3", "duration": "3", "warmup": "1"}
 DEFAULT_MASTER_PORT = 5557  # Locust's own default, for workers on other machines
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min)?\s*$")
@@ -56,7 +54,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--master-port", default=None, help=f"the master's port (default: any free port; {DEFAULT_MASTER_PORT} "
                                             "with --remote-workers)")
     add("--keys", help="balances in the key pool users read and write (default 1000)")
-    add("--trials", help="repeat the whole sweep this many times, interleaved (default 1)")
     add("--locustfile", action="store_true",
         help="print the locustfile's path (for workers on other machines) and exit")
 
@@ -118,7 +115,13 @@ def parse_pools(text: str) -> tuple[int | None, ...]:
 
 
 def settings_from(args: argparse.Namespace, config: Config) -> LoadSettings:
-    """Every load argument checked and folded into ``LoadSettings`` (quick defaults where not given)."""
+    """Every load argument checked and folded into ``LoadSettings`` (quick defaults where not given).
+
+    ``--trials`` (the suite's shared option) repeats the whole sweep, 1 by default; ``--order-seed`` (default:
+    the dataset seed) shuffles the order of the compared settings within each user count.
+    """
+    from balance_bench.bench.load.sweep import LoadSettings
+
     def value(name: str) -> str:
         given = getattr(args, name)
         if given is not None:
@@ -143,7 +146,8 @@ def settings_from(args: argparse.Namespace, config: Config) -> LoadSettings:
         bind_host=args.master_bind or ("0.0.0.0" if remote else "127.0.0.1"),
         port=_int("master-port", port, 1) if port is not None else (DEFAULT_MASTER_PORT if remote else None),
         keys=_int("keys", value("keys"), 1),
-        trials=_int("trials", value("trials"), 1),
+        trials=config.trials or LOAD_TRIALS,
+        order_seed=config.order_seed if config.order_seed is not None else config.seed,
     )
 
 
@@ -178,6 +182,13 @@ def _verdicts(record: LoadRecord) -> tuple[list[str], bool]:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Run the sweep; 0 when every check passed, 1 when conservation, staleness or cooperation failed."""
+    from balance_bench.bench.load.swarm import worker_command
+    from balance_bench.bench.load.sweep import run_load
+    from balance_bench.fixtures.datasets import ensure_dataset
+    from balance_bench.fixtures.services import running_services
+    from balance_bench.reports.load_section import write_load_report
+    from balance_bench.results import new_run_dir
+
     if args.locustfile:
         print(LOCUSTFILE)
         return 0

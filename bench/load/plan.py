@@ -4,15 +4,17 @@ A step is one setting measured for one window: migration state, cache on/off,
 connection mode (each user its own connection, or a shared pool of P per
 process) and user count. Steps run in the order ``build_steps`` gives: within a
 trial, for each user count and pool setting, the migration states and cache
-settings follow each other, so the alternatives being compared are measured
-back to back. The plan holds no secret: server URLs reach each Locust process
-from its own environment or flags, never through the plan or Locust's messages.
+settings follow each other in a seeded random order, so the alternatives being
+compared are measured back to back and none is always first. The plan holds no
+secret: server URLs reach each Locust process from its own environment or flags,
+never through the plan or Locust's messages.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -59,14 +61,19 @@ class StepSpec:
                 f"users={self.users}" + (f" trial={self.trial + 1}" if self.trial else ""))
 
 
-def build_steps(users: Sequence[int], caches: Sequence[bool], migrations: Sequence[str], pools: Sequence[int | None],
-                trials: int, databases: dict[str, str], prefix: str) -> list[StepSpec]:
-    """Every combination, alternatives adjacent: trial > users > pool > migration > cache."""
-    steps = []
-    combos = itertools.product(range(trials), users, pools, migrations, caches)
-    for index, (trial, n, pool, migration, cache) in enumerate(combos):
-        steps.append(StepSpec(index=index, trial=trial, migration=migration, cache=cache, pool=pool, users=n,
-                              database=databases[migration], key_prefix=f"{prefix}s{index:03d}:"))
+def build_steps(users: Sequence[int], caches: Sequence[bool], migrations: Sequence[str],
+                pools: Sequence[int | None], trials: int, databases: dict[str, str], prefix: str,
+                order_seed: int = 0) -> list[StepSpec]:
+    """Every combination, alternatives adjacent: trial > users > pool, then (migration, cache) in a shuffled order."""
+    rng = random.Random(order_seed)
+    steps: list[StepSpec] = []
+    for trial, n, pool in itertools.product(range(trials), users, pools):
+        block = list(itertools.product(migrations, caches))
+        rng.shuffle(block)
+        for migration, cache in block:
+            index = len(steps)
+            steps.append(StepSpec(index=index, trial=trial, migration=migration, cache=cache, pool=pool, users=n,
+                                  database=databases[migration], key_prefix=f"{prefix}s{index:03d}:"))
     return steps
 
 

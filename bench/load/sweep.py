@@ -72,6 +72,7 @@ class LoadSettings:
     port: int | None = None
     keys: int = 1000
     trials: int = 1
+    order_seed: int = 0
     stop_timeout_s: float = 30.0
 
     @property
@@ -84,7 +85,7 @@ class LoadSettings:
             "warmup_s": self.warmup_s, "cache": ["on" if c else "off" for c in self.caches],
             "migrations": list(self.migrations), "connections": [pool_label(p) for p in self.pools],
             "workers": self.workers, "remote_workers": self.remote_workers, "keys": self.keys,
-            "trials": self.trials, "stop_timeout_s": self.stop_timeout_s,
+            "trials": self.trials, "order_seed": self.order_seed, "stop_timeout_s": self.stop_timeout_s,
             "writes": "each key-pool balance has one writer per step (versions only grow); amounts 0.000001-0.001",
         }
 
@@ -225,7 +226,7 @@ def run_load(endpoints: Endpoints, dataset: Dataset, seed: int, settings: LoadSe
             sums_before = {m: amount_sum(url) for m, url in url_of.items()}
             reference_before = reference_timing(first, endpoints.redis_url, f"{prefix}ref:", keys, REFERENCE_CALLS)
             steps = build_steps(settings.users, settings.caches, settings.migrations, settings.pools,
-                                settings.trials, copies, prefix)
+                                settings.trials, copies, prefix, settings.order_seed)
             plan = LoadPlan(run_id=run_id, seed=seed, mix=list(settings.mix.weights), warmup_s=settings.warmup_s,
                             duration_s=settings.duration_s, keys=keys, steps=steps, out_dir=str(raw.resolve()),
                             statements=note is None, stop_timeout_s=settings.stop_timeout_s)

@@ -14,8 +14,8 @@ DATABASES = {"without_012": "balance_bench_load_x_without_012", "with_012": "bal
 
 
 def test_every_combination_once_with_alternatives_adjacent() -> None:
-    """users x pool x migration x cache x trials, with cache and migration varying fastest."""
-    steps = build_steps((1, 4), (False, True), ("without_012", "with_012"), (None, 2), 2, DATABASES, "p:")
+    """users x pool x migration x cache x trials, with cache and migration varying fastest, in a seeded order."""
+    steps = build_steps((1, 4), (False, True), ("without_012", "with_012"), (None, 2), 2, DATABASES, "p:", 3)
     assert len(steps) == 2 * 2 * 2 * 2 * 2
     assert [s.index for s in steps] == list(range(len(steps)))
     combos = {(s.trial, s.users, s.pool, s.migration, s.cache) for s in steps}
@@ -25,6 +25,11 @@ def test_every_combination_once_with_alternatives_adjacent() -> None:
     assert all(s.users == 1 and s.pool is None and s.trial == 0 for s in first)
     assert all(s.database == DATABASES[s.migration] for s in steps)
     assert len({s.key_prefix for s in steps}) == len(steps)  # each cache-on step starts empty
+    blocks = [tuple((s.migration, s.cache) for s in steps[i:i + 4]) for i in range(0, len(steps), 4)]
+    assert all(sorted(b) == sorted(blocks[0]) for b in blocks)
+    assert len(set(blocks)) > 1  # shuffled per block, so no setting is always measured first
+    again = build_steps((1, 4), (False, True), ("without_012", "with_012"), (None, 2), 2, DATABASES, "p:", 3)
+    assert again == steps  # the order seed decides the order
 
 
 def test_plan_round_trips_and_refuses_another_version(tmp_path: Path) -> None:
