@@ -124,6 +124,9 @@ OPTIONS: tuple[Option, ...] = (
            "plain pytest: 1) (env BALANCE_BENCH_TRIALS)", _trials, env="BALANCE_BENCH_TRIALS"),
     Option("--order-seed", "seed of the trials' shuffled case order, recorded with the results "
            "(env BALANCE_BENCH_ORDER_SEED)", _non_negative_int, env="BALANCE_BENCH_ORDER_SEED"),
+    Option("--replica-dsn", "a streaming replica of the --dsn server, for the read-replica experiment; with the "
+           "embedded server the suite makes its own (env BALANCE_BENCH_REPLICA_DSN)", _pg_url,
+           env="BALANCE_BENCH_REPLICA_DSN"),
 )
 
 _BY_DEST = {o.dest: o for o in OPTIONS}
@@ -170,6 +173,7 @@ class Config:
     quick: bool = False
     trials: int | None = None  # None: the runner decides (balance-bench run: 10, --quick 3; plain pytest: 1)
     order_seed: int | None = None
+    replica_dsn: str | None = None  # a streaming replica of dsn's server (the replica experiment)
 
     @property
     def scale_names(self) -> tuple[str, ...]:
@@ -186,6 +190,7 @@ class Config:
             "quick": self.quick,
             "trials": self.trials,
             "order_seed": self.order_seed,
+            "replica_dsn": redact(self.replica_dsn) if self.replica_dsn else None,
         }
 
 
@@ -221,8 +226,12 @@ def config_from_namespace(ns: Any) -> Config:
         raise BenchError(
             "an external Redis needs a non-empty --redis-prefix, so the suite can tell its keys from others"
         )
+    if values["replica_dsn"] and not values["dsn"]:
+        raise BenchError("--replica-dsn names a replica of an external server: pass that server as --dsn too "
+                         "(the embedded server gets a replica of its own)")
     kwargs: dict[str, Any] = {
         "dsn": values["dsn"],
+        "replica_dsn": values["replica_dsn"],
         "redis_url": redis_url,
         "redis_prefix": prefix,
         "scales": scales,

@@ -1,16 +1,19 @@
-"""Shared test fixtures: one real quick benchmark run, produced by the CLI, for every test that reads runs."""
+"""Shared test fixtures: one real quick benchmark run, produced by the CLI, and read replicas with their primary."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from balance_bench.config import Config
-from balance_bench.fixtures.services import Endpoints
+from balance_bench.fixtures.replica import Replica, embedded_replica, running_replica
+from balance_bench.fixtures.services import Endpoints, running_services
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,3 +39,40 @@ def real_run_dir(real_run_output: subprocess.CompletedProcess[str]) -> Path:
     """The run directory of the session's real quick run (read-only: copy before changing it)."""
     line = next(line for line in real_run_output.stdout.splitlines() if line.startswith("run directory: "))
     return Path(line.removeprefix("run directory: "))
+
+
+REPLICA_TEST_DELAY_MS = 1500
+"""The apply delay of ``delayed_replica``: long enough that a test's next statement surely sees the old value."""
+
+
+@pytest.fixture(scope="session")
+def embedded_primary(bench_config: Config, endpoints: Endpoints) -> Iterator[Endpoints]:
+    """A primary the suite can make replicas of: the session's when embedded, else an embedded one for these tests.
+
+    CI's second pass runs against an external server that has no replica, so the
+    replica tests run on an embedded primary (with the session's Redis) there.
+    """
+    if endpoints.pg_embedded:
+        yield endpoints
+        return
+    with running_services(dataclasses.replace(bench_config, dsn=None, replica_dsn=None)) as embedded:
+        yield embedded
+
+
+@pytest.fixture(scope="session")
+def replica(bench_config: Config, endpoints: Endpoints,
+            embedded_primary: Endpoints) -> Iterator[tuple[Endpoints, Replica]]:
+    """A streaming replica with no added delay and its primary: --replica-dsn's, else an embedded pair."""
+    if bench_config.replica_dsn is not None:
+        with running_replica(bench_config, endpoints) as given:
+            yield endpoints, given
+        return
+    with embedded_replica(bench_config.cache_dir) as made:
+        yield embedded_primary, made
+
+
+@pytest.fixture(scope="session")
+def delayed_replica(bench_config: Config, embedded_primary: Endpoints) -> Iterator[tuple[Endpoints, Replica]]:
+    """An embedded replica applying each commit REPLICA_TEST_DELAY_MS late, and its primary: lag on demand."""
+    with embedded_replica(bench_config.cache_dir, REPLICA_TEST_DELAY_MS) as made:
+        yield embedded_primary, made

@@ -70,3 +70,16 @@ def test_describe_never_contains_a_password() -> None:
     cfg = config_from_namespace(_parse(["--dsn", "postgresql://u:secretpw@h/postgres",
                                         "--redis-url", "redis://:redispw@h:6379/0"]))
     assert "secretpw" not in str(cfg.describe()) and "redispw" not in str(cfg.describe())
+
+
+def test_a_replica_dsn_is_a_postgres_url_of_an_external_primary() -> None:
+    """--replica-dsn is normalised like --dsn, needs --dsn beside it, and is redacted in the description."""
+    cfg = config_from_namespace(_parse(["--dsn", "postgres://u@primary/postgres",
+                                        "--replica-dsn", "postgres://u:replpw@standby/postgres"]))
+    assert cfg.replica_dsn == "postgresql+psycopg://u:replpw@standby/postgres"
+    assert "replpw" not in str(cfg.describe()) and cfg.describe()["replica_dsn"] is not None
+    assert config_from_namespace(_parse([])).replica_dsn is None
+    with pytest.raises(BenchError, match="pass that server as --dsn"):
+        config_from_namespace(_parse(["--replica-dsn", "postgres://u@standby/postgres"]))
+    with pytest.raises(argparse.ArgumentError, match="not a PostgreSQL URL"):
+        _parse(["--replica-dsn", "redis://standby"])
