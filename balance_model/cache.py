@@ -30,6 +30,12 @@ recreated token never matches an old one. What remains is inherent to
 invalidate-after-commit: between a write's commit and its ``DEL`` (one round
 trip) readers may still get the previous value.
 
+With a read replica a miss may load a value the replica has not caught up on
+(see ``routing``). ``recent_write_ms`` makes invalidation also leave a marker
+``{prefix}recent:{key}`` for that long (in the same atomic script as the ``DEL``),
+and a miss that finds the marker loads with ``load_recent`` (the primary)
+instead of ``load``. Off by default: invalidation is then the plain ``DEL``.
+
 Redis is an optimization, never a dependency: every Redis error is caught; the
 call falls back to the database (reads) or remembers the keys it could not
 invalidate (writes, which have already committed). The first failure logs one
@@ -56,7 +62,7 @@ from typing import TypeVar
 import redis
 
 from balance_model.codec import Codec
-from balance_model.queries import READ_QUERIES
+from balance_model.queries import ALL_READS
 
 __all__ = ["BalanceCache", "KeyFamily", "FamilyStats", "FAMILIES", "TTLS", "FILL_TOKEN_TTL_MS", "MAX_UNSENT"]
 
@@ -87,6 +93,7 @@ TTLS: Mapping[str, int] = MappingProxyType({f.name: f.ttl_s for f in FAMILIES})
 FILL_TOKEN_TTL_MS = 30_000
 MAX_UNSENT = 100_000
 _FILL_NAMESPACE = "fill:"
+_RECENT_NAMESPACE = "recent:"
 _REDIS_ERRORS = (redis.RedisError, OSError)
 
 # KEYS[1] fill token key; ARGV[1] a fresh random token, ARGV[2] token TTL (ms). Returns the current token.
@@ -95,6 +102,21 @@ local token = redis.call('GET', KEYS[1])
 if token then return token end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return ARGV[1]
+"""
+# As _ENSURE_TOKEN, and KEYS[2] the key's recent-write marker. Returns {token, 1 if the marker exists else 0}.
+_ENSURE_TOKEN_RECENT = """
+local recent = redis.call('EXISTS', KEYS[2])
+local token = redis.call('GET', KEYS[1])
+if token then return {token, recent} end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {ARGV[1], recent}
+"""
+# KEYS: n data keys, their n fill token keys, their n marker keys; ARGV[1] n, ARGV[2] marker TTL (ms).
+_INVALIDATE_MARKING = """
+local n = tonumber(ARGV[1])
+for i = 1, 2 * n, 1000 do redis.call('DEL', unpack(KEYS, i, math.min(i + 999, 2 * n))) end
+for i = 2 * n + 1, 3 * n do redis.call('SET', KEYS[i], '1', 'PX', ARGV[2]) end
+return n
 """
 # KEYS[1] data key, KEYS[2] fill token key; ARGV[1] the reader's token, ARGV[2] value, ARGV[3] TTL (ms).
 _FILL = """
@@ -129,11 +151,16 @@ _HIT, _MISS, _ERROR, _REJECTED = range(4)
 class BalanceCache:
     """Read-through cache of the balance reads the guide caches, on a redis-py client (bytes responses)."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "", *, retry_interval_s: float = 1.0) -> None:
+    def __init__(self, client: redis.Redis, prefix: str = "", *, retry_interval_s: float = 1.0,
+                 recent_write_ms: int | None = None) -> None:
+        if recent_write_ms is not None and recent_write_ms <= 0:
+            raise ValueError(f"recent_write_ms must be positive, got {recent_write_ms}")
         self._client = client
         self._prefix = prefix
         self._retry_interval_s = retry_interval_s
+        self.recent_write_ms = recent_write_ms
         self._fill_prefix = prefix + _FILL_NAMESPACE
+        self._recent_prefix = prefix + _RECENT_NAMESPACE
         literal_prefix = prefix.replace("{", "{{").replace("}", "}}")
         self._families: dict[str, tuple[KeyFamily, str, int]] = {
             f.query: (f, literal_prefix + f.pattern, f.ttl_s * 1000) for f in FAMILIES
@@ -144,6 +171,8 @@ class BalanceCache:
         self._down_until = 0.0  # monotonic time of the next probe after a failure; 0 = Redis in use
         self._unsent: set[str] = set()
         self._ensure_token = client.register_script(_ENSURE_TOKEN)
+        self._ensure_token_recent = client.register_script(_ENSURE_TOKEN_RECENT)
+        self._invalidate_marking = client.register_script(_INVALIDATE_MARKING)
         self._fill = client.register_script(_FILL)
 
     @property
@@ -156,7 +185,7 @@ class BalanceCache:
         """The exact key read ``query`` uses for these arguments; None for reads the guide does not cache."""
         entry = self._families.get(query)
         if entry is None:
-            if query in READ_QUERIES:
+            if query in ALL_READS:
                 return None
             raise ValueError(f"unknown read {query!r}")
         return entry[1].format(**params)
@@ -164,6 +193,10 @@ class BalanceCache:
     def fill_key(self, key: str) -> str:
         """The fill-token key guarding data key ``key`` (same prefix, ``fill:`` in front of the guide's key)."""
         return self._fill_prefix + key[len(self._prefix):]
+
+    def recent_key(self, key: str) -> str:
+        """The recent-write marker of data key ``key`` (same prefix, ``recent:`` in front of the guide's key)."""
+        return self._recent_prefix + key[len(self._prefix):]
 
     def keys_for_balance(self, id: int, user_id: int, token_id: int) -> tuple[str, ...]:
         """Every key a write to this balance can make stale: by id, its user's list, user+token, both totals."""
@@ -173,8 +206,12 @@ class BalanceCache:
     # ---- reads ----
 
     def read_through(self, query: str, params: Mapping[str, object], load: Callable[[], T | None],
-                     codec: Codec[T]) -> T | None:
-        """``query``'s cached value, or ``load()``'s result stored for the family's TTL if nothing changed meanwhile."""
+                     codec: Codec[T], *, load_recent: Callable[[], T | None] | None = None) -> T | None:
+        """``query``'s cached value, or ``load()``'s result stored for the family's TTL if nothing changed meanwhile.
+
+        With ``recent_write_ms`` set and ``load_recent`` given, a miss on a key
+        invalidated within the window loads with ``load_recent`` instead.
+        """
         entry = self._families.get(query)
         if entry is None:
             return load()
@@ -196,7 +233,13 @@ class BalanceCache:
                     return value
             self._count(counts, _MISS)
             fill_key = self.fill_key(key)
-            token = self._ensure_token(keys=[fill_key], args=[secrets.token_hex(8), FILL_TOKEN_TTL_MS])
+            if load_recent is not None and self.recent_write_ms is not None:
+                token, recent = self._ensure_token_recent(keys=[fill_key, self.recent_key(key)],
+                                                          args=[secrets.token_hex(8), FILL_TOKEN_TTL_MS])
+                if recent:
+                    load = load_recent
+            else:
+                token = self._ensure_token(keys=[fill_key], args=[secrets.token_hex(8), FILL_TOKEN_TTL_MS])
         except _REDIS_ERRORS as exc:
             self._failed(exc, counts)
             return load()
@@ -234,7 +277,11 @@ class BalanceCache:
             self._down_until = self._down_until or time.monotonic()
 
     def _delete(self, keys: list[str]) -> None:
-        self._client.delete(*keys, *map(self.fill_key, keys))
+        if self.recent_write_ms is None:
+            self._client.delete(*keys, *map(self.fill_key, keys))
+        else:
+            self._invalidate_marking(keys=[*keys, *map(self.fill_key, keys), *map(self.recent_key, keys)],
+                                     args=[len(keys), self.recent_write_ms])
 
     @property
     def unsent_invalidations(self) -> int:

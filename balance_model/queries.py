@@ -13,6 +13,14 @@ Orderings: ``find_by_user_id``, ``find_by_address`` and ``find_by_token_id`` sor
 ``id``; ``get_by_user`` sorts newest first, ``created_at DESC, id DESC`` (the id
 breaks ties so OFFSET pages never repeat or skip a row; PostgreSQL still walks
 ``idx_balances_user_created`` backwards and only sorts within equal timestamps).
+
+Beside the guide's eight reads (``READ_QUERIES``, the benchmark matrix's contract)
+there are two reads the guide only talks about (``EXPERIMENT_READS``):
+``get_by_user_keyset``, the cursor pagination its "future optimizations" propose
+(the page after the row ``(after_created_at, after_id)`` in the same order as
+``get_by_user``, with no OFFSET to read and throw away), and
+``find_by_auto_convert_threshold``, its anti-pattern ``where("auto_convert_threshold",
+value)``, written as the guide writes it: no ORDER BY, on a column no index covers.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from functools import cache
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    DateTime,
     Delete,
     Insert,
     Integer,
@@ -35,6 +44,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
@@ -44,6 +54,8 @@ from balance_model.schema import MONEY, balances, tokens, users
 
 __all__ = [
     "READ_QUERIES",
+    "EXPERIMENT_READS",
+    "ALL_READS",
     "PROJECTIONS",
     "LIST_QUERIES",
     "SCALAR_QUERIES",
@@ -67,8 +79,11 @@ READ_QUERIES: tuple[str, ...] = (
     "find_by_address",
     "find_by_token_id",
 )
+EXPERIMENT_READS: tuple[str, ...] = ("get_by_user_keyset", "find_by_auto_convert_threshold")
+ALL_READS: tuple[str, ...] = READ_QUERIES + EXPERIMENT_READS
 PROJECTIONS: tuple[str, ...] = ("legacy", "optimized")
-LIST_QUERIES: frozenset[str] = frozenset({"find_by_user_id", "get_by_user", "find_by_address", "find_by_token_id"})
+LIST_QUERIES: frozenset[str] = frozenset({"find_by_user_id", "get_by_user", "find_by_address", "find_by_token_id",
+                                          *EXPERIMENT_READS})
 SCALAR_QUERIES: frozenset[str] = frozenset({"total_balance_by_user", "total_balance"})
 
 _B = balances.c
@@ -91,6 +106,9 @@ _token_id = bindparam("token_id", type_=BigInteger)
 _address = bindparam("address", type_=String)
 _limit = bindparam("limit", type_=Integer)
 _offset = bindparam("offset", type_=Integer)
+_after_created_at = bindparam("after_created_at", type_=DateTime(timezone=True))
+_after_id = bindparam("after_id", type_=BigInteger)
+_threshold = bindparam("auto_convert_threshold", type_=MONEY)
 
 
 def _legacy() -> Select:
@@ -116,6 +134,13 @@ def _row_reads(base: Select) -> dict[str, Select]:
         .offset(_offset),
         "find_by_address": base.where(_B.address == _address).order_by(_B.id),
         "find_by_token_id": base.where(_B.token_id == _token_id).order_by(_B.id),
+        # The row comparison is the keyset condition: strictly after the cursor's row in ORDER BY order.
+        "get_by_user_keyset": base.where(
+            _B.user_id == _user_id, tuple_(_B.created_at, _B.id) < tuple_(_after_created_at, _after_id)
+        )
+        .order_by(_B.created_at.desc(), _B.id.desc())
+        .limit(_limit),
+        "find_by_auto_convert_threshold": base.where(_B.auto_convert_threshold == _threshold),
     }
 
 
@@ -139,7 +164,7 @@ def statement(query: str, projection: str = "optimized") -> Select:
         return _STATEMENTS[(query, projection)]
     except KeyError:
         raise ValueError(
-            f"unknown read {query!r} or projection {projection!r}; reads: {', '.join(READ_QUERIES)}; "
+            f"unknown read {query!r} or projection {projection!r}; reads: {', '.join(ALL_READS)}; "
             f"projections: {', '.join(PROJECTIONS)}"
         ) from None
 

@@ -17,6 +17,7 @@ from balance_model.cache import FAMILIES, FILL_TOKEN_TTL_MS, TTLS, BalanceCache
 from balance_model.codec import DecimalCodec, RecordCodec
 from balance_model.model import BalanceModel
 from balance_model.records import Balance, LegacyBalance
+from balance_model.routing import FillSource
 
 from .conftest import StoppableRedis, db_balance
 
@@ -224,3 +225,54 @@ def test_invalidations_lost_in_an_outage_are_replayed_before_the_cache_is_used_a
         assert client.get(cache.key_for("find_by_id", id=balance.id)) is not None  # the stale value survived
         assert model.find_by_id(balance.id) == credited
         assert cache.unsent_invalidations == 0
+
+
+def test_invalidation_leaves_no_marker_unless_a_recent_write_window_is_set(
+        db: Engine, redis_client: redis.Redis, key_prefix: str) -> None:
+    """The guide's cache invalidates with a plain DEL; with recent_write_ms each key gets a marker for that long."""
+    plain = BalanceCache(redis_client, key_prefix)
+    windowed = BalanceCache(redis_client, key_prefix + "w:", recent_write_ms=5000)
+    for cache in (plain, windowed):
+        with BalanceModel(db, cache) as model:
+            balance = model.create(1, 1, "0xabc", 1)
+            keys = _fill_all(model, balance.id)
+            model.credit(balance.id, 1)
+            for key in keys.values():
+                assert not redis_client.exists(key) and not redis_client.exists(cache.fill_key(key))
+                marker = redis_client.pttl(cache.recent_key(key))
+                if cache is plain:
+                    assert marker == -2  # no such key
+                else:
+                    assert 4000 < marker <= 5000
+
+
+def test_a_miss_within_the_window_loads_with_load_recent_and_after_it_with_load(
+        redis_client: redis.Redis, key_prefix: str) -> None:
+    """load_recent serves misses on keys invalidated less than recent_write_ms ago; other misses use load."""
+    cache = BalanceCache(redis_client, key_prefix, recent_write_ms=200)
+    codec = DecimalCodec()
+    key = cache.key_for("total_balance")
+    assert key is not None
+
+    def read() -> Decimal | None:
+        return cache.read_through("total_balance", {}, lambda: Decimal(1), codec, load_recent=lambda: Decimal(2))
+
+    assert read() == 1  # never written: load
+    cache.invalidate([key])
+    assert read() == 2  # within the window: load_recent, and that value is stored
+    assert read() == 2  # a hit
+    cache.invalidate([key])
+    time.sleep(0.3)
+    assert read() == 1  # the marker expired: load again
+    assert BalanceCache(redis_client, key_prefix).read_through(
+        "total_balance", {}, lambda: Decimal(3), codec, load_recent=lambda: Decimal(4)) == 1  # no window: a hit
+
+
+def test_a_window_must_be_positive_and_primary_after_write_needs_one(db: Engine, redis_client: redis.Redis) -> None:
+    """recent_write_ms <= 0 is refused; the model refuses PRIMARY_AFTER_WRITE on a cache without a window."""
+    with pytest.raises(ValueError, match="positive"):
+        BalanceCache(redis_client, recent_write_ms=0)
+    with pytest.raises(ValueError, match="recent_write_ms"):
+        BalanceModel(db, BalanceCache(redis_client), fill_source=FillSource.PRIMARY_AFTER_WRITE)
+    with pytest.raises(ValueError, match="recent_write_ms"):
+        BalanceModel(db, None, fill_source=FillSource.PRIMARY_AFTER_WRITE)

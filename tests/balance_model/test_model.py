@@ -187,3 +187,16 @@ def test_the_model_needs_psycopg_and_a_known_projection(db: Engine) -> None:
         BalanceModel(db, projection="fast")
     with pytest.raises(ValueError, match="postgresql\\+psycopg"):
         BalanceModel(create_engine("sqlite://"))
+
+
+def test_the_threshold_filter_returns_exactly_the_rows_with_that_threshold(plain: BalanceModel) -> None:
+    """The anti-pattern read matches equal thresholds only (10 and 10.0 alike), never NULLs; floats are refused."""
+    ten = {plain.create(1, 1, "0xa", 1, auto_convert_threshold=10).id,
+           plain.create(2, 2, "0xb", 1, auto_convert_threshold=Decimal("10.000")).id}
+    twenty = plain.create(3, 1, "0xc", 1, auto_convert_threshold=20).id
+    plain.create(1, 3, "0xd", 1)
+    assert {b.id for b in plain.find_by_auto_convert_threshold(10)} == ten
+    assert [b.id for b in plain.find_by_auto_convert_threshold(Decimal(20))] == [twenty]
+    assert plain.find_by_auto_convert_threshold(30) == []
+    with pytest.raises(InvalidAmount):
+        plain.find_by_auto_convert_threshold(1.5)  # type: ignore[arg-type]

@@ -105,3 +105,21 @@ def test_get_by_user_pages_are_disjoint_and_newest_first(plain: BalanceModel, db
     assert keys == sorted(keys, reverse=True)
     # the tie, oldest of all: the higher id first, across the page boundary
     assert (pages[1][-1].id, pages[2][0].id) == (created[3].id, created[2].id)
+
+
+@pytest.mark.parametrize("query", queries.EXPERIMENT_READS)
+def test_experiment_reads_are_built_like_the_guides_reads(query: str) -> None:
+    """The keyset and anti-pattern reads are list reads in both projections, built once, outside the guide's eight."""
+    assert query in queries.ALL_READS and query not in queries.READ_QUERIES and query in queries.LIST_QUERIES
+    for projection in queries.PROJECTIONS:
+        assert queries.statement(query, projection) is queries.statement(query, projection)
+    expected = {"get_by_user_keyset": {"user_id", "limit", "after_created_at", "after_id"},
+                "find_by_auto_convert_threshold": {"auto_convert_threshold"}}[query]
+    assert set(queries.statement(query).compile().params) == expected
+
+
+def test_the_anti_pattern_read_is_the_guides_bare_filter() -> None:
+    """where("auto_convert_threshold", value) as the guide writes it: one equality, no ORDER BY, no LIMIT."""
+    sql = queries.sql("find_by_auto_convert_threshold")
+    assert "balances.auto_convert_threshold = %(auto_convert_threshold)s" in sql
+    assert "ORDER BY" not in sql and "LIMIT" not in sql
