@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from balance_bench.config import DATASET, SERVICE, Config
+from balance_bench.fixtures.layouts import LAYOUTS, get_layout  # light: no driver imported
 from balance_bench.scales import Scale
 
 if TYPE_CHECKING:
@@ -23,7 +24,10 @@ OPTIONS = (*SERVICE, *DATASET)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """No arguments beyond the shared service and dataset options."""
+    """The dataset layout: the guide's plain table, or the partitioned variant of the partitioning experiment."""
+    parser.add_argument("--layout", choices=tuple(LAYOUTS), default="plain",
+                        help="how balances is stored: plain (the guide's table, default) or hash8 (8 hash partitions "
+                             "by user_id); each layout is a dataset of its own")
 
 
 def _show_progress() -> bool:
@@ -58,16 +62,17 @@ def run(config: Config, args: argparse.Namespace) -> int:
     from balance_bench.fixtures.datasets import ensure_dataset
     from balance_bench.fixtures.services import running_services
 
+    layout = get_layout(args.layout)
     with running_services(config) as endpoints:
         for scale in config.scales:
             started = time.perf_counter()
             with _progress_bar(scale) as progress:
-                dataset = ensure_dataset(endpoints, scale, config.seed, progress=progress)
+                dataset = ensure_dataset(endpoints, scale, config.seed, progress=progress, layout=layout)
             print(json.dumps({
                 "scale": scale.name, "seed": dataset.seed, "rows": dataset.rows, "fingerprint": dataset.fingerprint,
                 "seconds": round(time.perf_counter() - started, 3), "reused": dataset.reused,
                 "database": dataset.database, "params": dataset.params_dict(),
                 "generator_version": dataset.generator_version, "schema_version": dataset.schema_version,
-                "timings": dataset.timings,
+                "timings": dataset.timings, "layout": dataset.layout,
             }), flush=True)
     return 0
