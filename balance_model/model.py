@@ -292,7 +292,7 @@ class BalanceModel:
             row = self._one(conn, sql, params, row_factory)
             if row is not None:
                 user_id, after = (row.user_id, row.usd_value) if isinstance(row, Balance) else (row[1], Decimal(0))
-                totals.apply_change(conn, user_id, after - (before[1] if before is not None else Decimal(0)))
+                totals.apply_change(conn, user_id, before[1] if before is not None else Decimal(0), after)
             return row
 
     # ---- cache management (the guide's best practices) ----

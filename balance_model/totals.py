@@ -140,10 +140,12 @@ def refresh(conn: psycopg.Connection) -> None:
 
 
 _LOCK = "SELECT user_id, usd_value FROM balances WHERE id = %(id)s FOR UPDATE"
+# The change is computed by the server: exact, where Python's default Decimal context keeps only 28 digits.
 _APPLY = (
-    "WITH per_user AS (INSERT INTO balance_user_totals AS t (user_id, total) VALUES (%(user_id)s, %(change)s)"
+    "WITH change AS (SELECT %(after)s::numeric - %(before)s::numeric AS d),"
+    " per_user AS (INSERT INTO balance_user_totals AS t (user_id, total) SELECT %(user_id)s, d FROM change"
     " ON CONFLICT (user_id) DO UPDATE SET total = t.total + EXCLUDED.total)"
-    " UPDATE balance_system_total SET total = total + %(change)s WHERE id = 1"
+    " UPDATE balance_system_total SET total = total + (SELECT d FROM change) WHERE id = 1"
 )
 
 
@@ -153,7 +155,8 @@ def locked_value(conn: psycopg.Connection, balance_id: int) -> tuple[int, Decima
     return None if row is None else (int(row[0]), row[1])
 
 
-def apply_change(conn: psycopg.Connection, user_id: int, change: Decimal) -> None:
-    """Add ``change`` to the user's and the system's summary totals (inside the write's transaction)."""
-    if change:
-        conn.execute(_APPLY, {"user_id": user_id, "change": change}, prepare=True)
+def apply_change(conn: psycopg.Connection, user_id: int, before: Decimal, after: Decimal) -> None:
+    """Add ``after - before`` (a balance's usd_value) to the user's and the system's totals, in the write's
+    transaction."""
+    if after != before:
+        conn.execute(_APPLY, {"user_id": user_id, "before": before, "after": after}, prepare=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -107,7 +107,10 @@ def _check_writes(state: PartitionState) -> None:
     if (where := partition_of(state.engine, created.id)) != home:
         raise CheckFailed(f"a balance of user {user_id} was stored in {where}, not in {home}")
     credited = state.model.credit(created.id, _CREDIT)
-    if state.model.total_balance_by_user(user_id) != before + credited.usd_value:
+    with localcontext() as exact:
+        exact.prec = 80  # exact: the default 28 digits could round the sum
+        moved = before + credited.usd_value
+    if state.model.total_balance_by_user(user_id) != moved:
         raise CheckFailed("a credit on the partitioned table did not move the user's total by the credited value")
     if not state.model.delete(created.id) or state.model.find_by_id(created.id) is not None:
         raise CheckFailed("a delete on the partitioned table did not remove the balance")

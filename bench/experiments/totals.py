@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import psycopg
@@ -58,12 +58,18 @@ REFRESH_EVERY_S = 1.0
 _SOURCES = {"sum": TotalsSource.SUM, "cache": TotalsSource.SUM, "matview": TotalsSource.MATVIEW,
             "summary": TotalsSource.SUMMARY}
 _CREDIT = Decimal("0.000001")
+EXACT_DIGITS = 80
+"""Decimal precision of the oracle's sum: more digits than any sum of NUMERIC(38, 18) values can have."""
 
 
 def oracle_total(engine: Engine, user_id: int | None) -> Decimal:
-    """The total computed in Python from the fetched ``usd_value``s (all balances when ``user_id`` is None)."""
+    """The total computed in Python from the fetched ``usd_value``s (all balances when ``user_id`` is None).
+
+    Exact: Decimal's default 28 digits would round a system total of 12 integer and 18 decimal digits.
+    """
     sql = "SELECT usd_value FROM balances" + ("" if user_id is None else " WHERE user_id = :u")
-    with engine.connect() as conn:
+    with engine.connect() as conn, localcontext() as exact:
+        exact.prec = EXACT_DIGITS
         return sum((row[0] for row in conn.execute(text(sql), {"u": user_id})), Decimal(0))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import psycopg
 import pytest
@@ -24,7 +24,8 @@ pytestmark = pytest.mark.services
 def oracle(engine: Engine, user_id: int | None) -> Decimal:
     """The total as Python adds up the stored usd_values (no SUM, no summary table)."""
     where = "" if user_id is None else f" WHERE user_id = {int(user_id)}"
-    with engine.connect() as conn:
+    with engine.connect() as conn, localcontext() as exact:
+        exact.prec = 80  # Decimal's default 28 digits would round the sum
         return sum((r[0] for r in conn.execute(text("SELECT usd_value FROM balances" + where))), Decimal(0))
 
 
@@ -70,6 +71,14 @@ def test_summary_totals_follow_every_kind_of_write(summary: BalanceModel, db: En
     assert summary.delete(created.id) and not summary.delete(created.id)
     assert_exact(summary, db)
     assert summary.total_balance_by_user(3) == 0  # its only balance is gone: zero, as SUM says
+
+
+def test_summary_totals_are_exact_beyond_28_digits(summary: BalanceModel, db: Engine) -> None:
+    """A usd_value of 16 integer and 18 decimal digits moves the totals exactly (no float, no 28-digit rounding)."""
+    big = summary.create(3, 1, "0xdef", Decimal("999999999999.123456789012345678"))
+    assert len(big.usd_value.as_tuple().digits) > 28
+    summary.credit(big.id, Decimal("0.000000000000000001"))
+    assert_exact(summary, db)
 
 
 def test_summary_totals_stay_exact_under_concurrent_writers(summary: BalanceModel, db: Engine,
