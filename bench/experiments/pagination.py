@@ -8,14 +8,18 @@ balances, 147 pages); pages beyond the whale's last are not asked. The cursor
 of page k is the one a client holds after reading page k - 1, found untimed in
 ``prepare`` by walking the pages.
 
-Which index serves it (EXPLAIN, PostgreSQL 18, small): with 012 both forms walk
-``idx_balances_user_created`` (user_id, created_at) backwards under a Limit,
-with an Incremental Sort on id within equal timestamps; keyset adds
-``created_at <= cursor`` to the index condition (the row comparison itself is
-rechecked as a filter, since the index has no id), so it starts at the cursor
-while OFFSET walks and discards the rows before the page (the ``large-offset``
-finding). Without 012 there is no index on user_id: both forms scan the table
-and top-N sort it, and depth matters little next to the scan.
+Which index serves it (EXPLAIN ANALYZE, PostgreSQL 18, small, the whale's page
+100): with 012 keyset is an Index Scan Backward on ``idx_balances_user_created``
+(user_id, created_at) with ``Index Cond: user_id = 37 AND created_at <= cursor``
+and the row comparison ``ROW(created_at, id) < ROW(...)`` rechecked as a Filter
+(the index has no id; an index on (user_id, created_at, id) would make it all
+index condition), under an Incremental Sort by id within equal timestamps and
+the Limit: 11 rows read, 14 buffers. OFFSET's first pages walk the same index
+and discard the rows before the page; from page 100 the planner switches to a
+Bitmap Index Scan on the same index, a heap scan of all 1,463 rows and a full
+sort (1,043 buffers; the ``large-offset`` finding). Without 012 there is no
+index on user_id: both forms scan the table and top-N sort it, and depth
+matters little next to the scan.
 
 The correctness check compares every page of both forms with an oracle that
 shares no SQL with them: the whale's rows fetched unordered, sorted in Python
