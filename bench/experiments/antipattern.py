@@ -38,6 +38,7 @@ from balance_bench.bench.experiments.spec import (
     figure_key,
     times,
 )
+from balance_bench.coordinates import Migration
 from balance_model import queries
 from balance_model.model import BalanceModel
 
@@ -121,8 +122,8 @@ def _index_size(state: AntipatternState, quick: bool) -> dict[str, float]:
 
 
 def _conclude(figures: Figures) -> str:
-    ratio = figures[figure_key("with_012", "partial_vs_no_index")]
-    size = figures[figure_key("with_012", "partial_index.index_size.index_bytes")].value
+    ratio = figures[figure_key(Migration.WITH_012, "partial_vs_no_index")]
+    size = figures[figure_key(Migration.WITH_012, "partial_index.index_size.index_bytes")].value
     verdict = {True: "slower", False: "faster", None: "no clearly different"}[ratio.above(1.0)]
     return (f"The guide's where(auto_convert_threshold) scans the whole table; the partial index on the 8% non-NULL "
             f"thresholds ({size / 1024:,.0f} kB) makes it {verdict}: {times(ratio)} the unindexed time.")
@@ -136,7 +137,7 @@ EXPERIMENT: Experiment[AntipatternState] = Experiment(
         Variant("no_index", "the guide's schema: no index covers auto_convert_threshold"),
         Variant("partial_index", "the reviewer's partial index on the non-NULL thresholds", schema=PARTIAL_INDEX),
     ),
-    migrations=("with_012",),
+    migrations=(Migration.WITH_012,),
     prepare=_prepare,
     cases=_cases,
     call=_call,

@@ -48,6 +48,7 @@ from balance_bench.bench.experiments.spec import (
     figure_key,
     times,
 )
+from balance_bench.coordinates import Migration
 from balance_model import queries
 from balance_model.model import BalanceModel
 from balance_model.pagination import PageCursor
@@ -166,7 +167,7 @@ RATIOS = (
 
 
 def _conclude(figures: Figures) -> str:
-    key = "with_012"
+    key = Migration.WITH_012
     offset: Estimate = figures[figure_key(key, "offset_depth")]
     keyset: Estimate = figures[figure_key(key, "keyset_depth")]
     flat = {True: "is not flat in depth", False: "is flat in depth", None: "inconclusive on flatness"}[
@@ -186,7 +187,7 @@ EXPERIMENT: Experiment[PaginationState] = Experiment(
         Variant("offset", "the guide's getByUser(userId, limit, offset)"),
         Variant("keyset", "cursor pagination after the previous page's last (created_at, id)"),
     ),
-    migrations=("without_012", "with_012"),
+    migrations=(Migration.WITHOUT_012, Migration.WITH_012),
     prepare=_prepare,
     cases=_cases,
     call=_call,

@@ -41,6 +41,7 @@ from balance_bench.bench.experiments.spec import (
     times,
 )
 from balance_bench.bench.matrix import READS
+from balance_bench.coordinates import Kind, Migration
 from balance_bench.fixtures.layouts import HASH8, PLAIN
 from balance_model import queries
 from balance_model.model import BalanceModel
@@ -85,7 +86,7 @@ def _prepare(workspace: Workspace) -> PartitionState:
 
 def _cases(state: PartitionState) -> tuple[ExperimentCase, ...]:
     reads = [ExperimentCase(state.variant, query, kind, args) for query, kind, args in read_calls(state.params)]
-    return (*reads, ExperimentCase(state.variant, "credit", "balance", {"id": state.params.balance_id}))
+    return (*reads, ExperimentCase(state.variant, "credit", "balance", {"id": state.params.balance_id}, Kind.WRITE))
 
 
 def _call(state: PartitionState, case: ExperimentCase) -> Call:
@@ -170,7 +171,7 @@ RATIOS = tuple(
 
 def _conclude(figures: Figures) -> str:
     def f(name: str) -> Any:
-        return figures[figure_key("with_012", name)]
+        return figures[figure_key(Migration.WITH_012, name)]
 
     return (f"With 012 on each of 8 hash partitions, per-user reads take {times(f('by_user_whale'))} (whale's "
             f"balances) and {times(f('pair'))} (user and token) the plain table's time, pruned to one partition; "
@@ -187,7 +188,7 @@ EXPERIMENT: Experiment[PartitionState] = Experiment(
         Variant(HASH8.name, HASH8.description, layout=HASH8.name,
                 schema="the hash8 dataset: primary key (id, user_id), 012's indexes on each partition"),
     ),
-    migrations=("without_012", "with_012"),
+    migrations=(Migration.WITHOUT_012, Migration.WITH_012),
     prepare=_prepare,
     cases=_cases,
     call=_call,

@@ -50,6 +50,7 @@ from balance_bench.bench.experiments.spec import (
     figure_key,
     times,
 )
+from balance_bench.coordinates import CacheState, Kind, Migration
 from balance_bench.fixtures.replica import wait_for_replay
 from balance_bench.fixtures.services import connect_postgres, psycopg_dsn
 from balance_model import queries
@@ -122,7 +123,8 @@ def _prepare(workspace: Workspace) -> ReplicaState:
 
 
 def _cases(state: ReplicaState) -> tuple[ExperimentCase, ...]:
-    cases = [ExperimentCase(state.variant, "write_then_read", "balance", {"id": state.balance_ids[0]})]
+    cases = [ExperimentCase(state.variant, "write_then_read", "balance", {"id": state.balance_ids[0]}, Kind.WRITE,
+                            CacheState.INVALIDATE)]
     if state.variant in ("primary", "replica"):
         cases += [ExperimentCase(state.variant, "find_by_id", "balance", {"id": state.balance_ids[0]}),
                   ExperimentCase(state.variant, "find_by_user_id", "typical", {"user_id": state.typical_user})]
@@ -232,7 +234,7 @@ def _plan(state: ReplicaState, case: ExperimentCase) -> PlanTarget | None:
 
 def _conclude(figures: Figures) -> str:
     def f(name: str) -> Any:
-        return figures[figure_key("with_012", name)]
+        return figures[figure_key(Migration.WITH_012, name)]
 
     hazard = f("replica.stale_fills.stale_fills").value
     fixed = [f(f"{v}.stale_fills.stale_fills").value for v in ("primary_fill", "recent_window")]
@@ -256,7 +258,7 @@ EXPERIMENT: Experiment[ReplicaState] = Experiment(
         Variant("primary_fill", "reads from the replica, cache misses from the primary"),
         Variant("recent_window", f"cache misses from the primary within {WINDOW_MS} ms after a write"),
     ),
-    migrations=("with_012",),
+    migrations=(Migration.WITH_012,),
     prepare=_prepare,
     cases=_cases,
     call=_call,

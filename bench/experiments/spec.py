@@ -22,7 +22,8 @@ of the same dataset, in the same run. It declares, as data and small functions:
 ``cases(state) -> cases``
     the timed calls of that variant: ``operation`` and ``param_kind`` (stable
     names such as ``page-last``, never data-dependent numbers, so case ids
-    match across scales and runs) and the parameters;
+    match across scales and runs), the parameters, and the ``Kind`` and
+    ``CacheState`` that place it in ``Coordinates`` (``case.coordinates(...)``);
 ``call(state, case) -> Call``
     the zero-argument call to time, and an optional per-round ``setup`` that
     must not be timed (deleting the keys a cold call needs absent);
@@ -58,6 +59,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import redis
 from sqlalchemy import Engine, create_engine
 
+from balance_bench.coordinates import OPTIMIZED, CacheState, Coordinates, Kind, Migration
 from balance_bench.fixtures.datasets import Dataset
 from balance_bench.fixtures.replica import Replica
 
@@ -115,7 +117,7 @@ class Workspace:
     """
 
     variant: str
-    migration: str
+    migration: Migration
     dataset: Dataset
     url: str
     redis: redis.Redis
@@ -143,16 +145,23 @@ class Workspace:
 
 @dataclass(frozen=True)
 class ExperimentCase:
-    """One timed call of one variant. ``id`` is stable across runs and scales."""
+    """One timed call of one variant. ``id`` is stable across runs and scales (ratios name cases by it)."""
 
     variant: str
     operation: str
     param_kind: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    kind: Kind = Kind.READ
+    cache: CacheState = CacheState.NOCACHE
 
     @property
     def id(self) -> str:
         return f"{self.variant}-{self.operation}-{self.param_kind}"
+
+    def coordinates(self, experiment: str, migration: Migration, scale: str) -> Coordinates:
+        """The case's place in the run: the matrix's coordinates with the experiment and variant filled in."""
+        return Coordinates(self.kind, self.operation, self.cache, migration, scale, OPTIMIZED, self.param_kind,
+                           experiment, self.variant)
 
 
 @dataclass(frozen=True)
@@ -217,7 +226,7 @@ Figures = Mapping[str, Estimate]
 """Measured figures by ``figure_key(migration, name)``: ratios and ``<variant>.<probe>.<number>`` probe figures."""
 
 
-def figure_key(migration: str, name: str) -> str:
+def figure_key(migration: Migration | str, name: str) -> str:
     """How figures are keyed: the migration state, then the ratio's or probe figure's name."""
     return f"{migration}.{name}"
 
@@ -242,7 +251,7 @@ class Experiment(Generic[S]):
     title: str
     question: str
     variants: tuple[Variant, ...]
-    migrations: tuple[str, ...]
+    migrations: tuple[Migration, ...]
     prepare: Callable[[Workspace], S]
     cases: Callable[[S], tuple[ExperimentCase, ...]]
     call: Callable[[S, ExperimentCase], Call]

@@ -45,6 +45,7 @@ from balance_bench.bench.experiments.spec import (
     interval,
     times,
 )
+from balance_bench.coordinates import CacheState, Kind, Migration
 from balance_bench.fixtures.services import connect_postgres, psycopg_dsn
 from balance_model import queries, totals
 from balance_model.cache import BalanceCache
@@ -124,12 +125,13 @@ def _user(state: TotalsState, kind: str) -> int | None:
 
 
 def _cases(state: TotalsState) -> tuple[ExperimentCase, ...]:
+    cache = CacheState.WARM if state.variant == "cache" else CacheState.NOCACHE
     cases = [ExperimentCase(state.variant, query, kind, {} if _user(state, kind) is None
-                            else {"user_id": _user(state, kind)}) for query, kind in _READ_KINDS]
+                            else {"user_id": _user(state, kind)}, cache=cache) for query, kind in _READ_KINDS]
     if state.variant in ("sum", "summary"):
-        cases.append(ExperimentCase(state.variant, "credit", "balance", {"id": state.balance_id}))
+        cases.append(ExperimentCase(state.variant, "credit", "balance", {"id": state.balance_id}, Kind.WRITE))
     if state.variant == "matview":
-        cases.append(ExperimentCase(state.variant, "refresh", "all", {}))
+        cases.append(ExperimentCase(state.variant, "refresh", "all", {}, Kind.WRITE))
     return tuple(cases)
 
 
@@ -246,7 +248,7 @@ RATIOS = (
 
 def _conclude(figures: Figures) -> str:
     def f(name: str) -> Any:
-        return figures[figure_key("with_012", name)]
+        return figures[figure_key(Migration.WITH_012, name)]
 
     stale = f("matview.staleness.median_s")
     return (f"Read from a materialized aggregate, the system total takes {times(f('matview_vs_sum_system'))} the "
@@ -269,7 +271,7 @@ EXPERIMENT: Experiment[TotalsState] = Experiment(
         Variant("summary", "summary tables kept by each write's transaction", schema="balance_model.totals "
                 "SUMMARY DDL; the model's writes keep it"),
     ),
-    migrations=("with_012",),
+    migrations=(Migration.WITH_012,),
     prepare=_prepare,
     cases=_cases,
     call=_call,

@@ -40,6 +40,7 @@ from balance_bench.bench.experiments.spec import (
     figure_key,
     times,
 )
+from balance_bench.coordinates import CacheState, Kind, Migration
 from balance_model.cache import BalanceCache
 from balance_model.model import BalanceModel
 
@@ -111,9 +112,10 @@ def _warm_sizes(state: WarmingState) -> list[int]:
 
 
 def _cases(state: WarmingState) -> tuple[ExperimentCase, ...]:
-    warm = [ExperimentCase(state.variant, "warm", f"users-{k}", {"users": k}) for k in _warm_sizes(state)]
-    writes = [ExperimentCase(state.variant, "credits", f"{how}-{BATCH_WRITES}", {"writes": BATCH_WRITES})
-              for how in ("single", "batch")]
+    warm = [ExperimentCase(state.variant, "warm", f"users-{k}", {"users": k}, cache=CacheState.COLD)
+            for k in _warm_sizes(state)]
+    writes = [ExperimentCase(state.variant, "credits", f"{how}-{BATCH_WRITES}", {"writes": BATCH_WRITES}, Kind.WRITE,
+                             CacheState.INVALIDATE) for how in ("single", "batch")]
     return (*warm, *writes)
 
 
@@ -190,7 +192,7 @@ def _plan(state: WarmingState, case: ExperimentCase) -> PlanTarget | None:
 
 def _conclude(figures: Figures) -> str:
     def f(name: str) -> Any:
-        return figures[figure_key("with_012", name)]
+        return figures[figure_key(Migration.WITH_012, name)]
 
     cold, warm100 = f("guide.hit_rate.warm_0").value, f("guide.hit_rate.warm_100").value
     dels = f("guide.invalidations.single_del_commands").value
@@ -206,7 +208,7 @@ EXPERIMENT: Experiment[WarmingState] = Experiment(
     question='"Cache Warming: for high-traffic endpoints, consider warming the cache" and "Batch Operations: '
              'invalidate cache once after all operations" (Best Practices)',
     variants=(Variant("guide", "the guide's cached model: warm() and batch()"),),
-    migrations=("with_012",),
+    migrations=(Migration.WITH_012,),
     prepare=_prepare,
     cases=_cases,
     call=_call,

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine
 
 from balance_bench.bench.experiments.spec import Experiment, Workspace
 from balance_bench.bench.world import REVISION_OF
+from balance_bench.coordinates import Migration
 from balance_bench.fixtures import migrate
 from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned
 from balance_bench.fixtures.datasets import ensure_dataset
@@ -31,7 +32,7 @@ from balance_bench.scales import Scale
 __all__ = ["experiment_workspaces", "delete_prefixed"]
 
 
-def _migrate(url: str, migration: str) -> None:
+def _migrate(url: str, migration: Migration) -> None:
     target = REVISION_OF[migration]
     engine = create_engine(url)
     try:
@@ -52,7 +53,7 @@ def delete_prefixed(client: redis.Redis, prefix: str) -> int:
 
 @contextmanager
 def experiment_workspaces(experiment: Experiment[Any], endpoints: Endpoints, scale: Scale, seed: int,
-                          migration: str, client: redis.Redis,
+                          migration: Migration, client: redis.Redis,
                           replica: Replica | None = None) -> Iterator[dict[str, Workspace]]:
     """One workspace per variant of ``experiment`` at ``migration``; copies dropped and keys deleted on exit."""
     if experiment.needs_replica and replica is None:

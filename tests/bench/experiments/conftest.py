@@ -13,6 +13,7 @@ from sqlalchemy import create_engine
 from balance_bench.bench.experiments.spec import Experiment, PlanTarget, Workspace
 from balance_bench.bench.experiments.workspace import experiment_workspaces
 from balance_bench.bench.plans import explain
+from balance_bench.coordinates import Migration
 from balance_bench.fixtures.replica import Replica
 from balance_bench.fixtures.services import Endpoints
 from balance_bench.reports.plans import ExplainPlan, plan_from_json
@@ -29,12 +30,13 @@ def spaces(endpoints: Endpoints, redis_client: redis.Redis) -> Spaces:
     """``spaces(experiment, migration, replica=None, endpoints=None)``: its workspaces on tiny copies."""
 
     @contextmanager
-    def make(experiment: Experiment[Any], migration: str, replica: tuple[Endpoints, Replica] | None = None
-             ) -> Iterator[dict[str, Workspace]]:
+    def make(experiment: Experiment[Any], migration: Migration | str,
+             replica: tuple[Endpoints, Replica] | None = None) -> Iterator[dict[str, Workspace]]:
         server, standby = replica if replica is not None else (endpoints, None)
         client = redis.Redis.from_url(server.redis_url)
         try:
-            with experiment_workspaces(experiment, server, TINY, SEED, migration, client, standby) as made:
+            with experiment_workspaces(experiment, server, TINY, SEED, Migration(migration), client,
+                                       standby) as made:
                 yield made
         finally:
             client.close()

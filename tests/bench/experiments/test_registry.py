@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from balance_bench.bench.experiments import EXPERIMENTS, select
-from balance_bench.bench.matrix import MIGRATIONS
+from balance_bench.coordinates import Migration
 from balance_bench.errors import BenchError
 from balance_bench.fixtures.layouts import LAYOUTS
 
@@ -22,7 +22,7 @@ def test_declarations_are_consistent(name: str) -> None:
     experiment = EXPERIMENTS[name]
     names = [v.name for v in experiment.variants]
     assert len(names) == len(set(names)) and all(v.layout in LAYOUTS for v in experiment.variants)
-    assert set(experiment.migrations) <= set(MIGRATIONS)
+    assert set(experiment.migrations) <= set(Migration)
     for ratio in experiment.ratios:
         for case in (ratio.numerator, ratio.denominator):
             assert case.split("-")[0] in names, (ratio, case)

@@ -22,6 +22,7 @@ from balance_bench.bench.experiments.spec import (
     interval,
     times,
 )
+from balance_bench.coordinates import CacheState, Kind, Migration
 
 
 @pytest.mark.parametrize(("estimate", "line", "side"), [
@@ -44,6 +45,15 @@ def test_figures_print_with_their_interval_or_without_one() -> None:
     assert times(Estimate(2.0)) == "2.00x" and interval(Estimate(2.0)) == ""
     assert figure_key("with_012", "offset_depth") == "with_012.offset_depth"
     assert ExperimentCase("keyset", "get_by_user", "page-last").id == "keyset-get_by_user-page-last"
+
+
+def test_a_case_takes_its_place_in_the_runs_coordinates() -> None:
+    """Experiment and variant fill the matrix's coordinates; kind and cache state say what is timed."""
+    case = ExperimentCase("summary", "credit", "balance", {"id": 1}, Kind.WRITE, CacheState.NOCACHE)
+    where = case.coordinates("totals", Migration.WITH_012, "small")
+    assert (where.experiment, where.variant, where.query, where.kind, where.cache) == (
+        "totals", "summary", "credit", Kind.WRITE, CacheState.NOCACHE)
+    assert where.id == "small-with_012-credit-nocache-optimized-balance-totals-summary"
 
 
 @dataclass
@@ -83,14 +93,14 @@ def _fake(log: _Log, fail_check: bool = False) -> Experiment[_State]:
 
     return Experiment(
         name="fake", title="t", question="q", variants=(Variant("a", "A"), Variant("b", "B")),
-        migrations=("with_012",), prepare=prepare,
+        migrations=(Migration.WITH_012,), prepare=prepare,
         cases=lambda s: (ExperimentCase(s.name, "op", "k"),), call=call, check=check,
         plan=lambda s, c: PlanTarget("postgresql://x/y", "SELECT 1", {}), conclude=lambda f: "",
         probes=(Probe("p", "d", probe, ("b",)),))
 
 
 def _spaces() -> dict[str, Workspace]:
-    return {v: Workspace(v, "with_012", None, "postgresql://x/y", None, "p:") for v in ("a", "b")}  # type: ignore[arg-type]
+    return {v: Workspace(v, Migration.WITH_012, None, "postgresql://x/y", None, "p:") for v in ("a", "b")}  # type: ignore[arg-type]
 
 
 def test_exercise_prepares_checks_then_sets_up_runs_and_explains_each_case() -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, text
 from balance_bench.bench.experiments.partitioning import EXPERIMENT as PARTITIONING
 from balance_bench.bench.experiments.replica import EXPERIMENT as REPLICA
 from balance_bench.bench.experiments.workspace import delete_prefixed, experiment_workspaces
+from balance_bench.coordinates import Migration
 from balance_bench.fixtures import migrate
 from balance_bench.fixtures.databases import exists, is_owned
 from balance_bench.fixtures.services import Endpoints
@@ -43,7 +44,7 @@ def test_an_experiment_needing_a_replica_gets_none_without_one(endpoints: Endpoi
                                                                redis_client: redis.Redis) -> None:
     """Asking for the replica experiment's workspaces without a replica is a programming error, caught early."""
     with pytest.raises(ValueError, match="needs a replica"), experiment_workspaces(
-            REPLICA, endpoints, TINY, SEED, "with_012", redis_client):
+            REPLICA, endpoints, TINY, SEED, Migration.WITH_012, redis_client):
         pass
 
 
