@@ -24,6 +24,7 @@ import pytest
 
 from balance_bench.bench.environment import capture_environment
 from balance_bench.bench.matrix import read_cases, reference_cases, write_cases
+from balance_bench.bench.outage import pytest_runtest_call, pytest_runtest_makereport  # noqa: F401  hooks
 from balance_bench.bench.plans import planner_settings
 from balance_bench.bench.world import Copy, World
 from balance_bench.config import Config

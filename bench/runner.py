@@ -1,7 +1,9 @@
 """The matrix through pytest: the same cases as ``pytest bench/``, handed an already-validated Config and services.
 
 ``run_matrix`` only chooses pytest's arguments and the run directory; the
-cases, trials and artifacts are the ``bench`` conftest's business.
+cases, trials and artifacts are the ``bench`` conftest's business. A server
+lost mid-run (``outage``) becomes one BenchError line naming it, the case and
+where the partial results are.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from balance_bench.bench.outage import outage_of
 from balance_bench.config import Config
+from balance_bench.errors import BenchError
 from balance_bench.fixtures.datasets import Dataset
 from balance_bench.fixtures.plugin import Preset
 from balance_bench.fixtures.services import Endpoints
@@ -35,4 +39,20 @@ def run_matrix(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset
         "-q", "--no-header", "-p", "no:warnings",
         *(extra_args or []),
     ]
-    return int(pytest.main(argv, plugins=[Preset(config, endpoints, datasets)]))
+    session = _Session()
+    code = int(pytest.main(argv, plugins=[Preset(config, endpoints, datasets), session]))
+    outage = outage_of(session.config) if session.config is not None else None
+    if outage is not None:
+        where = (f"partial results in {run_dir}" if (run_dir / BENCHMARKS_FILE).exists()
+                 else "no case was measured")
+        raise BenchError(f"{outage}; {where}")
+    return code
+
+
+class _Session:
+    """Keeps pytest's config, whose stash holds the run's outage after ``pytest.main`` returns."""
+
+    config: pytest.Config | None = None
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.config = config
