@@ -7,7 +7,7 @@ not a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,14 +23,15 @@ from balance_bench.fixtures.databases import exists, require_owned
 from balance_bench.fixtures.datasets import database_name, load_dataset
 from balance_bench.fixtures.services import Endpoints, running_services
 from balance_bench.reports.expectations import INDEX_CLAIMS
-from balance_model.cache import FAMILIES, BalanceCache
+from balance_model.cache import FAMILIES, BalanceCache, KeyFamily
 from balance_model.model import BalanceModel
 from balance_model.schema import INDEX_012_NAMES
 
-__all__ = ["Check", "diagnose", "diagnose_scales"]
+__all__ = ["Check", "STATUSES", "diagnose", "diagnose_scales"]
 
 DEAD_TUPLE_RATIO_WARN = 0.10
-HIT_RATE_WARN = 0.5
+TTL_SLACK_S = 5  # a key read right after its fill has lost at most this much of its TTL
+STATUSES = ("pass", "warn", "fail", "info")  # info: shown, never judged (nothing to compare it with)
 
 
 @dataclass(frozen=True)
@@ -38,60 +39,82 @@ class Check:
     """One line of the doctor's report."""
 
     name: str
-    status: str  # "pass" | "warn" | "fail"
+    status: str  # one of STATUSES
     message: str
     remedy: str = ""
 
 
-def _redis_checks(client: redis.Redis, model: BalanceModel, cache: BalanceCache, balance_id: int) -> Iterator[Check]:
+def _redis_checks(client: redis.Redis, model: BalanceModel, cache: BalanceCache, params: Any,
+                  families: Sequence[KeyFamily] = FAMILIES) -> Iterator[Check]:
+    """PING, each key family's key and TTL (against ``families``), the cache's own hit rate and the server's."""
     try:
         client.ping()
     except (redis.RedisError, OSError) as exc:
-        yield Check("redis-ping", "fail", f"Redis did not answer PING: {exc}", "check the Redis URL and that the server runs")
+        yield Check("redis-ping", "fail", f"Redis did not answer PING: {exc}",
+                    "check the Redis URL and that the server runs")
         return
     version = client.info("server").get("redis_version", "?")
     yield Check("redis-ping", "pass", f"Redis {version} answered PING")
+    for family in families:
+        yield _key_check(client, model, cache, family, params)
+    yield _cache_hit_rate(cache)
+    yield _server_hit_rate(client)
 
-    key = cache.key_for("find_by_id", id=balance_id)
+
+def _key_check(client: redis.Redis, model: BalanceModel, cache: BalanceCache, family: KeyFamily,
+               params: Any) -> Check:
+    """A read of the family misses and sets its key with the family's TTL; read again, it hits."""
+    args = next(iter(READS[family.query].args.values()))(params)
+    key = cache.key_for(family.query, **args)
     assert key is not None
-    expected = next(f.ttl_s for f in FAMILIES if f.query == "find_by_id")
-    client.delete(key)
-    model.read("find_by_id", id=balance_id)
-    ttl = int(client.ttl(key))
-    if ttl <= 0:
-        yield Check("cache-keys", "fail", f"a find_by_id read did not set {key} with a TTL (TTL {ttl})",
-                    "verify the cache is enabled and Redis accepts writes")
-    elif ttl > expected:
-        yield Check("cache-keys", "fail", f"{key} has TTL {ttl}s, above the guide's {expected}s",
-                    "check the cache TTL table (balance_model.cache.FAMILIES)")
-    else:
-        yield Check("cache-keys", "pass", f"a read set {key} with TTL {ttl}s (guide: {expected}s)")
-    client.delete(key)
+    name, expected = f"cache-key:{family.name}", family.ttl_s
+    cache.invalidate([key])  # start from a miss; only this key and its fill token, which the cache owns
+    try:
+        model.read(family.query, **args)
+        ttl = int(client.ttl(key))  # -2: no such key, -1: no TTL
+        model.read(family.query, **args)
+    finally:
+        cache.invalidate([key])
+    if ttl == -2:
+        return Check(name, "fail", f"a {family.query} read did not set {key}",
+                     "verify the cache is enabled and Redis accepts writes")
+    remedy = "check the cache's TTL table (balance_model.cache.FAMILIES)"
+    if ttl == -1:
+        return Check(name, "fail", f"a {family.query} read set {key} without a TTL (expected {expected}s)", remedy)
+    if not expected - TTL_SLACK_S <= ttl <= expected:
+        side = "above" if ttl > expected else "below"
+        return Check(name, "fail", f"a {family.query} read set {key} with TTL {ttl}s, {side} the expected {expected}s",
+                     remedy)
+    return Check(name, "pass", f"a {family.query} read set {key} with TTL {ttl}s (expected {expected}s)")
 
+
+def _cache_hit_rate(cache: BalanceCache) -> Check:
+    """The cache's own counters over the key checks' reads: each family must hit when read a second time."""
+    stats = cache.stats()
+    hits, misses, errors = (sum(getattr(s, field) for s in stats.values()) for field in ("hits", "misses", "errors"))
+    rate = f"{hits / (hits + misses):.0%}" if hits + misses else "n/a"
+    counts = (f"the cache's own counters (BalanceCache.stats(), the key checks' reads only): {hits} hits, "
+              f"{misses} misses, {errors} errors, hit rate {rate}")
+    never = sorted(name for name, s in stats.items() if s.hits == 0)
+    if errors or never:
+        problem = f"Redis errors: {errors}" if errors else f"never hit when read again: {', '.join(never)}"
+        return Check("hit-rate:cache", "fail", f"{counts}; {problem}",
+                     "check that fills are stored (Redis writable, no concurrent invalidation) and Redis is reachable")
+    return Check("hit-rate:cache", "pass", f"{counts}: every family hit when read again")
+
+
+def _server_hit_rate(client: redis.Redis) -> Check:
+    """The server's INFO keyspace counters: shown beside the cache's, not judged, since they count more."""
     stats = client.info("stats")
     hits, misses = int(stats.get("keyspace_hits", 0)), int(stats.get("keyspace_misses", 0))
-    if hits + misses == 0:
-        yield Check("hit-rate", "warn", "the server has served no lookups yet: no hit rate to judge",
-                    "warm hot users' caches (BalanceModel.warm) and check again under traffic")
-        return
-    rate = hits / (hits + misses)
-    status = "pass" if rate >= HIT_RATE_WARN else "warn"
-    yield Check("hit-rate", status, f"server hit rate {rate:.0%} ({hits} hits, {misses} misses)",
-                "" if status == "pass" else "warm the cache for frequently accessed users; check TTLs")
+    rate = f"{hits / (hits + misses):.0%}" if hits + misses else "n/a"
+    return Check("hit-rate:server", "info",
+                 f"server-wide INFO counters since the server started: {hits} hits, {misses} misses, hit rate {rate} "
+                 "(every lookup on this server: the cache's fill-token lookups and other clients' keys too)")
 
 
 def _index_checks(engine: Engine, params: Any) -> Iterator[Check]:
-    statuses = migrate.index_status(engine)
-    missing = [s.name for s in statuses if not s.present]
-    invalid = [s.name for s in statuses if s.present and not s.valid]
-    if missing or invalid:
-        detail = "; ".join(part for part in (f"missing: {', '.join(missing)}" if missing else "",
-                                             f"invalid: {', '.join(invalid)}" if invalid else "") if part)
-        yield Check("indexes-012", "fail", f"migration 012 indexes {detail}",
-                    "run `balance-bench migrate up` (REINDEX an invalid index)")
-    else:
-        yield Check("indexes-012", "pass", "all five migration 012 indexes exist and are valid")
-
+    yield _index_catalog_check(migrate.index_status(engine))
     recording = recording_engine(engine.url.render_as_string(hide_password=False))
     model = BalanceModel(recording, None)
     try:
@@ -100,6 +123,28 @@ def _index_checks(engine: Engine, params: Any) -> Iterator[Check]:
     finally:
         model.close()
         recording.dispose()
+
+
+def _index_catalog_check(statuses: list[migrate.IndexStatus]) -> Check:
+    """The five indexes as the catalog has them: present, valid, on migration 012's columns in order."""
+    problems, remedies = [], []
+    missing = [s.name for s in statuses if not s.present]
+    if missing:
+        problems.append(f"missing: {', '.join(missing)}")
+        remedies.append("run `balance-bench migrate up`")
+    invalid = [s.name for s in statuses if s.present and not s.valid]
+    if invalid:
+        problems.append(f"invalid: {', '.join(invalid)}")
+        remedies.append("; ".join(f"REINDEX INDEX {name};" for name in invalid))
+    wrong = [s for s in statuses if s.present and s.columns != s.expected]
+    if wrong:
+        problems.append("on the wrong columns: " + ", ".join(
+            f"{s.name} ({', '.join(s.columns)}; expected {', '.join(s.expected)})" for s in wrong))
+        remedies.append("recreate them: `balance-bench migrate down`, then `balance-bench migrate up`")
+    if problems:
+        return Check("indexes-012", "fail", f"migration 012 indexes {'; '.join(problems)}", "; ".join(remedies))
+    return Check("indexes-012", "pass", "all five migration 012 indexes exist, are valid and on the migration's "
+                 "columns (pg_index, pg_attribute)")
 
 
 def _index_use(engine: Engine, model: BalanceModel, query: str, index: str, params: Any) -> Check:
@@ -149,14 +194,22 @@ def _bloat_check(engine: Engine) -> Check:
     return Check("bloat", "pass", message)
 
 
-def diagnose(endpoints: Endpoints, database: str, params: Any) -> list[Check]:
-    """Run every check against ``database`` (one the suite owns) and the run's Redis."""
+def diagnose(endpoints: Endpoints, database: str, params: Any,
+             families: Sequence[KeyFamily] = FAMILIES) -> list[Check]:
+    """Run every check against ``database`` (one the suite owns) and the run's Redis.
+
+    ``families`` are the key patterns and TTLs the cache is expected to set: the guide's, ``cache.FAMILIES``.
+    """
     require_owned(endpoints, database)
     engine = create_engine(endpoints.database_url(database))
     client = redis.Redis.from_url(endpoints.redis_url, socket_timeout=5, socket_connect_timeout=5)
     try:
         cache = BalanceCache(client, prefix=endpoints.redis_prefix)
-        checks = list(_redis_checks(client, BalanceModel(engine, cache), cache, params.balance_id))
+        model = BalanceModel(engine, cache)
+        try:
+            checks = list(_redis_checks(client, model, cache, params, families))
+        finally:
+            model.close()
         checks.extend(_index_checks(engine, params))
         checks.append(_bloat_check(engine))
         return checks

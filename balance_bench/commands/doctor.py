@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from balance_bench.doctor import Check
 
-_STYLE = {"pass": "green", "warn": "yellow", "fail": "red"}
+_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "info": "cyan"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,18 +24,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def print_checks(checks: list[Check], console: Console) -> None:
     """One coloured line per check, its remedy below."""
+    from rich.markup import escape
+
     for check in checks:
-        console.print(f"[{_STYLE[check.status]}]{check.status.upper():4}[/] {check.name}: {check.message}")
+        # Messages are data (Redis keys such as balance:id:7 would otherwise become emoji): escaped, never wrapped.
+        status = f"[{_STYLE[check.status]}]{check.status.upper():4}[/]"
+        console.print(f"{status} {escape(check.name)}: {escape(check.message)}", soft_wrap=True)
         if check.remedy:
-            console.print(f"     remedy: {check.remedy}")
+            console.print(f"     remedy: {escape(check.remedy)}", soft_wrap=True)
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
-    """Print each check; 1 if any failed."""
+    """Print each check; 1 if any failed (warnings and info lines do not)."""
     from rich.console import Console
 
     from balance_bench.doctor import diagnose_scales
 
     checks = diagnose_scales(config)
-    print_checks(checks, Console(highlight=False))
+    print_checks(checks, Console(highlight=False, emoji=False))
     return 1 if any(c.status == "fail" for c in checks) else 0

@@ -47,7 +47,10 @@ def run(config: Config, args: argparse.Namespace) -> int:
                 for column in ("index", "columns", "present", "valid", "size"):
                     table.add_column(column)
                 for ix in migrate.index_status(engine):
-                    table.add_row(ix.name, ", ".join(ix.columns), "yes" if ix.present else "no",
+                    columns = ", ".join(ix.columns) if ix.present else "-"
+                    if ix.present and ix.columns != ix.expected:
+                        columns += f" (expected {', '.join(ix.expected)})"
+                    table.add_row(ix.name, columns, "yes" if ix.present else "no",
                                   "yes" if ix.valid else "-", f"{ix.size_bytes / 1024:.0f} KiB" if ix.present else "-")
                 console.print(table)
             finally:
