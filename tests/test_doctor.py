@@ -1,21 +1,27 @@
-"""doctor: the guide's troubleshooting checks report pass/fail correctly with and without migration 012."""
+"""doctor: the guide's troubleshooting checks pass on a healthy setup and fail, each for its own cause, otherwise."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
+import psycopg
 import pytest
+import redis
 from sqlalchemy import create_engine
 
 from balance_bench.config import Config
-from balance_bench.doctor import Check, diagnose
+from balance_bench.doctor import DEAD_TUPLE_RATIO_WARN, Check, diagnose
 from balance_bench.fixtures import migrate
 from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned
 from balance_bench.fixtures.datasets import Dataset, ensure_dataset
-from balance_bench.fixtures.services import Endpoints
+from balance_bench.fixtures.embedded import start_redis, stop_redis
+from balance_bench.fixtures.services import Endpoints, psycopg_dsn
 from balance_bench.scales import get_scale
+from balance_model.cache import FAMILIES
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.services
@@ -40,10 +46,15 @@ def _by_name(checks: list[Check]) -> dict[str, Check]:
 
 
 def test_with_012_every_index_check_passes(endpoints: Endpoints, clone: str, tiny: Dataset) -> None:
-    """With migration 012 the indexes exist and each index-aware query's plan uses its claimed index."""
+    """With migration 012 every key family is set with its TTL, the cache hits, and each claimed index is used."""
     checks = _by_name(diagnose(endpoints, clone, tiny.params))
     assert checks["redis-ping"].status == "pass"
-    assert checks["cache-keys"].status == "pass" and "TTL" in checks["cache-keys"].message
+    for family in FAMILIES:
+        check = checks[f"cache-key:{family.name}"]
+        assert check.status == "pass" and f"(expected {family.ttl_s}s)" in check.message, check
+    assert checks["hit-rate:cache"].status == "pass" and "BalanceCache.stats()" in checks["hit-rate:cache"].message
+    server = checks["hit-rate:server"]
+    assert server.status == "info" and "server-wide" in server.message and "fill-token" in server.message
     assert checks["indexes-012"].status == "pass"
     index_checks = [c for name, c in checks.items() if name.startswith("index-use:")]
     assert len(index_checks) == 5 and all(c.status == "pass" for c in index_checks)
@@ -61,21 +72,73 @@ def test_without_012_the_index_checks_fail_with_a_remedy(endpoints: Endpoints, c
     assert checks["redis-ping"].status == "pass"
 
 
-def test_bloat_check_warns_on_dead_tuples(endpoints: Endpoints, clone: str, tiny: Dataset) -> None:
-    """Many dead tuples in balances give a warning whose remedy is VACUUM ANALYZE balances."""
+@pytest.mark.parametrize("factor", [2.0, 0.5], ids=["actual-below", "actual-above"])
+def test_a_wrong_ttl_fails(endpoints: Endpoints, clone: str, tiny: Dataset, factor: float) -> None:
+    """A key whose TTL is below or above the one expected for its family fails; the other families pass."""
+    expected = tuple(replace(f, ttl_s=int(f.ttl_s * factor)) if f.name == "by_user" else f for f in FAMILIES)
+    checks = _by_name(diagnose(endpoints, clone, tiny.params, families=expected))
+    wrong = checks["cache-key:by_user"]
+    assert wrong.status == "fail" and ("below" if factor > 1 else "above") in wrong.message, wrong
+    assert f"TTL 60s, {'below' if factor > 1 else 'above'} the expected {int(60 * factor)}s" in wrong.message
+    assert all(checks[f"cache-key:{f.name}"].status == "pass" for f in FAMILIES if f.name != "by_user")
+
+
+def test_a_redis_refusing_writes_fails_the_key_and_hit_rate_checks(endpoints: Endpoints, clone: str, tiny: Dataset,
+                                                                    tmp_path: Path) -> None:
+    """A Redis at its memory limit (writes refused, reads served) fails every key check and the cache's hit rate."""
+    child, server = start_redis(tmp_path)
+    try:
+        full = redis.Redis(unix_socket_path=str(server.socket))
+        full.config_set("maxmemory", 1)  # below what it uses: every write is refused (noeviction)
+        full.close()
+        checks = _by_name(diagnose(replace(endpoints, redis_url=server.url, redis_prefix=""), clone, tiny.params))
+    finally:
+        stop_redis(server, child)
+    assert checks["redis-ping"].status == "pass"
+    assert all(checks[f"cache-key:{f.name}"].status == "fail" for f in FAMILIES)
+    assert checks["hit-rate:cache"].status == "fail" and "Redis errors" in checks["hit-rate:cache"].message
+
+
+def test_an_index_with_the_right_name_on_the_wrong_columns_fails(endpoints: Endpoints, clone: str,
+                                                                 tiny: Dataset) -> None:
+    """The catalog, not the name, decides: idx_balances_user_token on (token_id, user_id) fails with a remedy."""
     engine = create_engine(endpoints.database_url(clone))
     with engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE balances SET (autovacuum_enabled = false)")
-        conn.exec_driver_sql("UPDATE balances SET updated_at = updated_at")
-    with engine.connect() as conn:  # the statistics collector reports with a short delay
-        conn.exec_driver_sql("SELECT pg_stat_force_next_flush()") if _pg_at_least(conn, 15) else None
+        conn.exec_driver_sql("DROP INDEX idx_balances_user_token")
+        conn.exec_driver_sql("CREATE INDEX idx_balances_user_token ON balances (token_id, user_id)")
     engine.dispose()
+    check = _by_name(diagnose(endpoints, clone, tiny.params))["indexes-012"]
+    assert check.status == "fail"
+    assert "idx_balances_user_token (token_id, user_id; expected user_id, token_id)" in check.message
+    assert "migrate down" in check.remedy and "migrate up" in check.remedy
+
+
+def test_an_invalid_index_fails(endpoints: Endpoints, clone: str, tiny: Dataset) -> None:
+    """A concurrent build that failed leaves an INVALID index under the right name: it fails, remedy REINDEX."""
+    with psycopg.connect(psycopg_dsn(endpoints.database_url(clone)), autocommit=True) as conn:
+        conn.execute("DROP INDEX idx_balances_token_id")
+        with pytest.raises(psycopg.errors.UniqueViolation):  # many balances share a token
+            conn.execute("CREATE UNIQUE INDEX CONCURRENTLY idx_balances_token_id ON balances (token_id)")
+    check = _by_name(diagnose(endpoints, clone, tiny.params))["indexes-012"]
+    assert check.status == "fail" and "invalid: idx_balances_token_id" in check.message
+    assert "REINDEX INDEX idx_balances_token_id;" in check.remedy
+
+
+@pytest.mark.parametrize(("updated", "status"), [(0.05, "pass"), (0.5, "warn")])
+def test_bloat_check_on_both_sides_of_its_threshold(endpoints: Endpoints, clone: str, tiny: Dataset,
+                                                    updated: float, status: str) -> None:
+    """Dead tuples below the ratio pass; above it they warn, with VACUUM ANALYZE balances as the remedy."""
+    with psycopg.connect(psycopg_dsn(endpoints.database_url(clone)), autocommit=True) as conn:
+        conn.execute("ALTER TABLE balances SET (autovacuum_enabled = false)")
+        conn.execute("ANALYZE balances")
+        live = conn.execute("SELECT count(*) FROM balances").fetchone()[0]  # type: ignore[index]
+        conn.execute("UPDATE balances SET updated_at = updated_at WHERE id IN "
+                     "(SELECT id FROM balances ORDER BY id LIMIT %s)", (int(live * updated),))
+    # Closing the connection flushed its statistics: dead / (live + dead) is updated / (1 + updated).
     bloat = _by_name(diagnose(endpoints, clone, tiny.params))["bloat"]
-    assert bloat.status == "warn" and bloat.remedy == "VACUUM ANALYZE balances;"
-
-
-def _pg_at_least(conn, major: int) -> bool:  # type: ignore[no-untyped-def]
-    return int(conn.exec_driver_sql("SHOW server_version_num").scalar()) >= major * 10000
+    assert (updated / (1 + updated) > DEAD_TUPLE_RATIO_WARN) == (status == "warn")
+    assert bloat.status == status, bloat
+    assert bloat.remedy == ("VACUUM ANALYZE balances;" if status == "warn" else "")
 
 
 def test_cli_passes_on_a_seeded_scale(tiny: Dataset, bench_config: Config) -> None:
