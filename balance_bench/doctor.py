@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 from balance_bench.bench.matrix import READS
 from balance_bench.bench.plans import explain, record_statements, recording_engine
 from balance_bench.config import Config
+from balance_bench.coordinates import Kind
 from balance_bench.errors import BenchError
 from balance_bench.fixtures import migrate
 from balance_bench.fixtures.databases import exists, require_owned
@@ -153,7 +154,7 @@ def _index_use(engine: Engine, model: BalanceModel, query: str, index: str, para
     args = (kinds.get("whale") or next(iter(kinds.values())))(params)
     with record_statements() as recorded:
         model.read(query, **args)
-    statement, bind = recorded.main("read")
+    statement, bind = recorded.main(Kind.READ)
     used = sorted(_index_names(explain(engine, statement, bind, options="COSTS")))
     name = f"index-use:{query}"
     if index in used:
