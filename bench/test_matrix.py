@@ -52,11 +52,17 @@ def _calibrated(key: str, calibration: dict[str, int], config: Config, call: Cal
 
 def _timed(benchmark: Any, rounds: int, call: Callable[[], Any], setup: Callable[[], Any] | None) -> None:
     warmup = 2
-    if setup is None:
-        benchmark.pedantic(call, rounds=rounds, iterations=1, warmup_rounds=warmup)
-    else:
-        benchmark.pedantic(call, setup=lambda: (setup(), ((), {}))[1], rounds=rounds, iterations=1,
-                           warmup_rounds=warmup)
+    try:
+        if setup is None:
+            benchmark.pedantic(call, rounds=rounds, iterations=1, warmup_rounds=warmup)
+        else:
+            benchmark.pedantic(call, setup=lambda: (setup(), ((), {}))[1], rounds=rounds, iterations=1,
+                               warmup_rounds=warmup)
+    except BaseException:
+        # pytest-benchmark marks a failed case only on Exception; a Ctrl-C mid-case would otherwise leave a
+        # case without timings that breaks its JSON (min() of nothing) and with it the run's clean exit.
+        benchmark.has_error = True
+        raise
 
 
 def _cache_key(copy: Copy, query: str, args: dict[str, Any]) -> str:
