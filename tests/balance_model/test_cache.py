@@ -276,3 +276,39 @@ def test_a_window_must_be_positive_and_primary_after_write_needs_one(db: Engine,
         BalanceModel(db, BalanceCache(redis_client), fill_source=FillSource.PRIMARY_AFTER_WRITE)
     with pytest.raises(ValueError, match="recent_write_ms"):
         BalanceModel(db, None, fill_source=FillSource.PRIMARY_AFTER_WRITE)
+
+
+def test_no_fill_while_an_invalidation_is_pending_after_an_outage(
+        db: Engine, own_redis: StoppableRedis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader holding a fill token while Redis restarts (data kept) and a write's DEL is lost stores nothing.
+
+    The reader misses and takes its fill token, then reads the database (the old row). Meanwhile
+    Redis stops, keeping its data on disk, so the token survives; a writer commits and its
+    invalidation cannot be sent; Redis comes back. The token still matches, so only the pending
+    invalidation stops the reader from caching the old row for the key's whole TTL.
+    """
+    cache = BalanceCache(own_redis.client(), "t:", retry_interval_s=0.05)
+    with BalanceModel(db, cache) as reader, BalanceModel(db, cache) as writer:
+        balance = writer.create(1, 1, "0xabc", Decimal("5"))
+        key = cache.key_for("find_by_id", id=balance.id)
+        fetch = reader._fetch
+        credited: list[Balance] = []
+
+        def read_during_an_outage(spec: Any, params: dict[str, Any]) -> Any:
+            old = fetch(spec, params)  # the reader's database read, after it took its fill token
+            own_redis.stop(keep_data=True)
+            credited.append(writer.credit(balance.id, Decimal("1")))  # committed; its DEL fails
+            own_redis.start()  # back, with the reader's fill token
+            time.sleep(0.06)  # past the retry interval, before any probe
+            return old
+
+        monkeypatch.setattr(reader, "_fetch", read_during_an_outage)
+        stale = reader.find_by_id(balance.id)
+        monkeypatch.undo()
+        assert stale is not None and stale.amount == Decimal("5")  # what it read before the write
+        assert cache.unsent_invalidations == 5
+        probe = own_redis.client()
+        assert probe.exists(cache.fill_key(key)), "the reader's fill token did not survive the restart"
+        assert probe.get(key) is None, "the old row was cached although an invalidation was pending"
+        assert reader.find_by_id(balance.id) == credited[0] == db_balance(db, balance.id)
+        assert cache.unsent_invalidations == 0
