@@ -300,3 +300,151 @@ def test_corrupted_captures_only_raise_plan_error(path: Path, cut: int, junk: st
             _use(parse_plan(variant, "fuzz"))
         except PlanError:
             pass
+
+
+# --- every refusal, word for word: what the user reads is the product here ------------------------------------
+
+NODE = {"Node Type": "Seq Scan", "Actual Total Time": 1.0, "Actual Loops": 1, "Actual Rows": 1}
+
+
+def wrapped(**fields: object) -> dict[str, object]:
+    return {"format": "balance-bench-plan", "schema_version": 1, "plan": [{"Plan": NODE}], **fields}
+
+
+def node_with(**keys: object) -> dict[str, object]:
+    return {"Plan": {**NODE, **{k.replace("_", " "): v for k, v in keys.items()}}}
+
+
+REFUSALS: list[tuple[str, object, str]] = [  # (id, input: text for parse_plan or JSON for plan_from_json, message)
+    ("empty", "", "empty: no EXPLAIN output in it"),
+    ("blank", " \ufeff\t\r\n ", "empty: no EXPLAIN output in it"),
+    ("text-format", "Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)",
+     "this is EXPLAIN's text format; capture with EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"),
+    ("prose", "hello", "neither JSON nor a psql paste of EXPLAIN (FORMAT JSON) output"),
+    ("header-only", " QUERY PLAN ", "neither JSON nor a psql paste of EXPLAIN (FORMAT JSON) output"),
+    ("header-no-rule", " QUERY PLAN \nnot a rule", "neither JSON nor a psql paste of EXPLAIN (FORMAT JSON) output"),
+    ("psql-no-body", " QUERY PLAN \n------------\n(1 row)\n",
+     "psql paste with a QUERY PLAN header but no plan under it"),
+    ("psql-blank-body", " QUERY PLAN \n------------\n   +\n(1 row)\n",
+     "psql paste with a QUERY PLAN header but no plan under it"),
+    ("nan", '[{"Plan": {"Node Type": "Result", "Plan Rows": NaN}}]',
+     "not valid JSON (NaN is not a number JSON allows)"),
+    ("truncated", '[{"Plan": ',
+     "not valid JSON: Expecting value at line 1 column 11 (the text ends early: truncated?)"),
+    ("truncated-then-blank", '[{"Plan": \n  \n',
+     "not valid JSON: Expecting value at line 3 column 1 (the text ends early: truncated?)"),
+    ("bad-token", '[{"Plan": x}]', "not valid JSON: Expecting value at line 1 column 11"),
+    ("deep", "[" * 100_000, "JSON nested too deeply to be a plan"),
+    ("unknown-format", {"format": "x" * 50},
+     f'unknown "format" \'{"x" * 36}...: expected "balance-bench-plan"'),  # 40 characters shown at most
+    ("short-format", {"format": "plan"}, 'unknown "format" \'plan\': expected "balance-bench-plan"'),
+    ("schema-version", wrapped(schema_version=2),
+     "plan file schema_version 2 is not one this balance-bench reads (1); re-capture the plan with this version "
+     "of balance-bench"),
+    ("no-plan", {"format": "balance-bench-plan", "schema_version": 1}, 'plan file has no "plan" (the EXPLAIN output)'),
+    ("case-not-object", wrapped(case=[1]), '"case" is [1], not an object'),
+    ("case-field", wrapped(case={"query": 5}), 'case."query" is 5, not text'),
+    ("sql", wrapped(sql=5), '"sql" is 5, not text'),
+    ("wrapped-node", wrapped(plan=[{"Plan": {**NODE, "Node Type": 7}}]), 'plan[0].Plan."Node Type" is 7, not text'),
+    ("wrapped-object", wrapped(plan={"Plan": {**NODE, "Plans": 3}}), 'plan.Plan."Plans" is 3, not a list'),
+    ("two-plans", [{"Plan": NODE}, {"Plan": NODE}], "the JSON is a list of 2 items, not EXPLAIN's one-plan list"),
+    ("no-Plan", {"Planning Time": 1}, 'the JSON has no "Plan" object: not EXPLAIN (FORMAT JSON) output'),
+    ("wrapped-no-Plan", wrapped(plan=[{}]), 'plan[0] has no "Plan" object: not EXPLAIN (FORMAT JSON) output'),
+    ("node-not-object", {"Plan": [1]}, "Plan is [1], not a plan node object"),
+    ("no-node-type", {"Plan": {"Actual Loops": 1}}, 'Plan has no "Node Type": not a plan node'),
+    ("child-not-object", {"Plan": {**NODE, "Plans": ["x"]}}, "Plan.Plans[0] is 'x', not a plan node object"),
+    ("parallel-aware", node_with(Parallel_Aware="yes"), 'Plan."Parallel Aware" is \'yes\', not true or false'),
+    ("number-text", node_with(Actual_Rows="12"), 'Plan."Actual Rows" is \'12\', not a number'),
+    ("number-bool", node_with(Actual_Rows=True), 'Plan."Actual Rows" is True, not a number'),
+    ("negative", node_with(Actual_Rows=-1), 'Plan."Actual Rows" is -1, out of range for a plan'),
+    ("huge", node_with(Actual_Rows=10**400), f'Plan."Actual Rows" is {str(10**400)[:37]}..., out of range for a plan'),
+    ("count", node_with(Workers_Launched=1.5), 'Plan."Workers Launched" is 1.5, not a whole number'),
+    ("buffer", node_with(Shared_Hit_Blocks="3"), 'Plan."Shared Hit Blocks" is \'3\', not a number'),
+    ("io", node_with(**{"I/O_Read_Time": "3"}), 'Plan."I/O Read Time" is \'3\', not a number'),
+    ("triggers", {"Plan": NODE, "Triggers": 5}, '"Triggers" is 5, not a list'),
+    ("trigger", {"Plan": NODE, "Triggers": [5]}, "Triggers[0] is 5, not an object"),
+    ("trigger-name", {"Plan": NODE, "Triggers": [{"Trigger Name": 5}]}, 'Triggers[0]."Trigger Name" is 5, not text'),
+    ("trigger-relation", {"Plan": NODE, "Triggers": [{"Relation": 5}]}, 'Triggers[0]."Relation" is 5, not text'),
+    ("trigger-time", {"Plan": NODE, "Triggers": [{"Time": "1"}]}, 'Triggers[0]."Time" is \'1\', not a number'),
+    ("trigger-calls", {"Plan": NODE, "Triggers": [{"Calls": -2}]},
+     'Triggers[0]."Calls" is -2, out of range for a plan'),
+    ("wrapped-trigger", wrapped(plan=[{"Plan": NODE, "Triggers": [{"Time": "1"}]}]),
+     'plan[0].Triggers[0]."Time" is \'1\', not a number'),
+    ("jit", {"Plan": NODE, "JIT": 1}, '"JIT" is 1, not an object'),
+    ("jit-timing", {"Plan": NODE, "JIT": {"Timing": 1}}, 'JIT."Timing" is 1, not an object'),
+    ("jit-total", {"Plan": NODE, "JIT": {"Timing": {"Total": "1"}}}, 'JIT.Timing."Total" is \'1\', not a number'),
+    ("jit-functions", {"Plan": NODE, "JIT": {"Functions": "1"}}, 'JIT."Functions" is \'1\', not a number'),
+    ("wrapped-jit", wrapped(plan={"Plan": NODE, "JIT": {"Timing": {"Total": -1}}}),
+     'plan.JIT.Timing."Total" is -1, out of range for a plan'),
+]
+
+
+@pytest.mark.parametrize(("given", "message"), [(g, m) for _, g, m in REFUSALS], ids=[i for i, _, _ in REFUSALS])
+def test_each_refusal_names_the_source_and_the_problem_exactly(given: object, message: str) -> None:
+    """Every way an input is not a plan gives its own one-line message, prefixed by the source."""
+    with pytest.raises(PlanError) as raised:
+        if isinstance(given, str):
+            parse_plan(given, "in.txt")
+        else:
+            plan_from_json(given, "in.json")
+    assert str(raised.value) == f"{'in.txt' if isinstance(given, str) else 'in.json'}: {message}"
+
+
+def test_unreadable_files_say_why(tmp_path: Path) -> None:
+    """A missing file and bytes that are not UTF-8 are refused with the reason, after the path."""
+    missing_file = tmp_path / "nope.json"
+    with pytest.raises(PlanError) as raised:
+        load_plan(missing_file)
+    assert str(raised.value) == f"{missing_file}: cannot read the file (No such file or directory)"
+    latin = tmp_path / "latin.json"
+    data = b'[{"Plan": {"Node Type": "Seq Scan caf\xe9"}}]'
+    latin.write_bytes(data)
+    with pytest.raises(PlanError) as raised:
+        load_plan(latin)
+    offset = data.index(b"\xe9")
+    assert str(raised.value) == f"{latin}: not UTF-8 text (bad byte at offset {offset})"
+
+
+def test_defaults_name_the_input_kind() -> None:
+    """Without a source name, text is called <text> and decoded JSON <json>."""
+    with pytest.raises(PlanError, match=r"^<text>: empty"):
+        parse_plan("")
+    with pytest.raises(PlanError, match=r"^<json>: the JSON has no"):
+        plan_from_json({})
+
+
+def test_a_byte_order_mark_and_surrounding_blanks_are_ignored(tmp_path: Path) -> None:
+    """A BOM (as Windows editors save) and blank lines around the JSON do not stop a plan loading."""
+    path = tmp_path / "bom.json"
+    path.write_bytes("\ufeff\n  ".encode() + json.dumps([{"Plan": NODE}]).encode() + b"\n\n")
+    assert load_plan(path).root.node_type == "Seq Scan"
+    assert parse_plan("\ufeff \t\r\n" + json.dumps({"Plan": NODE}) + " \n").root.node_type == "Seq Scan"
+
+
+def test_psql_paste_keeps_indentation_and_drops_continuation_marks() -> None:
+    """psql's `+` marks and trailing blanks go; the JSON's own leading spaces and inner text stay."""
+    body = json.dumps([{"Plan": {**NODE, "Filter": "(a = 'x +')"}}], indent=2).splitlines()
+    paste = "\n".join([" QUERY PLAN", "-" * 20, *(f"{line}   +" for line in body), "(1 row)", "", "trailing"])
+    plan = parse_plan(paste)
+    assert plan.root.texts == ("(a = 'x +')",)
+
+
+def test_triggers_and_jit_are_read_field_by_field() -> None:
+    """Each trigger keeps its name, relation, time and calls; a trigger without a name gets an empty one."""
+    plan = plan_from_json({"Plan": NODE, "Execution Time": 3.0,
+                           "Triggers": [{"Trigger Name": "audit", "Relation": "balances", "Time": 1.25, "Calls": 4},
+                                        {"Time": 0.5}],
+                           "JIT": {"Functions": 7, "Timing": {"Total": 2.5}}})
+    assert [dataclasses.astuple(t) for t in plan.triggers] == [("audit", "balances", 1.25, 4.0), ("", None, 0.5, None)]
+    assert (plan.jit.functions, plan.jit.total_ms) == (7.0, 2.5)
+    assert plan_from_json({"Plan": NODE, "JIT": {"Functions": 1}}).jit.total_ms is None
+    assert plan_from_json({"Plan": NODE}).triggers == () and plan_from_json({"Plan": NODE}).jit is None
+
+
+def test_buffers_and_io_timing_default_to_zero_only_when_some_are_printed() -> None:
+    """A node printing one buffer or I/O key gets zeros for the others; a node printing none gets None."""
+    node = plan_from_json(node_with(Shared_Read_Blocks=4, **{"Temp_I/O_Read_Time": 0.5})).root
+    assert node.buffers is not None and (node.buffers.shared_read, node.buffers.shared_hit) == (4, 0)
+    assert node.io is not None and dataclasses.astuple(node.io) == (0.0, 0.0, 0.0, 0.0, 0.5, 0.0)
+    bare = plan_from_json({"Plan": NODE}).root
+    assert bare.buffers is None and bare.io is None
