@@ -23,3 +23,18 @@ def test_leaves_urls_without_password_alone() -> None:
     """Nothing changes where there is nothing secret."""
     text = "postgresql://postgres@127.0.0.1:5432/postgres"
     assert redact(text) == text
+
+
+def test_every_secret_in_one_message_is_redacted() -> None:
+    """Two URLs with passwords and a password= parameter in one message: all three go, everything else stays."""
+    message = ("cannot reach postgresql://alice:pw-one@db1:5432/app, then redis://:pw-two@cache:6379/0; "
+               "libpq said host=db3 password=pw-three sslmode=require")
+    assert redact(message) == (
+        "cannot reach postgresql://alice:***@db1:5432/app, then redis://:***@cache:6379/0; "
+        "libpq said host=db3 password=*** sslmode=require")
+
+
+def test_several_password_parameters_and_repeated_urls_are_all_redacted() -> None:
+    """Redaction is not limited to the first match of either kind."""
+    out = redact("a=postgresql://u:first@h/db b=postgresql://u:second@h/db ?password=third&x=1 PASSWORD=fourth")
+    assert out == "a=postgresql://u:***@h/db b=postgresql://u:***@h/db ?password=***&x=1 PASSWORD=***"
