@@ -8,9 +8,16 @@ import shutil
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
+
+from tests.prerequisites import missing
+
+try:
+    import nbformat
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient import NotebookClient
+except ImportError as exc:  # the dev extra brings them
+    missing(f"the notebook tests need nbformat and nbclient ({exc.name} is missing: pip install -e '.[dev]')")
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NAMES = ("explore_results.ipynb", "plan_analysis.ipynb")
@@ -36,7 +43,10 @@ def _execute(name: str, env: dict[str, str]) -> nbformat.NotebookNode:
     nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
     client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT,
                             resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
-    client.execute(env=env)
+    try:
+        client.execute(env=env)
+    except NoSuchKernel:
+        missing("the notebook tests need a python3 Jupyter kernel (pip install ipykernel, in the dev extra)")
     return nb
 
 

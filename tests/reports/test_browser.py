@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.prerequisites import missing
+
 CHROMIUM = Path("/usr/bin/chromium")
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SCREENSHOT = Path(os.environ.get("BALANCE_BENCH_SCREENSHOT", "/tmp/report.png"))
@@ -18,8 +20,12 @@ SCREENSHOT = Path(os.environ.get("BALANCE_BENCH_SCREENSHOT", "/tmp/report.png"))
 def test_report_renders_in_headless_chromium(report_path: Path) -> None:
     """Chromium loads report.html from disk with no SEVERE console entry, and finds the verdict table and SVG charts."""
     if not CHROMIUM.exists() or not Path(DRIVER).exists():
-        pytest.skip("headless check needs Debian's chromium and chromium-driver (/usr/bin/chromium)")
-    webdriver = pytest.importorskip("selenium.webdriver")
+        missing("the headless check needs Debian's chromium and chromium-driver "
+                "(apt-get install chromium chromium-driver; .ci/run installs them)")
+    try:
+        from selenium import webdriver
+    except ImportError:
+        missing("the headless check needs selenium (pip install -e '.[dev]')")
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
