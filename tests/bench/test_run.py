@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from balance_bench.bench.matrix import read_cases, reference_cases, write_cases
 from balance_bench.config import Config
+from balance_bench.fixtures.databases import PREFIX, list_owned
 from balance_bench.fixtures.services import Endpoints, psycopg_dsn
 from balance_bench.reports.plans import load_plan
 from balance_bench.results import read_summary
@@ -84,7 +85,7 @@ def test_cold_cases_missed_and_warm_cases_hit(summary) -> None:  # type: ignore[
             assert case.cache_misses == 0 and case.cache_hits >= case.rounds, case.name
 
 
-def test_environment_is_recorded_without_secrets(summary, real_run_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_environment_is_recorded(summary, real_run_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """Versions, settings, machine, packages, commit and dataset fingerprint are recorded."""
     env = summary.environment
     assert env["postgres"]["version"] and "work_mem" in env["postgres"]["settings"]
@@ -93,6 +94,19 @@ def test_environment_is_recorded_without_secrets(summary, real_run_dir: Path) ->
     (dataset,) = env["datasets"]
     assert dataset["scale"] == "tiny" and dataset["fingerprint"] and dataset["rows"]["balances"] == 1000
     assert set(env["index_sizes"]["tiny"]) == INDEX_012_NAMES
+
+
+def test_environment_is_recorded_without_secrets(url_run: tuple[Path, str, subprocess.CompletedProcess[str]]) -> None:
+    """A run given a DSN with a password records where it ran, with the password as *** and nowhere in clear."""
+    run_dir, dsn, _ = url_run
+    (summary_path,) = run_dir.glob("*/summary.json")
+    env = read_summary(summary_path).environment
+    recorded = json.dumps(env)
+    assert SECRET not in recorded
+    redacted = make_url(dsn).set(drivername="postgresql+psycopg").render_as_string(hide_password=False).replace(
+        SECRET, "***")
+    assert env["settings"]["dsn"] == redacted and env["services"]["postgres"] == redacted
+    assert ":***@" in recorded and env["postgres"]["version"]
 
 
 def test_raw_timings_are_kept(summary, real_run_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -106,7 +120,7 @@ def test_raw_timings_are_kept(summary, real_run_dir: Path) -> None:  # type: ign
         assert rounds[case.name] == case.rounds
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def foreign_data(endpoints: Endpoints, redis_client: redis.Redis):  # type: ignore[no-untyped-def]
     """Somebody else's database and Redis keys, on the same servers the run will use."""
     name = f"someone_else_{uuid.uuid4().hex[:8]}"
@@ -128,19 +142,27 @@ def foreign_data(endpoints: Endpoints, redis_client: redis.Redis):  # type: igno
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def test_a_run_by_url_leaves_foreign_databases_and_keys_alone(foreign_data, endpoints: Endpoints,  # type: ignore[no-untyped-def]
-                                                               redis_client: redis.Redis, bench_config: Config,
-                                                               tmp_path: Path) -> None:
-    """Pointed at servers holding other data by URL, a whole run leaves that data as it was, and no password leaks."""
-    name, keys = foreign_data
+@pytest.fixture(scope="module")
+def url_run(foreign_data, endpoints: Endpoints, bench_config: Config,  # type: ignore[no-untyped-def]
+            tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, subprocess.CompletedProcess[str]]:
+    """A whole quick run pointed at the servers by URL, with a password in the DSN, next to foreign data."""
+    out = tmp_path_factory.mktemp("url-run")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BALANCE_BENCH_")}
     # Trust authentication ignores the password, so the run works and we can look for it everywhere.
     dsn = make_url(endpoints.pg_url).set(password=SECRET).render_as_string(hide_password=False)
-    proc = run_cli("run", "--quick", "--out", str(tmp_path), "--dsn", dsn,
+    proc = run_cli("run", "--quick", "--out", str(out), "--dsn", dsn,
                    "--redis-url", endpoints.redis_url, "--cache-dir", str(bench_config.cache_dir), env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return out, dsn, proc
+
+
+def test_a_run_by_url_leaves_foreign_databases_and_keys_alone(foreign_data, url_run,  # type: ignore[no-untyped-def]
+                                                               endpoints: Endpoints, redis_client: redis.Redis) -> None:
+    """Pointed at servers holding other data by URL, a whole run leaves that data as it was, and no password leaks."""
+    name, keys = foreign_data
+    out, _, proc = url_run
     assert SECRET not in proc.stdout + proc.stderr
-    for path in tmp_path.rglob("*"):
+    for path in out.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), f"password in {path}"
     for key, value in keys.items():
@@ -165,30 +187,33 @@ def test_harness_overhead_is_measured_against_raw_twins(summary, real_run_dir: P
 
 def test_ctrl_c_stops_a_run_and_drops_its_database_copy(endpoints: Endpoints, bench_config: Config,
                                                        tmp_path: Path) -> None:
-    """SIGINT mid-run exits 130 with one line and leaves no database copy behind."""
+    """SIGINT mid-run, once the run's database copy exists, exits 130 with one line and drops that copy."""
     import signal
     import sys
     import time
 
     from tests.conftest import REPO
 
+    def run_copies() -> set[str]:
+        return {name for name in list_owned(endpoints) if name.startswith(f"{PREFIX}run_")}
+
+    before = run_copies()  # other runs' copies on a shared server are not ours to judge
     proc = subprocess.Popen([sys.executable, "-m", "balance_bench.cli", "run", "--quick", "--out", str(tmp_path),
                              "--cache-dir", str(bench_config.cache_dir)], cwd=REPO, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    copies: list[tuple[str]] = []
-    deadline = time.monotonic() + 180
-    while not copies and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-        with psycopg.connect(psycopg_dsn(endpoints.pg_url)) as conn:
-            copies = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'balance_bench_run_%'").fetchall()
-    assert copies, "the run never made its database copies"
-    time.sleep(1.0)  # well into the matrix
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 180
+        while not (ours := run_copies() - before):
+            assert proc.poll() is None, "the run ended before its database copy existed"
+            assert time.monotonic() < deadline, "the run made no database copy within 180 s"
+            time.sleep(0.1)
+        time.sleep(1.0)  # into the matrix, not just past CREATE DATABASE
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
     assert "balance-bench: interrupted" in err and "Traceback" not in err
-    with psycopg.connect(psycopg_dsn(endpoints.pg_url)) as conn:
-        assert conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'balance_bench_run_%'").fetchall() == []
+    assert ours and not ours & run_copies(), f"{sorted(ours)} left behind"
 
 
 def test_trials_run_every_case_once_in_a_shuffled_recorded_order(real_run_dir: Path) -> None:
