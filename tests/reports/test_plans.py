@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from balance_bench.reports.analyse import analyse, render_text
-from balance_bench.reports.plans import ExplainPlan, PlanError, load_plan, parse_plan, plan_from_json
+from balance_bench.reports.plans import MAX_DEPTH, ExplainPlan, PlanError, load_plan, parse_plan, plan_from_json
 
 DATA = Path(__file__).parent / "data" / "plans"
 CAPTURES = sorted(p for p in DATA.glob("pg*/*") if p.suffix in {".json", ".txt"})
@@ -321,6 +321,12 @@ REFUSALS: list[tuple[str, object, str]] = [  # (id, input: text for parse_plan o
     ("text-format", "Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)",
      "this is EXPLAIN's text format; capture with EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"),
     ("prose", "hello", "neither JSON nor a psql paste of EXPLAIN (FORMAT JSON) output"),
+    ("one-letter", "X", "neither JSON nor a psql paste of EXPLAIN (FORMAT JSON) output"),
+    ("rule-last", " QUERY PLAN \n------------", "psql paste with a QUERY PLAN header but no plan under it"),
+    ("psql-blank-lines", " QUERY PLAN \n------------\n   +\n   +\n(2 rows)\n",
+     "psql paste with a QUERY PLAN header but no plan under it"),
+    ("truncated-at-end", '[{"Plan":',
+     "not valid JSON: Expecting value at line 1 column 10 (the text ends early: truncated?)"),
     ("header-only", " QUERY PLAN ", "neither JSON nor a psql paste of EXPLAIN (FORMAT JSON) output"),
     ("header-no-rule", " QUERY PLAN \nnot a rule", "neither JSON nor a psql paste of EXPLAIN (FORMAT JSON) output"),
     ("psql-no-body", " QUERY PLAN \n------------\n(1 row)\n",
@@ -370,6 +376,11 @@ REFUSALS: list[tuple[str, object, str]] = [  # (id, input: text for parse_plan o
      'Triggers[0]."Calls" is -2, out of range for a plan'),
     ("wrapped-trigger", wrapped(plan=[{"Plan": NODE, "Triggers": [{"Time": "1"}]}]),
      'plan[0].Triggers[0]."Time" is \'1\', not a number'),
+    ("planning-time", {"Plan": NODE, "Planning Time": "1"}, '"Planning Time" is \'1\', not a number'),
+    ("execution-time", wrapped(plan=[{"Plan": NODE, "Execution Time": -1}]),
+     'plan[0]."Execution Time" is -1, out of range for a plan'),
+    ("show-40", node_with(Alias=[["x" * 34]]), f'Plan."Alias" is [[\'{"x" * 34}\']], not text'),
+    ("show-41", node_with(Alias=[["x" * 35]]), f'Plan."Alias" is [[\'{"x" * 34}..., not text'),
     ("jit", {"Plan": NODE, "JIT": 1}, '"JIT" is 1, not an object'),
     ("jit-timing", {"Plan": NODE, "JIT": {"Timing": 1}}, 'JIT."Timing" is 1, not an object'),
     ("jit-total", {"Plan": NODE, "JIT": {"Timing": {"Total": "1"}}}, 'JIT.Timing."Total" is \'1\', not a number'),
@@ -424,7 +435,7 @@ def test_a_byte_order_mark_and_surrounding_blanks_are_ignored(tmp_path: Path) ->
 def test_psql_paste_keeps_indentation_and_drops_continuation_marks() -> None:
     """psql's `+` marks and trailing blanks go; the JSON's own leading spaces and inner text stay."""
     body = json.dumps([{"Plan": {**NODE, "Filter": "(a = 'x +')"}}], indent=2).splitlines()
-    paste = "\n".join([" QUERY PLAN", "-" * 20, *(f"{line}   +" for line in body), "(1 row)", "", "trailing"])
+    paste = "\n".join([" QUERY PLAN", "-" * 20, *(f"{line}   +  " for line in body), "(1 row)", "", "trailing"])
     plan = parse_plan(paste)
     assert plan.root.texts == ("(a = 'x +')",)
 
@@ -448,3 +459,50 @@ def test_buffers_and_io_timing_default_to_zero_only_when_some_are_printed() -> N
     assert node.io is not None and dataclasses.astuple(node.io) == (0.0, 0.0, 0.0, 0.0, 0.5, 0.0)
     bare = plan_from_json({"Plan": NODE}).root
     assert bare.buffers is None and bare.io is None
+
+
+TEXT_FIELDS = {"Relation Name": "relation", "Alias": "alias", "Index Name": "index", "CTE Name": "cte_name",
+               "Parent Relationship": "parent_relationship", "Subplan Name": "subplan_name",
+               "Sort Method": "sort_method", "Sort Space Type": "sort_space_type", "Storage": "storage"}
+NUMBER_FIELDS = {"Plan Rows": "plan_rows", "Total Cost": "total_cost", "Actual Startup Time": "actual_startup_ms",
+                 "Actual Total Time": "actual_total_ms", "Actual Rows": "actual_rows", "Actual Loops": "actual_loops",
+                 "Rows Removed by Filter": "rows_removed_by_filter",
+                 "Rows Removed by Join Filter": "rows_removed_by_join_filter",
+                 "Rows Removed by Index Recheck": "rows_removed_by_index_recheck", "Heap Fetches": "heap_fetches",
+                 "Index Searches": "index_searches", "Exact Heap Blocks": "exact_heap_blocks",
+                 "Lossy Heap Blocks": "lossy_heap_blocks", "Sort Space Used": "sort_space_used_kb",
+                 "Hash Batches": "hash_batches", "HashAgg Batches": "hashagg_batches", "Disk Usage": "disk_usage_kb"}
+COUNT_FIELDS = {"Workers Planned": "workers_planned", "Workers Launched": "workers_launched"}
+
+
+def _in_child(**keys: object) -> dict[str, object]:
+    """A plan whose only child carries ``keys``: where a problem is, the message says Plan.Plans[0]."""
+    return {"Plan": {**NODE, "Plans": [{"Node Type": "Hash", **keys}]}}
+
+
+@pytest.mark.parametrize("key", [*TEXT_FIELDS, *NUMBER_FIELDS, *COUNT_FIELDS])
+def test_every_node_field_is_read_and_a_wrong_type_is_named_where_it_is(key: str) -> None:
+    """Each key EXPLAIN prints reaches its field, and a value of the wrong type names the source, node and key."""
+    value: object = "Disk" if key in TEXT_FIELDS else 2.0 if key in NUMBER_FIELDS else 2
+    field = {**TEXT_FIELDS, **NUMBER_FIELDS, **COUNT_FIELDS}[key]
+    assert getattr(plan_from_json(_in_child(**{key: value}), "in.json").root.plans[0], field) == value
+    wrong, kind = (7, "not text") if key in TEXT_FIELDS else ("7", "not a number")
+    with pytest.raises(PlanError) as raised:
+        plan_from_json(_in_child(**{key: wrong}), "in.json")
+    assert str(raised.value) == f"in.json: Plan.Plans[0].\"{key}\" is {wrong!r}, {kind}"
+
+
+def _levels(levels: int) -> dict[str, object]:
+    node: dict[str, object] = {"Node Type": "Result"}
+    for _ in range(levels - 1):
+        node = {"Node Type": "Result", "Plans": [node]}
+    return {"Plan": node}
+
+
+def test_plans_as_deep_as_the_limit_parse_and_one_level_more_is_refused() -> None:
+    """MAX_DEPTH levels of nodes are a plan; one more is refused with the path of the node that is too deep."""
+    assert plan_from_json(_levels(MAX_DEPTH)).root.node_type == "Result"
+    with pytest.raises(PlanError) as raised:
+        plan_from_json(_levels(MAX_DEPTH + 1), "deep.json")
+    path = "Plan" + ".Plans[0]" * MAX_DEPTH
+    assert str(raised.value) == f"deep.json: {path}: plan nested deeper than {MAX_DEPTH} levels"
