@@ -1,0 +1,76 @@
+"""The mutation-testing gate: survivors are matched to documented equivalents, and the score counts the rest."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "mutation.py"
+
+
+@pytest.fixture(scope="module")
+def mutation() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("mutation_script", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+DIFF = """--- balance_bench/reports/analyse.py
++++ balance_bench/reports/analyse.py
+@@ -1,3 +1,3 @@
+ def _rows(value):
+-    return f"{value:,.0f}" if value  |  x else "-"
++    return f"{value:,.0f}" if value  |  x else "XX-XX"
+"""
+
+
+def test_a_documented_survivor_is_equivalent_and_the_rest_count_against_the_score(mutation: ModuleType,
+                                                                                  tmp_path: Path) -> None:
+    """A row written by table_row reads back (pipes included) and excuses that survivor only; stale rows show."""
+    change = mutation.change_of(DIFF)
+    assert change == 'return f"{value:,.0f}" if value | x else "-" -> return f"{value:,.0f}" if value | x else "XX-XX"'
+    survivor = mutation.Mutant("pkg.mod.x__rows__mutmut_7", "survived", change)
+    renumbered = mutation.Mutant("pkg.mod.x__rows__mutmut_9", "survived", change)
+    other = mutation.Mutant("pkg.mod.x__rows__mutmut_8", "no tests", "a -> b")
+    killed = [mutation.Mutant(f"pkg.mod.x_f__mutmut_{i}", status) for i, status in
+              enumerate(["killed"] * 6 + ["timeout"])]
+    table = tmp_path / "equivalent.md"
+    table.write_text("| mutant | change | why |\n|---|---|---|\n" + mutation.table_row(survivor, "same | output") + "\n"
+                     + "| `pkg.mod.x_gone__mutmut_1` | `old -> new` | was removed |\n", encoding="utf-8")
+    (row, gone) = mutation.load_equivalents(table)
+    assert (row.name, row.change, row.reason) == (survivor.name, change, "same | output")
+    modules, stale = mutation.score([*killed, renumbered, other], [row, gone])
+    tally = modules["pkg.mod"]
+    assert (tally.total, tally.killed, tally.equivalent, tally.survived) == (9, 7, 1, [other])
+    assert tally.score == pytest.approx(100 * 7 / 8)
+    assert stale == [gone]
+
+
+def test_a_module_is_staged_where_it_is_installed(mutation: ModuleType) -> None:
+    """Folders mapped by package-dir land under their import name; the core packages stay where they are."""
+    dirs = mutation.load_settings().package_dirs
+    assert mutation.staged_path("reports/analyse.py", dirs) == "balance_bench/reports/analyse.py"
+    assert mutation.staged_path("fixtures/databases.py", dirs) == "balance_bench/fixtures/databases.py"
+    assert mutation.staged_path("balance_bench/errors.py", dirs) == "balance_bench/errors.py"
+    assert mutation.staged_path("balance_model/cache.py", dirs) == "balance_model/cache.py"
+    with pytest.raises(SystemExit):
+        mutation.staged_path("scripts/mutation.py", dirs)
+
+
+def test_every_scope_names_existing_modules_and_tests(mutation: ModuleType) -> None:
+    """A typo in pyproject.toml's scopes would make mutmut mutate or run nothing: every path exists."""
+    settings = mutation.load_settings()
+    repo = SCRIPT.parents[1]
+    assert any(scope.ci for scope in settings.scopes.values())
+    for scope in settings.scopes.values():
+        assert scope.modules and scope.tests, scope.name
+        for path in (*scope.modules, *scope.tests):
+            assert (repo / path).exists(), f"{scope.name}: {path}"
+    assert 0 < settings.minimum_score <= 100 and settings.equivalents.exists()
