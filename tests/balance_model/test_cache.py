@@ -294,8 +294,8 @@ def test_no_fill_while_an_invalidation_is_pending_after_an_outage(
         fetch = reader._fetch
         credited: list[Balance] = []
 
-        def read_during_an_outage(spec: Any, params: dict[str, Any]) -> Any:
-            old = fetch(spec, params)  # the reader's database read, after it took its fill token
+        def read_during_an_outage(*args: Any) -> Any:
+            old = fetch(*args)  # the reader's database read, after it took its fill token
             own_redis.stop(keep_data=True)
             credited.append(writer.credit(balance.id, Decimal("1")))  # committed; its DEL fails
             own_redis.start()  # back, with the reader's fill token
