@@ -87,8 +87,17 @@ def load_settings(pyproject: Path = REPO / "pyproject.toml") -> Settings:
         for name, s in section["scopes"].items()
     }
     setuptools = data["tool"]["setuptools"]
-    mapped = setuptools.get("package-dir", {})
-    package_dirs = {pkg: mapped.get(pkg, pkg.replace(".", "/")) for pkg in setuptools["packages"]}
+    mapped: dict[str, str] = setuptools.get("package-dir", {})
+
+    def folder(package: str) -> str:
+        """Where setuptools finds ``package``: its own mapping, else its nearest mapped parent's folder."""
+        parts = package.split(".")
+        for cut in range(len(parts), 0, -1):
+            if (parent := ".".join(parts[:cut])) in mapped:
+                return "/".join([mapped[parent], *parts[cut:]])
+        return "/".join(parts)
+
+    package_dirs = {pkg: folder(pkg) for pkg in setuptools["packages"]}
     return Settings(float(section["minimum-score"]), REPO / section["equivalents"], dict(section.get("mutmut", {})),
                     scopes, package_dirs)
 

@@ -60,6 +60,7 @@ def test_a_module_is_staged_where_it_is_installed(mutation: ModuleType) -> None:
     assert mutation.staged_path("fixtures/databases.py", dirs) == "balance_bench/fixtures/databases.py"
     assert mutation.staged_path("balance_bench/errors.py", dirs) == "balance_bench/errors.py"
     assert mutation.staged_path("balance_model/cache.py", dirs) == "balance_model/cache.py"
+    assert all((SCRIPT.parents[1] / folder).is_dir() for folder in dirs.values()), dirs
     with pytest.raises(SystemExit):
         mutation.staged_path("scripts/mutation.py", dirs)
 
