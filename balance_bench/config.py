@@ -20,7 +20,8 @@ import platformdirs
 from balance_bench.errors import BenchError, redact
 from balance_bench.scales import SCALES, Scale, custom_scale, get_scale
 
-__all__ = ["Config", "Option", "OPTIONS", "SERVICE", "DATASET", "add_options", "config_from_namespace", "DEFAULT_SEED"]
+__all__ = ["Config", "Option", "OPTIONS", "SERVICE", "DATASET", "CPU_AUTO", "CPU_NONE", "add_options",
+           "config_from_namespace", "DEFAULT_SEED"]
 
 DEFAULT_SEED = 42
 DEFAULT_EXTERNAL_REDIS_PREFIX = "balance-bench:"
@@ -80,6 +81,25 @@ def _trials(value: str) -> int:
     return number
 
 
+CPU_AUTO = "auto"
+CPU_NONE = "none"
+
+
+def _cpu(value: str) -> str | int:
+    """``auto``, ``none`` or a CPU number this process may run on."""
+    word = value.strip().lower()
+    if word in (CPU_AUTO, CPU_NONE):
+        return word
+    try:
+        number = int(word)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--cpu takes auto, none or a CPU number, got {value!r}") from None
+    allowed = sorted(os.sched_getaffinity(0))
+    if number not in allowed:
+        raise argparse.ArgumentTypeError(f"--cpu {number}: this process may run on CPUs {allowed} only")
+    return number
+
+
 def _redis_prefix(value: str) -> str:
     if any(c.isspace() for c in value):
         raise argparse.ArgumentTypeError("--redis-prefix may not contain white space")
@@ -124,6 +144,9 @@ OPTIONS: tuple[Option, ...] = (
            "plain pytest: 1) (env BALANCE_BENCH_TRIALS)", _trials, env="BALANCE_BENCH_TRIALS"),
     Option("--order-seed", "seed of the trials' shuffled case order, recorded with the results "
            "(env BALANCE_BENCH_ORDER_SEED)", _non_negative_int, env="BALANCE_BENCH_ORDER_SEED"),
+    Option("--cpu", "where the timed client and the embedded servers run: auto (all on the last CPU, so every "
+           "round trip stays on one core), none (where the scheduler puts them), or a CPU number (env "
+           "BALANCE_BENCH_CPU; default auto)", _cpu, env="BALANCE_BENCH_CPU", default=CPU_AUTO),
     Option("--replica-dsn", "a streaming replica of the --dsn server, for the read-replica experiment; with the "
            "embedded server the suite makes its own (env BALANCE_BENCH_REPLICA_DSN)", _pg_url,
            env="BALANCE_BENCH_REPLICA_DSN"),
@@ -174,6 +197,7 @@ class Config:
     trials: int | None = None  # None: the runner decides (balance-bench run: 10, --quick 3; plain pytest: 1)
     order_seed: int | None = None
     replica_dsn: str | None = None  # a streaming replica of dsn's server (the replica experiment)
+    cpu: str | int = CPU_AUTO  # CPU placement of the timed client and the servers it started (bench/placement.py)
 
     @property
     def scale_names(self) -> tuple[str, ...]:
@@ -191,6 +215,7 @@ class Config:
             "trials": self.trials,
             "order_seed": self.order_seed,
             "replica_dsn": redact(self.replica_dsn) if self.replica_dsn else None,
+            "cpu": self.cpu,
         }
 
 
@@ -240,6 +265,7 @@ def config_from_namespace(ns: Any) -> Config:
         "quick": quick,
         "trials": values["trials"],
         "order_seed": values["order_seed"],
+        "cpu": values["cpu"],
     }
     if values["cache_dir"] is not None:
         kwargs["cache_dir"] = values["cache_dir"]

@@ -88,13 +88,13 @@ class RecordCodec(Codec[R]):
     def to_array(self, record: R) -> list[Any]:
         return [
             value if conv is None else conv(value)
-            for conv, value in zip(self._to, (getattr(record, n) for n in self._names))
+            for conv, value in zip(self._to, (getattr(record, n) for n in self._names), strict=True)
         ]
 
     def from_array(self, values: Sequence[Any]) -> R:
         if len(values) != len(self._from):
             raise ValueError(f"expected {len(self._from)} fields for {self._cls.__name__}, got {len(values)}")
-        return self._cls(*[v if conv is None else conv(v) for conv, v in zip(self._from, values)])
+        return self._cls(*[v if conv is None else conv(v) for conv, v in zip(self._from, values, strict=True)])
 
     def encode(self, value: R) -> bytes:
         return _dumps(self.to_array(value)).encode()

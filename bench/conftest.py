@@ -25,6 +25,7 @@ import pytest
 from balance_bench.bench.environment import capture_environment
 from balance_bench.bench.matrix import read_cases, reference_cases, write_cases
 from balance_bench.bench.outage import pytest_runtest_call, pytest_runtest_makereport  # noqa: F401  hooks
+from balance_bench.bench.placement import Placement, place
 from balance_bench.bench.plans import planner_settings
 from balance_bench.bench.world import Copy, World
 from balance_bench.config import Config
@@ -138,14 +139,16 @@ def world(pytestconfig: pytest.Config, bench_config: Config, endpoints: Endpoint
           datasets: dict[str, Dataset]) -> Iterator[World]:
     """The run's private dataset copies and models; removed at session end."""
     w = World(bench_config, endpoints, datasets)
+    placement = place(bench_config, endpoints)  # after the copies exist: their backends are pinned too
     try:
         yield w
     finally:
-        _record_run(pytestconfig, w)
+        placement.release()
+        _record_run(pytestconfig, w, placement)
         w.close()
 
 
-def _record_run(pytestconfig: pytest.Config, w: World) -> None:
+def _record_run(pytestconfig: pytest.Config, w: World, placement: Placement) -> None:
     if not w.scales:
         return
     config = w.config
@@ -153,6 +156,7 @@ def _record_run(pytestconfig: pytest.Config, w: World) -> None:
     environment = capture_environment(w.endpoints, engine, w.datasets(), {**config.describe(),
                                                                         "key_prefix": w.key_prefix})
     environment["index_sizes"] = w.index_sizes()
+    environment["placement"] = placement.describe()
     environment["write_targets"] = {name: vars(s.write_target) for name, s in w.scales.items()}
     design = {"trials": trials_of(config), "order_seed": order_seed_of(config), "budget_s": budget_of(config)}
     pytestconfig.stash[_RECORD] = {"environment": environment, "design": design}

@@ -223,8 +223,8 @@ def _unwrap_psql(text: str, source: str) -> str:
             )
         raise PlanError(source, "neither JSON nor a psql paste of EXPLAIN (FORMAT JSON) output")
     body: list[str] = []
-    for line in lines[header + 2 :]:
-        line = line.rstrip()
+    for raw in lines[header + 2 :]:
+        line = raw.rstrip()
         if _PSQL_FOOTER.match(line.strip()):
             break
         body.append(line[:-1] if line.endswith("+") else line)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 NAME = "aa"
 HELP = "A/A self-check: run the matrix twice on the same commit and show what differences this machine resolves"
-OPTIONS = (*SERVICE, *DATASET, "out", "quick", "trials", "order_seed")
+OPTIONS = (*SERVICE, *DATASET, "out", "quick", "trials", "order_seed", "cpu")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

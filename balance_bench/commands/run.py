@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 NAME = "run"
 HELP = "run the benchmark matrix in randomized interleaved trials and write a run directory with the report"
-OPTIONS = (*SERVICE, *DATASET, "out", "quick", "trials", "order_seed")
+OPTIONS = (*SERVICE, *DATASET, "out", "quick", "trials", "order_seed", "cpu")
 RUN_TRIALS = 10
 QUICK_TRIALS = 3
 

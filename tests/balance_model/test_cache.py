@@ -35,8 +35,8 @@ CACHED_READS = {  # family -> (read, arguments) for user 1, token 1
 def _fill_all(model: BalanceModel, balance_id: int) -> dict[str, str]:
     """Read every cached family for user 1 / token 1 / this id; return family -> key."""
     keys = {}
-    for family, (query, params) in CACHED_READS.items():
-        params = {k: balance_id if v is None else v for k, v in params.items()}
+    for family, (query, template) in CACHED_READS.items():
+        params = {k: balance_id if v is None else v for k, v in template.items()}
         model.read(query, **params)
         keys[family] = model.cache.key_for(query, **params)
     return keys
@@ -178,7 +178,7 @@ def test_redis_stopped_mid_test_reads_and_writes_use_the_database(
         model.find_by_user_id(1)
         own_redis.stop()
         with caplog.at_level(logging.INFO, logger="balance_model.cache"):
-            for i in range(20):
+            for _ in range(20):
                 credited = model.credit(balance.id, Decimal("1"))
                 assert model.find_by_id(balance.id) == credited == db_balance(db, balance.id)
                 assert model.find_by_user_id(1) == [credited]

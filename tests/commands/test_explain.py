@@ -52,7 +52,7 @@ def test_explain_command_on_a_non_plan_names_the_file(tmp_path: Path) -> None:
     """A file that is not a plan gives a PlanError (a BenchError) with the file name."""
     path = tmp_path / "notes.md"
     path.write_text("# not a plan\n", encoding="utf-8")
-    with pytest.raises(PlanError, match="notes.md"):
+    with pytest.raises(PlanError, match=r"notes\.md"):
         explain.explain(path, as_json=True)
 
 

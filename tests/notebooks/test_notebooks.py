@@ -105,7 +105,7 @@ def test_committed_notebooks_carry_no_outputs() -> None:
 
 
 def test_committed_notebooks_match_their_generator() -> None:
-    """The committed notebooks are exactly what notebooks/build_notebooks.py writes (edit the script, not the .ipynb)."""
+    """The committed notebooks are what notebooks/build_notebooks.py writes (edit the script, not the .ipynb)."""
     builder = _builder()
     assert sorted(builder.NOTEBOOKS) == sorted(NAMES)
     for name, build in builder.NOTEBOOKS.items():

@@ -19,7 +19,7 @@ FLOOR = Coordinates(Kind.REFERENCE, "raw_pg_select_1", CacheState.RAW, Migration
 
 
 def _medians(values: list[float]) -> dict[int, float]:
-    return {trial: value for trial, value in enumerate(values, start=1)}
+    return dict(enumerate(values, start=1))
 
 
 def _gate(tmp_path: Path, before: list[float], after: list[float], pct: float = 10.0) -> tuple[bool, float, float]:
