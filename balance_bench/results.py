@@ -25,7 +25,7 @@ from typing import Any
 
 from balance_bench.coordinates import Coordinates
 from balance_bench.errors import BenchError, redact
-from balance_bench.statistics import CONFIDENCE, Estimate, TimingStats, geometric_estimate
+from balance_bench.statistics import CONFIDENCE, METHOD, Estimate, TimingStats, geometric_estimate
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -167,7 +167,7 @@ class CaseResult:
 
     @property
     def median_ci(self) -> Estimate:
-        """The per-trial medians' geometric mean with its interval across trials."""
+        """The per-trial medians' trimmed geometric mean with its interval across trials."""
         values = [v for v in self.trial_medians_ms.values() if v > 0]
         return geometric_estimate(values) if values else Estimate(self.median_ms, None, None, 0)
 
@@ -180,7 +180,7 @@ class Design:
     order_seed: int | None
     budget_s: float | None  # timing budget per case over the whole run
     confidence: float = CONFIDENCE
-    interval: str = "Student t across trials (log scale for latencies and ratios)"
+    interval: str = METHOD  # estimates are recomputed from per-trial medians when read: always today's method
 
 
 @dataclass(frozen=True)
@@ -395,7 +395,7 @@ def _design(doc: dict[str, Any], version: int, where: str) -> Design:
     return Design(trials=r.count("trials") or 0, order_seed=r.count("order_seed", required=False),
                   budget_s=r.number("budget_s", required=False),
                   confidence=r.number("confidence", required=False) or CONFIDENCE,
-                  interval=r.text("interval", required=False) or Design.interval)
+                  interval=METHOD)
 
 
 def read_summary(path: Path) -> Summary:

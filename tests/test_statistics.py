@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import pytest
 
@@ -18,7 +19,8 @@ from balance_bench.statistics import (
     welch_log_p,
 )
 
-T_975 = {1: 12.706204736174698, 2: 4.302652729749464, 4: 2.7764451051977987}  # Student t quantiles, from tables
+T_975 = {1: 12.706204736174698, 2: 4.302652729749464, 3: 3.182446305284263, 4: 2.7764451051977987,
+         9: 2.2621571627409915}  # Student t quantiles, from tables
 
 
 def test_percentiles_interpolate_linearly_between_order_statistics() -> None:
@@ -39,13 +41,35 @@ def test_one_timing_has_no_spread_and_none_is_refused() -> None:
         timing_stats([])
 
 
-def test_mean_interval_is_the_student_t_interval() -> None:
-    """[1..5]: mean 3, half width t(0.975, 4) * sqrt(2.5) / sqrt(5)."""
+def test_four_trials_are_not_trimmed_and_give_the_student_t_interval() -> None:
+    """[1..4]: nothing trimmed (int(0.2 * 4) = 0): mean 2.5, half width t(0.975, 3) * sqrt(5/3) / 2."""
+    est = mean_estimate([4.0, 1.0, 3.0, 2.0])
+    half = T_975[3] * math.sqrt(5 / 3) / 2
+    assert est.value == 2.5 and est.trials == 4
+    assert (est.low, est.high) == (pytest.approx(2.5 - half), pytest.approx(2.5 + half))
+    assert est.half_width == pytest.approx(half)
+
+
+def test_five_trials_trim_one_a_side_with_yuens_interval() -> None:
+    """[1..5]: mean of 2, 3, 4 is 3; winsorized 2, 2, 3, 4, 4 has variance 1; se = 1 * sqrt(5) / 3, df 2."""
     est = mean_estimate([1.0, 2.0, 3.0, 4.0, 5.0])
-    half = T_975[4] * math.sqrt(2.5) / math.sqrt(5)
+    half = T_975[2] * math.sqrt(5) / 3
     assert est.value == 3.0 and est.trials == 5
     assert (est.low, est.high) == (pytest.approx(3 - half), pytest.approx(3 + half))
-    assert est.half_width == pytest.approx(half)
+
+
+def test_one_disturbed_trial_in_ten_moves_neither_the_value_nor_the_interval_much() -> None:
+    """Nine trials near 10 and one at 30: the trimmed mean stays 10, Yuen's interval agrees with scipy's
+    independent mstats implementation, and it is far narrower than the plain t interval."""
+    from scipy.stats import mstats
+
+    values = [10.0, 10.1, 9.9, 10.0, 10.05, 9.95, 10.0, 10.1, 9.9, 30.0]
+    est = mean_estimate(values)
+    low, high = mstats.trimmed_mean_ci(values, limits=(0.2, 0.2))
+    assert est.value == pytest.approx(60.1 / 6)  # 9.95, 10, 10, 10, 10.05, 10.1: two cut from each end
+    assert (est.low, est.high) == (pytest.approx(low), pytest.approx(high))
+    plain_half = T_975[9] * statistics.stdev(values) / math.sqrt(10)
+    assert est.half_width is not None and est.half_width < plain_half / 20
 
 
 def test_fewer_than_two_trials_give_no_interval_and_equal_ones_a_point() -> None:
@@ -57,11 +81,11 @@ def test_fewer_than_two_trials_give_no_interval_and_equal_ones_a_point() -> None
 
 
 def test_geometric_interval_is_taken_on_the_log_scale() -> None:
-    """e^0, e^1, e^2: geometric mean e, interval exp(1 -/+ t(0.975, 2) / sqrt(3))."""
-    est = geometric_estimate([1.0, math.e, math.e**2])
-    half = T_975[2] / math.sqrt(3)
-    assert est.value == pytest.approx(math.e)
-    assert est.low == pytest.approx(math.exp(1 - half)) and est.high == pytest.approx(math.exp(1 + half))
+    """e^0, e^1, e^2, e^3: geometric mean e^1.5, interval exp(1.5 -/+ t(0.975, 3) * sqrt(5/3) / 2)."""
+    est = geometric_estimate([1.0, math.e, math.e**2, math.e**3])
+    half = T_975[3] * math.sqrt(5 / 3) / 2
+    assert est.value == pytest.approx(math.exp(1.5))
+    assert est.low == pytest.approx(math.exp(1.5 - half)) and est.high == pytest.approx(math.exp(1.5 + half))
     with pytest.raises(ValueError):
         geometric_estimate([1.0, 0.0])
 
@@ -118,15 +142,38 @@ def test_welch_needs_two_trials_a_side() -> None:
     assert welch_log_p([1.0, 1.0], [2.0, 2.0]) == 0.0
 
 
+def test_the_gate_test_is_yuen_welch_on_trimmed_logs() -> None:
+    """Ten trials a side: trimmed means and winsorized variances by hand give Yuen's statistic and df."""
+    from scipy.stats import t as student
+
+    a = [1.0, 1.02, 0.98, 1.01, 0.99, 1.0, 1.03, 0.97, 1.0, 3.0]
+    b = [1.1, 1.12, 1.08, 1.11, 1.09, 1.1, 1.13, 1.07, 1.1, 0.2]
+
+    def trimmed(xs: list[float]) -> tuple[float, float]:
+        logs = sorted(math.log(x) for x in xs)
+        kept = logs[2:8]
+        wins = [logs[2]] * 2 + kept + [logs[7]] * 2
+        m = sum(wins) / 10
+        var_w = sum((w - m) ** 2 for w in wins) / 9
+        return sum(kept) / 6, 9 * var_w / (6 * 5)
+
+    (ma, da), (mb, db) = trimmed(a), trimmed(b)
+    t_stat = (ma - mb) / math.sqrt(da + db)
+    df = (da + db) ** 2 / (da**2 / 5 + db**2 / 5)
+    assert welch_log_p(a, b) == pytest.approx(2 * student.sf(abs(t_stat), df))
+    assert welch_log_p(a, b) < 0.001  # the outliers (one each side, opposite ways) do not hide a 10% change
+
+
 def test_detectable_change_grows_with_spread_and_shrinks_with_trials() -> None:
-    """The detectable slowdown follows (t(1-a/2) + t(power)) * se on the log scale."""
+    """The detectable slowdown follows (t(1-a/2) + t(power)) * se on the log scale, se Yuen's (one trimmed a side)."""
     from scipy.stats import t as student
 
     a = [1.0, 1.1, 0.9, 1.05, 0.95]
-    la = [math.log(x) for x in a]
-    m = sum(la) / 5
-    se = math.sqrt(2 * sum((x - m) ** 2 for x in la) / 4 / 5)
-    expected = (math.exp((student.ppf(0.995, 4) + student.ppf(0.8, 4)) * se) - 1) * 100
+    logs = sorted(math.log(x) for x in a)
+    wins = [logs[1], logs[1], logs[2], logs[3], logs[3]]
+    m = sum(wins) / 5
+    se = math.sqrt(sum((w - m) ** 2 for w in wins) / 4) * math.sqrt(5) / 3
+    expected = (math.exp((student.ppf(0.995, 2) + student.ppf(0.8, 2)) * math.sqrt(2) * se) - 1) * 100
     assert detectable_change_pct(a, a, 0.01) == pytest.approx(expected)
     wider = detectable_change_pct([x**2 for x in a], [x**2 for x in a], 0.01)
     more = detectable_change_pct(a * 4, a * 4, 0.01)
