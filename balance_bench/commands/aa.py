@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from balance_bench.commands.run import measure, with_trials
@@ -22,19 +23,22 @@ OPTIONS = (*SERVICE, *DATASET, "out", "quick", "trials", "order_seed", "cpu")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The gate threshold the check judges false alarms at."""
+    """The gate threshold the check judges false alarms at, and optionally two runs made already."""
     parser.add_argument("--threshold", type=float, default=10.0, metavar="PCT",
                         help="the --fail-on-regression threshold to check for false alarms (default 10)")
+    parser.add_argument("--runs", nargs=2, type=Path, metavar=("FIRST", "SECOND"), default=None,
+                        help="judge two existing run directories of one commit instead of making two new runs")
 
 
 def _print(result: AAResult, console: Console) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"A/A: the same commit twice ({result.trials[0]} + {result.trials[1]} trials)")
     for column in ("case", "change %", "vs floor %", "p", "detectable %", "gate"):
         table.add_column(column, justify="left" if column == "case" else "right")
     for c in sorted(result.cases, key=lambda c: -(c.detectable_pct or 0.0)):
-        table.add_row(c.case, f"{c.change_pct:+.1f}",
+        table.add_row(escape(c.case), f"{c.change_pct:+.1f}",  # labels hold [..]: not markup
                       "—" if c.floor_change_pct is None else f"{c.floor_change_pct:+.1f}",
                       "—" if c.p_value is None else f"{c.p_value:.2g}",
                       "—" if c.detectable_pct is None else f"{c.detectable_pct:.1f}",
@@ -65,6 +69,12 @@ def run(config: Config, args: argparse.Namespace) -> int:
     if not math.isfinite(args.threshold) or args.threshold < 0:
         raise BenchError(f"--threshold {args.threshold}: give a percentage of 0 or more")
     started = time.perf_counter()
+    console = Console(highlight=False)
+    if args.runs is not None:  # two runs the user made already: judge them, write nothing
+        first_run, second_run = (load_run(path) for path in args.runs)
+        result = aa_result(first_run, second_run, args.threshold)
+        _print(result, console)
+        return 1 if result.false_alarms else 0
     config = with_trials(config)
     directory = new_run_dir(config.out, config.scale_names, label="aa")
     with running_services(config) as endpoints:
@@ -75,8 +85,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
             measure(config, endpoints, datasets, run_dir)
     write_report(second, baseline=first)
     result = aa_result(load_run(first), load_run(second), args.threshold)
-    console = Console(highlight=False)
     _print(result, console)
-    console.print(f"A/A directory: {directory} ({write_aa(directory, result).name}, a/, b/; "
+    console.print(f"A/A directory: {escape(str(directory))} ({write_aa(directory, result).name}, a/, b/; "
                   f"b/report.html compares b with a) in {time.perf_counter() - started:.0f} s")
     return 1 if result.false_alarms else 0

@@ -45,3 +45,15 @@ def test_the_aa_command_runs_twice_and_reports(tmp_path: Path) -> None:
     doc = json.loads((directory / "aa.json").read_text())
     assert doc["trials"] == [3, 3] and (directory / "b" / "report.html").exists()
     assert (proc.returncode == 1) == (doc["false_alarms"] > 0)
+
+
+def test_the_aa_command_judges_two_existing_runs(make_run: Callable[..., Path], tmp_path: Path) -> None:
+    """`aa --runs A B` judges runs made already: full case labels in the table, exit 1 exactly on a false alarm."""
+    same = run_cli("aa", "--runs", str(make_run(seed=11)), str(make_run(seed=12)), "--threshold", "10")
+    assert same.returncode == 0, same.stderr[-2000:]
+    assert "[warm, with_012, optimized" in same.stdout and "false alarms at 10%: 0 of" in same.stdout
+    slow = lambda case: 1.6 if case.query == "debit" else 1.0  # noqa: E731
+    changed = run_cli("aa", "--runs", str(make_run(seed=13)), str(make_run(seed=14, slowdown=slow)))
+    assert changed.returncode == 1 and "FALSE ALARM" in changed.stdout
+    missing = run_cli("aa", "--runs", str(tmp_path / "nope"), str(tmp_path / "nope2"))
+    assert missing.returncode != 0 and len(missing.stderr.strip().splitlines()) == 1
