@@ -107,7 +107,7 @@ def verdict_table(items: list[Verdict]) -> Markup:
         "claimed index": frame["claimed index"],
         "index used": frame["index used"],
     })
-    shown = shown.astype(object).where(shown.notna(), None)
+    shown = shown.astype(object).where(shown.notna(), None)  # type: ignore[call-overload]  # stubs lack None
     classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
     for column in ("improvement", "index used", "012 effect"):
         classes[column] = shown[column].map(lambda v: VERDICT_CLASSES.get(v, "") if isinstance(v, str) else "")

@@ -58,6 +58,7 @@ def _print(result: AAResult, console: Console) -> None:
 def run(config: Config, args: argparse.Namespace) -> int:
     """Two runs into one directory, the second reported against the first; 1 if the gate raised a false alarm."""
     from rich.console import Console
+    from rich.markup import escape
 
     from balance_bench.fixtures.datasets import ensure_dataset
     from balance_bench.fixtures.services import running_services
