@@ -15,7 +15,7 @@ __all__ = ["Balance", "LegacyBalance"]
 
 @dataclass(frozen=True, slots=True)
 class Balance:
-    """One row of ``balances``: what the optimized projection selects, column by column."""
+    """One row of ``balances``: what the optimized and explicit_joined projections select, column by column."""
 
     id: int
     user_id: int

@@ -1,4 +1,4 @@
-"""The statements: stable names, both projections, parameters named after the arguments, one object each."""
+"""The statements: stable names, three projections, parameters named after the arguments, one object each."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ ALL = [(q, p) for q in queries.READ_QUERIES for p in queries.PROJECTIONS]
 
 
 def test_read_names_and_projections_are_the_contract() -> None:
-    """The eight reads in the agreed order and the two projections, by their stable names."""
+    """The eight reads in the agreed order and the three projections, by their stable names."""
     assert tuple(READ_ARGS) == queries.READ_QUERIES
-    assert queries.PROJECTIONS == ("legacy", "optimized")
+    assert queries.PROJECTIONS == ("legacy", "explicit_joined", "optimized")
 
 
 @pytest.mark.parametrize(("query", "projection"), ALL)
@@ -52,8 +52,9 @@ def test_default_projection_is_optimized_and_unknown_names_are_refused() -> None
 
 @pytest.mark.parametrize("query", sorted(queries.SCALAR_QUERIES))
 def test_aggregates_share_one_statement(query: str) -> None:
-    """Projections do not apply to the sums: both names give the very same statement."""
+    """Projections do not apply to the sums: every name gives the very same statement."""
     assert queries.statement(query, "legacy") is queries.statement(query, "optimized")
+    assert queries.statement(query, "explicit_joined") is queries.statement(query, "optimized")
 
 
 @pytest.mark.parametrize("query", sorted(set(queries.READ_QUERIES) - queries.SCALAR_QUERIES))
@@ -64,6 +65,17 @@ def test_legacy_selects_star_with_joins_and_optimized_lists_columns(query: str) 
     assert "JOIN users" in legacy and "JOIN tokens" in legacy
     assert "*" not in optimized and "JOIN" not in optimized
     assert optimized.startswith("SELECT balances.id, balances.user_id, balances.token_id")
+
+
+@pytest.mark.parametrize("query", sorted(set(queries.READ_QUERIES) - queries.SCALAR_QUERIES))
+def test_explicit_joined_is_the_optimized_columns_over_the_legacy_joins(query: str) -> None:
+    """explicit_joined differs from optimized only by legacy's FROM clause, and from legacy only by its columns."""
+    legacy, joined = queries.sql(query, "legacy"), queries.sql(query, "explicit_joined")
+    optimized = queries.sql(query, "optimized")
+    columns, _, rest = joined.partition("\nFROM ")
+    assert rest and columns == optimized.partition("\nFROM ")[0]
+    assert rest == legacy.partition("\nFROM ")[2]
+    assert "*" not in joined and "users.email" not in joined
 
 
 def test_get_by_user_orders_newest_first_with_id_tiebreak() -> None:
@@ -178,7 +190,7 @@ def oracle(query: str, projection: str, params: dict[str, Any], tables: dict[str
 
     def record(row: dict[str, Any]) -> Balance:
         own = [row[f.name] for f in dataclasses.fields(Balance)]
-        if projection == "optimized":
+        if projection in ("optimized", "explicit_joined"):  # the joins are to the row's own keys: no row gained or lost
             return Balance(*own)
         user, token = users[row["user_id"]], tokens[row["token_id"]]
         return LegacyBalance(*own, user["email"], token["symbol"], token["name"], token["decimals"], token["price_usd"])
