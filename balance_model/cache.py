@@ -36,6 +36,13 @@ With a read replica a miss may load a value the replica has not caught up on
 and a miss that finds the marker loads with ``load_recent`` (the primary)
 instead of ``load``. Off by default: invalidation is then the plain ``DEL``.
 
+``fill=FillMode.GUIDE`` is the guide's cache as written, kept to be measured
+beside ours and never the default: on a miss a plain ``GET``, the database read,
+then ``SET key value EX ttl`` (same keys, same TTLs), and invalidation a plain
+``DEL`` of the keys. Two round trips per miss instead of three, and the race above
+is open: an invalidation landing between its read and its ``SET`` is undone by
+the ``SET``, which stores the old value for a whole TTL.
+
 Redis is an optimization, never a dependency: every Redis error is caught; the
 call falls back to the database (reads) or remembers the keys it could not
 invalidate (writes, which have already committed). The first failure logs one
@@ -56,6 +63,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -64,10 +72,18 @@ import redis
 from balance_model.codec import Codec
 from balance_model.queries import ALL_READS
 
-__all__ = ["BalanceCache", "KeyFamily", "FamilyStats", "FAMILIES", "TTLS", "FILL_TOKEN_TTL_MS", "MAX_UNSENT"]
+__all__ = ["BalanceCache", "FillMode", "KeyFamily", "FamilyStats", "FAMILIES", "TTLS", "FILL_TOKEN_TTL_MS",
+           "MAX_UNSENT"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class FillMode(StrEnum):
+    """How a miss fills the cache: ours by fill token and compare-and-set, or the guide's plain SET."""
+
+    TOKEN = "token"  # race-free: no fill survives an invalidation that landed while it read (the default)
+    GUIDE = "guide"  # the guide as written: GET, database read, SET ... EX ttl; invalidation a plain DEL
 
 
 @dataclass(frozen=True)
@@ -152,9 +168,12 @@ class BalanceCache:
     """Read-through cache of the balance reads the guide caches, on a redis-py client (bytes responses)."""
 
     def __init__(self, client: redis.Redis, prefix: str = "", *, retry_interval_s: float = 1.0,
-                 recent_write_ms: int | None = None) -> None:
+                 recent_write_ms: int | None = None, fill: FillMode = FillMode.TOKEN) -> None:
         if recent_write_ms is not None and recent_write_ms <= 0:
             raise ValueError(f"recent_write_ms must be positive, got {recent_write_ms}")
+        if fill is FillMode.GUIDE and recent_write_ms is not None:
+            raise ValueError("the guide's fill mode has no recent-write markers: recent_write_ms needs FillMode.TOKEN")
+        self.fill = FillMode(fill)
         self._client = client
         self._prefix = prefix
         self._retry_interval_s = retry_interval_s
@@ -221,6 +240,8 @@ class BalanceCache:
             self._count(counts, _ERROR)
             return load()
         key = pattern.format_map(params)
+        fill_key = self.fill_key(key)
+        token: object = None
         try:
             raw = self._client.get(key)
             if raw is not None:
@@ -232,8 +253,9 @@ class BalanceCache:
                     self._count(counts, _HIT)
                     return value
             self._count(counts, _MISS)
-            fill_key = self.fill_key(key)
-            if load_recent is not None and self.recent_write_ms is not None:
+            if self.fill is FillMode.GUIDE:
+                pass  # no token: the guide's SET stores whatever it read
+            elif load_recent is not None and self.recent_write_ms is not None:
                 token, recent = self._ensure_token_recent(keys=[fill_key, self.recent_key(key)],
                                                           args=[secrets.token_hex(8), FILL_TOKEN_TTL_MS])
                 if recent:
@@ -243,10 +265,22 @@ class BalanceCache:
         except _REDIS_ERRORS as exc:
             self._failed(exc, counts)
             return load()
+        if self.fill is FillMode.GUIDE:
+            return self._guide_fill(key, load, codec, ttl_ms)
         value = load()
         # After a failure, an invalidation may still be unsent while this reader's token looks valid: no fill.
         if value is not None and not self._down_until:
             self._store(counts, key, fill_key, token, codec.encode(value), ttl_ms)
+        return value
+
+    def _guide_fill(self, key: str, load: Callable[[], T | None], codec: Codec[T], ttl_ms: int) -> T | None:
+        """The guide's miss: read the database, then SET with the TTL, whatever happened meanwhile."""
+        value = load()
+        if value is not None and not self._down_until:
+            try:
+                self._client.set(key, codec.encode(value), ex=ttl_ms // 1000)
+            except _REDIS_ERRORS as exc:
+                self._failed(exc, None)
         return value
 
     def _store(self, counts: list[int], key: str, fill_key: str, token: object, raw: bytes, ttl_ms: int) -> None:
@@ -277,7 +311,9 @@ class BalanceCache:
             self._down_until = self._down_until or time.monotonic()
 
     def _delete(self, keys: list[str]) -> None:
-        if self.recent_write_ms is None:
+        if self.fill is FillMode.GUIDE:
+            self._client.delete(*keys)
+        elif self.recent_write_ms is None:
             self._client.delete(*keys, *map(self.fill_key, keys))
         else:
             self._invalidate_marking(keys=[*keys, *map(self.fill_key, keys), *map(self.recent_key, keys)],

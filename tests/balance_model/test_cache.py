@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from balance_model.cache import FAMILIES, FILL_TOKEN_TTL_MS, TTLS, BalanceCache
+from balance_model.cache import FAMILIES, FILL_TOKEN_TTL_MS, TTLS, BalanceCache, FillMode
 from balance_model.codec import DecimalCodec, RecordCodec
 from balance_model.model import BalanceModel
 from balance_model.records import Balance, LegacyBalance
@@ -312,3 +312,95 @@ def test_no_fill_while_an_invalidation_is_pending_after_an_outage(
         assert probe.get(key) is None, "the old row was cached although an invalidation was pending"
         assert reader.find_by_id(balance.id) == credited[0] == db_balance(db, balance.id)
         assert cache.unsent_invalidations == 0
+
+
+# --- the guide's cache as written (FillMode.GUIDE): plain GET, then SET with TTL ------------------------------
+
+
+@pytest.fixture()
+def guide_model(db: Engine, redis_client: redis.Redis, key_prefix: str) -> Iterator[BalanceModel]:
+    """The model over the guide's own cache design, under this test's prefix."""
+    with BalanceModel(db, BalanceCache(redis_client, key_prefix, fill=FillMode.GUIDE)) as m:
+        yield m
+
+
+def test_the_token_fill_is_the_default_and_the_guide_mode_takes_no_window(redis_client: redis.Redis) -> None:
+    """Ours is what a cache is unless asked; the guide's mode has no recent-write markers to combine with."""
+    assert BalanceCache(redis_client).fill is FillMode.TOKEN
+    with pytest.raises(ValueError, match="recent_write_ms"):
+        BalanceCache(redis_client, fill=FillMode.GUIDE, recent_write_ms=100)
+
+
+def test_guide_mode_fills_each_key_with_its_ttl_and_no_fill_token(guide_model: BalanceModel,
+                                                                 redis_client: redis.Redis) -> None:
+    """A guide miss stores the value under the guide's key for the family's TTL, and leaves no token behind."""
+    balance = guide_model.create(1, 1, "0xabc", Decimal("2.5"))
+    keys = _fill_all(guide_model, balance.id)
+    for family, key in keys.items():
+        assert TTLS[family] * 1000 - 5000 < redis_client.pttl(key) <= TTLS[family] * 1000, family
+        assert not redis_client.exists(guide_model.cache.fill_key(key)), family
+    hit = guide_model.find_by_id(balance.id)
+    assert hit == balance and guide_model.cache.stats()["by_id"].hits == 1
+
+
+def test_guide_mode_refills_once_its_ttl_has_run_out(guide_model: BalanceModel, redis_client: redis.Redis,
+                                                     db: Engine) -> None:
+    """Until the key expires a hit serves the old value; after it expires the next read misses and refills."""
+    balance = guide_model.create(1, 1, "0xabc", Decimal("2.5"))
+    key = guide_model.cache.key_for("find_by_id", id=balance.id)
+    guide_model.find_by_id(balance.id)
+    with db.begin() as conn:  # behind the cache's back: only the TTL can bring the new amount
+        conn.execute(text("UPDATE balances SET amount = 9 WHERE id = :id"), {"id": balance.id})
+    assert guide_model.find_by_id(balance.id).amount == Decimal("2.5")
+    redis_client.pexpire(key, 1)  # the TTL running out, without waiting five minutes
+    time.sleep(0.01)
+    assert not redis_client.exists(key)
+    assert guide_model.find_by_id(balance.id).amount == Decimal("9")
+    assert redis_client.pttl(key) > (TTLS["by_id"] - 5) * 1000
+    assert guide_model.cache.stats()["by_id"].misses == 2
+
+
+@pytest.mark.parametrize("write", WRITES)
+def test_guide_mode_writes_invalidate_every_family(guide_model: BalanceModel, redis_client: redis.Redis, db: Engine,
+                                                   write: str) -> None:
+    """The guide's invalidation (a plain DEL) drops every key a write can make stale, the next read is fresh."""
+    balance = guide_model.create(1, 1, "0xabc", Decimal("5"))
+    keys = _fill_all(guide_model, balance.id)
+    if write == "create":
+        keys.pop("by_id")
+    assert all(redis_client.exists(k) for k in keys.values())
+    WRITES[write](guide_model, balance)
+    for family, key in keys.items():
+        assert not redis_client.exists(key), f"{write} left {family} cached"
+    assert guide_model.find_by_id(balance.id) == db_balance(db, balance.id)
+
+
+def _read_with_a_write_in_between(cache: BalanceCache, db: Engine, balance: Balance) -> None:
+    """A find_by_id miss whose database read is followed, before its fill, by a committed write and its DEL."""
+    def load() -> Balance | None:
+        with db.connect() as conn:  # the reader's read: the old amount
+            row = conn.execute(text("SELECT * FROM balances WHERE id = :id"), {"id": balance.id}).one()
+        with db.begin() as conn:  # then a writer commits and invalidates, before the reader's fill
+            conn.execute(text("UPDATE balances SET amount = 9 WHERE id = :id"), {"id": balance.id})
+        cache.invalidate(cache.keys_for_balance(balance.id, balance.user_id, balance.token_id))
+        return Balance(*row)
+
+    cache.read_through("find_by_id", {"id": balance.id}, load, RecordCodec(Balance))
+
+
+@pytest.mark.parametrize("fill", list(FillMode))
+def test_only_the_guides_fill_can_store_a_value_older_than_an_invalidation(
+        db: Engine, redis_client: redis.Redis, key_prefix: str, fill: FillMode) -> None:
+    """The race: the guide's SET after an invalidation stores the old row for a TTL; our token refuses it."""
+    cache = BalanceCache(redis_client, key_prefix, fill=fill)
+    with BalanceModel(db, cache) as model:
+        balance = model.create(1, 1, "0xabc", Decimal("5"))
+        _read_with_a_write_in_between(cache, db, balance)
+        served = model.find_by_id(balance.id)
+    assert served is not None
+    if fill is FillMode.GUIDE:
+        assert served.amount == Decimal("5")  # stale: the database says 9 and will for a whole TTL
+        assert cache.stats()["by_id"].hits == 1
+    else:
+        assert served.amount == Decimal("9")
+        assert cache.stats()["by_id"].rejected_fills == 1
