@@ -14,9 +14,10 @@ from enum import StrEnum
 from typing import Any
 
 from balance_bench.errors import BenchError
-from balance_model.queries import PROJECTIONS
+from balance_model.queries import PROJECTIONS as MODEL_PROJECTIONS
 
-__all__ = ["Kind", "CacheState", "Migration", "OPTIMIZED", "LEGACY", "Coordinates", "FIELDS"]
+__all__ = ["Kind", "CacheState", "Migration", "LEGACY", "EXPLICIT_JOINED", "OPTIMIZED", "PROJECTIONS", "Coordinates",
+           "FIELDS"]
 
 
 class Kind(StrEnum):
@@ -32,6 +33,7 @@ class CacheState(StrEnum):
 
     NOCACHE = "nocache"  # caching off: the database path alone
     COLD = "cold"  # the key deleted before every round: miss, database read, fill
+    GUIDE_COLD = "guide_cold"  # as cold, through the guide's own cache design: plain GET, then SET with TTL
     WARM = "warm"  # the key filled before timing: every round a hit
     INVALIDATE = "invalidate"  # a write through the cached model, invalidation included
     RAW = "raw"  # a raw client, no model at all (reference cases)
@@ -39,7 +41,12 @@ class CacheState(StrEnum):
     @property
     def cached(self) -> bool:
         """Whether the model under test has a cache in this state."""
-        return self in (CacheState.COLD, CacheState.WARM, CacheState.INVALIDATE)
+        return self in (CacheState.COLD, CacheState.GUIDE_COLD, CacheState.WARM, CacheState.INVALIDATE)
+
+    @property
+    def guide_design(self) -> bool:
+        """Whether the model's cache is the guide's as written (``FillMode.GUIDE``) rather than ours."""
+        return self is CacheState.GUIDE_COLD
 
     @property
     def reaches_database(self) -> bool:
@@ -54,8 +61,12 @@ class Migration(StrEnum):
     WITH_012 = "with_012"
 
 
-OPTIMIZED = "optimized"
-LEGACY = "legacy"
+PROJECTIONS: tuple[str, ...] = MODEL_PROJECTIONS
+"""The row reads' projections, the model's own names (``balance_model.queries``), named once here for the harness."""
+LEGACY, EXPLICIT_JOINED, OPTIMIZED = PROJECTIONS
+# LEGACY: the guide's "Before" (balances.* + joined user and token columns); OPTIMIZED: its "After" (explicit
+# columns, no joins); EXPLICIT_JOINED: the After's columns over the Before's joins. LEGACY / EXPLICIT_JOINED is
+# what narrowing the columns buys, EXPLICIT_JOINED / OPTIMIZED what dropping the joins buys.
 
 
 @dataclass(frozen=True, order=True)

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from balance_bench.coordinates import LEGACY, OPTIMIZED, CacheState, Coordinates, Kind, Migration
+from balance_bench.coordinates import OPTIMIZED, PROJECTIONS, CacheState, Coordinates, Kind, Migration
+from balance_model.queries import SCALAR_QUERIES
 
 __all__ = [
     "ReadSpec",
@@ -25,7 +26,8 @@ __all__ = [
     "all_cases",
 ]
 
-READ_CACHE_STATES = (CacheState.NOCACHE, CacheState.COLD, CacheState.WARM)
+READ_CACHE_STATES = (CacheState.NOCACHE, CacheState.COLD, CacheState.GUIDE_COLD, CacheState.WARM)
+"""A cached read runs in each; a warm read is a plain GET in both cache designs, so only cold has a guide twin."""
 
 Args = Callable[[Any], dict[str, Any]]
 
@@ -36,14 +38,13 @@ class ReadSpec:
 
     args: dict[str, Args]
     cached: bool
-    legacy: bool = False
 
 
 READS: dict[str, ReadSpec] = {
-    "find_by_id": ReadSpec({"balance": lambda p: {"id": p.balance_id}}, cached=True, legacy=True),
+    "find_by_id": ReadSpec({"balance": lambda p: {"id": p.balance_id}}, cached=True),
     "find_by_user_id": ReadSpec(
         {"typical": lambda p: {"user_id": p.typical_user_id}, "whale": lambda p: {"user_id": p.whale_user_id}},
-        cached=True, legacy=True,
+        cached=True,
     ),
     "find_by_user_id_and_token_id": ReadSpec(
         {"pair": lambda p: {"user_id": p.user_token[0], "token_id": p.user_token[1]}}, cached=True
@@ -73,16 +74,20 @@ REFERENCES: tuple[str, ...] = ("raw_pg_select_1", "raw_pg_find_by_id", "raw_redi
 
 
 def read_cases(scales: tuple[str, ...]) -> Iterator[Coordinates]:
-    """Every read x cache state x migration x scale, plus the legacy projection on the database path."""
+    """Every read x cache state x migration x scale, plus every row read's other projections on the database path."""
     for scale in scales:
         for migration in Migration:
             for query, spec in READS.items():
                 for param_kind in spec.args:
                     for cache in READ_CACHE_STATES if spec.cached else (CacheState.NOCACHE,):
                         yield Coordinates(Kind.READ, query, cache, migration, scale, OPTIMIZED, param_kind)
-                    if spec.legacy:
-                        # The projection is a database-path concern: compare it without the cache.
-                        yield Coordinates(Kind.READ, query, CacheState.NOCACHE, migration, scale, LEGACY, param_kind)
+                    if query in SCALAR_QUERIES:
+                        continue  # a sum has no columns to choose
+                    # The projection is a database-path concern: compare it without the cache.
+                    for projection in PROJECTIONS:
+                        if projection != OPTIMIZED:
+                            yield Coordinates(Kind.READ, query, CacheState.NOCACHE, migration, scale, projection,
+                                              param_kind)
 
 
 def write_cases(scales: tuple[str, ...]) -> Iterator[Coordinates]:

@@ -72,8 +72,8 @@ def _cache_key(copy: Copy, query: str, args: dict[str, Any]) -> str:
     return key
 
 
-def _cache_counts(copy: Copy) -> tuple[int, int, int]:
-    stats = copy.cache.stats().values()
+def _cache_counts(copy: Copy, cache: CacheState = CacheState.COLD) -> tuple[int, int, int]:
+    stats = (copy.cache_for(cache) or copy.cache).stats().values()
     return sum(f.hits for f in stats), sum(f.misses for f in stats), sum(f.errors for f in stats)
 
 
@@ -91,15 +91,15 @@ def test_read(case: Coordinates, trial: int, position: int, state: Copy, world: 
     model = state.model(case.cache, case.projection)
     call: Callable[[], Any] = lambda: model.read(case.query, **args)  # noqa: E731
     setup = None
-    if case.cache is CacheState.COLD:
+    if case.cache in (CacheState.COLD, CacheState.GUIDE_COLD):
         key = _cache_key(state, case.query, args)
         setup = lambda: world.redis.delete(key)  # noqa: E731  exactly this key, never a flush
     elif case.cache is CacheState.WARM:
         call()
     rounds = _calibrated(case.id, calibration, bench_config, call, setup)
-    before = _cache_counts(state)
+    before = _cache_counts(state, case.cache)
     _timed(benchmark, rounds, call, setup)
-    hits, misses, errors = (a - b for a, b in zip(_cache_counts(state), before, strict=True))
+    hits, misses, errors = (a - b for a, b in zip(_cache_counts(state, case.cache), before, strict=True))
     extra: dict[str, Any] = {}
     if case.cache.cached:
         extra.update(cache_hits=hits, cache_misses=misses, cache_errors=errors)

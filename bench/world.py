@@ -36,7 +36,7 @@ from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned
 from balance_bench.fixtures.datasets import Dataset
 from balance_bench.fixtures.services import Endpoints, psycopg_dsn
 from balance_bench.scales import Scale
-from balance_model.cache import BalanceCache
+from balance_model.cache import BalanceCache, FillMode
 from balance_model.model import BalanceModel
 
 __all__ = ["WriteTarget", "Copy", "ScaleWorld", "World", "REVISION_OF"]
@@ -64,14 +64,21 @@ class Copy:
     engine: Engine
     capture_engine: Engine
     cache: BalanceCache
-    models: dict[tuple[bool, bool, str], BalanceModel] = field(default_factory=dict)
+    guide_cache: BalanceCache  # the guide's design (FillMode.GUIDE) over the same keys, for its cold cases
+    models: dict[tuple[bool, BalanceCache | None, str], BalanceModel] = field(default_factory=dict)
+
+    def cache_for(self, cache: CacheState) -> BalanceCache | None:
+        """The cache a model in this state reads through: none, ours, or the guide's design."""
+        if not cache.cached:
+            return None
+        return self.guide_cache if cache.guide_design else self.cache
 
     def model(self, cache: CacheState, projection: str = OPTIMIZED, *, capture: bool = False) -> BalanceModel:
         """The model for a cache state (no cache unless the state is cached); ``capture`` records its SQL."""
-        key = (capture, cache.cached, projection)
+        key = (capture, self.cache_for(cache), projection)
         if key not in self.models:
             engine = self.capture_engine if capture else self.engine
-            self.models[key] = BalanceModel(engine, self.cache if cache.cached else None, projection=projection)
+            self.models[key] = BalanceModel(engine, key[1], projection=projection)
         return self.models[key]
 
     def close(self) -> None:
@@ -142,8 +149,9 @@ class World:
                 migrate.downgrade(engine, REVISION_OF[migration])  # the real revision, which ANALYZEs
             with engine.begin() as conn:
                 conn.execute(text("ALTER TABLE balances SET (autovacuum_enabled = false)"))
-            cache = BalanceCache(self.redis, prefix=f"{self.key_prefix}{migration}:")
-            copies[migration] = Copy(migration, name, engine, recording_engine(url), cache)
+            prefix = f"{self.key_prefix}{migration}:"
+            copies[migration] = Copy(migration, name, engine, recording_engine(url), BalanceCache(self.redis, prefix),
+                                     BalanceCache(self.redis, prefix, fill=FillMode.GUIDE))
         with_012 = copies[Migration.WITH_012].engine
         world = ScaleWorld(scale, dataset, copies, _write_target(with_012, dataset),
                            {ix.name: ix.size_bytes for ix in migrate.index_status(with_012)})

@@ -25,7 +25,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 from matplotlib.typing import RcKeyType
 
 from balance_bench.bench.matrix import READ_CACHE_STATES
-from balance_bench.coordinates import LEGACY, OPTIMIZED, CacheState, Kind, Migration
+from balance_bench.coordinates import EXPLICIT_JOINED, LEGACY, OPTIMIZED, PROJECTIONS, CacheState, Kind, Migration
 from balance_bench.reports.expectations import latency_claim
 from balance_bench.reports.runs import Run
 from balance_bench.results import CaseResult
@@ -35,7 +35,9 @@ __all__ = ["STYLE", "query_chart", "distribution_chart", "write_cost_chart", "fi
 CACHE_ORDER = READ_CACHE_STATES
 MIGRATION_ORDER = tuple(Migration)
 MIGRATION_COLOURS = {Migration.WITHOUT_012: "#9aa5b1", Migration.WITH_012: "#1f5fbf"}
-CACHE_COLOURS = {CacheState.NOCACHE: "#4b5563", CacheState.COLD: "#c2410c", CacheState.WARM: "#047857"}
+CACHE_COLOURS = {CacheState.NOCACHE: "#4b5563", CacheState.COLD: "#c2410c", CacheState.GUIDE_COLD: "#b45309",
+                 CacheState.WARM: "#047857"}
+PROJECTION_LABELS = {LEGACY: "select *", EXPLICIT_JOINED: "cols+joins", OPTIMIZED: ""}
 MIGRATION_STYLES = {Migration.WITHOUT_012: (0, (4, 2)), Migration.WITH_012: "solid"}
 LOG_SPAN = 20.0  # use a log axis once the values span more than this factor
 ECDF_POINTS = 400  # quantiles drawn per distribution: enough for the eye, small SVGs
@@ -129,9 +131,11 @@ def query_chart(run: Run, query: str, scale: str) -> str | None:
         for cache in CACHE_ORDER:
             if any((kind, cache, OPTIMIZED, m) in index for m in MIGRATION_ORDER):
                 columns.append((kind, cache, OPTIMIZED))
-        if any((kind, CacheState.NOCACHE, LEGACY, m) in index for m in MIGRATION_ORDER):
-            columns.append((kind, CacheState.NOCACHE, LEGACY))
-    labels = [f"{kind}\n{cache}" + ("\nselect *" if projection == LEGACY else "")
+        for projection in PROJECTIONS:
+            if projection != OPTIMIZED and any((kind, CacheState.NOCACHE, projection, m) in index
+                                               for m in MIGRATION_ORDER):
+                columns.append((kind, CacheState.NOCACHE, projection))
+    labels = [f"{kind}\n{cache}" + (f"\n{PROJECTION_LABELS[projection]}" if projection != OPTIMIZED else "")
               for kind, cache, projection in columns]
     series = {m: [index.get((k, c, p, m)) for k, c, p in columns] for m in MIGRATION_ORDER}
     with _style():

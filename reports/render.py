@@ -22,7 +22,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from balance_bench.coordinates import OPTIMIZED, CacheState, Kind, Migration
+from balance_bench.coordinates import OPTIMIZED, PROJECTIONS, CacheState, Kind, Migration
 from balance_bench.errors import BenchError, redact
 from balance_bench.reports.charts import distribution_chart, query_chart, write_cost_chart
 from balance_bench.reports.compare import (
@@ -37,6 +37,7 @@ from balance_bench.reports.compare import (
 )
 from balance_bench.reports.expectations import latency_claim
 from balance_bench.reports.load_section import load_section
+from balance_bench.reports.projections import projections_frame
 from balance_bench.reports.runs import Run, load_run
 from balance_bench.reports.tables import (
     STAT_FORMATS,
@@ -194,6 +195,8 @@ def render_report(run: Run, baseline: Run | None = None,
         "case_count": len(run.summary.cases),
         "has_raw": not run.timings.empty,
         "verdict_table": verdict_table(items),
+        "projections": html_table(projections_frame(run), "projections",
+                                  {f"{p} p50 ms": ms for p in PROJECTIONS}),
         "sections": _query_sections(run, items),
         "writes": [{"scale": s, "chart": _svg(write_cost_chart(run, s)),
                     "table": html_table(write_frame(run, s), _anchor("writes", s),

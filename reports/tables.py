@@ -100,6 +100,12 @@ def verdict_table(items: list[Verdict]) -> Markup:
         "improvement %": [_with_guide(format_estimate(v.improvement, "{:.1f}") if v.improvement else None, g)
                           for v, g in zip(items, frame["guide improvement"], strict=True)],
         "improvement": frame["improvement verdict"],
+        "guide's cache: improvement %": [
+            _with_guide(format_estimate(v.guide_improvement, "{:.1f}") if v.guide_improvement else None, g)
+            for v, g in zip(items, frame["guide improvement"], strict=True)],
+        "guide's cache": frame["guide-cache improvement verdict"],
+        "race-free miss, ours/guide": [format_estimate(v.race_free_price, "{:.3g}", "x") if v.race_free_price
+                                       else None for v in items],
         "ms vs guide": [f"{v.cold_vs_guide} / {v.warm_vs_guide}" if v.cold_vs_guide else None for v in items],
         "012 speedup, no cache": [format_estimate(v.migration_speedup, "{:.3g}", "x") if v.migration_speedup
                                   else None for v in items],
@@ -109,7 +115,7 @@ def verdict_table(items: list[Verdict]) -> Markup:
     })
     shown = shown.astype(object).where(shown.notna(), None)  # type: ignore[call-overload]  # stubs lack None
     classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
-    for column in ("improvement", "index used", "012 effect"):
+    for column in ("improvement", "guide's cache", "index used", "012 effect"):
         classes[column] = shown[column].map(lambda v: VERDICT_CLASSES.get(v, "") if isinstance(v, str) else "")
     classes["ms vs guide"] = shown["ms vs guide"].map(lambda v: "neutral" if v else "")
     return html_table(shown, "verdicts", classes=classes)

@@ -11,7 +11,11 @@ What is judged, and from which cases (all with the optimized projection):
   faster, so "below" is expected and said so in the text rather than scaled away;
 * migration 012's effect on the database path (``nocache`` without / with,
   within each trial);
-* whether the with-012 plan uses the index the guide claims.
+* whether the with-012 plan uses the index the guide claims;
+* the same cache improvement for the guide's own cache design (``guide_cold``:
+  a plain GET, then SET with TTL, against the same warm hit, which is a plain
+  GET in both designs), and the price of our race-free fill per miss: ours-cold
+  / guide-cold within each trial, with its interval.
 
 A figure is judged by its whole interval: ``met`` only when the interval lies
 inside the guide's range, ``short`` only when it lies below, ``better`` above,
@@ -142,6 +146,10 @@ class Verdict:
     index_used: bool | None  # None: no claim, or no with-012 plan
     projection_speedup: Estimate | None  # legacy `balances.*` / explicit columns, no cache, with 012
     text: str
+    guide_cold: Estimate | None = None  # a miss through the guide's cache design (GET, SET with TTL), ms
+    guide_improvement: Estimate | None = None  # (guide cold - warm) / guide cold, percent, within each trial
+    guide_improvement_verdict: str | None = None
+    race_free_price: Estimate | None = None  # ours cold / guide cold within each trial: what race-freedom costs
 
     @property
     def cold_ms(self) -> float | None:
@@ -250,6 +258,31 @@ def _projection_text(v: Verdict) -> str | None:
             f"{format_estimate(v.projection_speedup, '{:.3g}', 'x')} faster.")
 
 
+def _guide_cache_text(v: Verdict) -> str | None:
+    if v.guide_cold is None:
+        return None
+    parts = ["With the guide's own cache (GET, then SET with TTL) a miss takes "
+             f"{format_estimate(v.guide_cold, unit=' ms')}"]
+    if v.guide_improvement is not None and v.claim is not None:
+        verdict = _IMPROVEMENT_TEXT[v.guide_improvement_verdict or INCONCLUSIVE]
+        parts.append(f", improvement {format_estimate(v.guide_improvement, '{:.1f}', '%')}: {verdict}")
+    else:
+        parts.append(".")
+    if v.race_free_price is not None:
+        price = v.race_free_price
+        parts.append(f" Our race-free fill (fill token, compare-and-set) costs a miss "
+                     f"{format_estimate(price, '{:.3g}', 'x')} the guide's ({_price_word(price)}).")
+    return "".join(parts)
+
+
+def _price_word(price: Estimate) -> str:
+    if price.low is not None and price.low > 1.0:
+        return "dearer"
+    if price.high is not None and price.high < 1.0:
+        return "cheaper"
+    return "inconclusive: the interval includes 1"
+
+
 def _same_plan(before: CaseResult | None, after: CaseResult | None) -> bool | None:
     if before is None or after is None or before.plan is None or after.plan is None:
         return None
@@ -275,6 +308,8 @@ def _judge(run: Run, read: Coordinates, floor: dict[str, float]) -> Verdict:
     cold, warm = case(CacheState.COLD, Migration.WITH_012), case(CacheState.WARM, Migration.WITH_012)
     before, after = case(CacheState.NOCACHE, Migration.WITHOUT_012), case(CacheState.NOCACHE, Migration.WITH_012)
     legacy = case(CacheState.NOCACHE, Migration.WITH_012, LEGACY)
+    guide_cold = case(CacheState.GUIDE_COLD, Migration.WITH_012)
+    guide_improvement = _within(guide_cold, warm, "improvement")
     claim = latency_claim(read.query)
     improvement = _within(cold, warm, "improvement")
     planned = [c for c in (after, cold) if c is not None and c.plan is not None]
@@ -302,8 +337,14 @@ def _judge(run: Run, read: Coordinates, floor: dict[str, float]) -> Verdict:
         index_used=(claimed.index in indexes) if claimed and planned else None,
         projection_speedup=_within(legacy, after, "ratio"),
         text="",
+        guide_cold=_latency(guide_cold),
+        guide_improvement=guide_improvement,
+        guide_improvement_verdict=(improvement_verdict(guide_improvement, claim.improvement_pct)
+                                   if claim and guide_improvement else None),
+        race_free_price=_within(cold, guide_cold, "ratio"),
     )
-    lines = [*_latency_text(verdict, floor), _migration_text(verdict), _index_text(verdict), _projection_text(verdict)]
+    lines = [*_latency_text(verdict, floor), _guide_cache_text(verdict), _migration_text(verdict),
+             _index_text(verdict), _projection_text(verdict)]
     return replace(verdict, text=" ".join(line for line in lines if line))
 
 
@@ -354,6 +395,14 @@ def verdicts_frame(items: Sequence[Verdict]) -> pd.DataFrame:
             "improvement high %": _high(v.improvement),
             "guide improvement": _fmt_range(claim.improvement_pct, "%") if claim else None,
             "improvement verdict": v.improvement_verdict,
+            "guide-cache cold ms": _value(v.guide_cold),
+            "guide-cache improvement %": _value(v.guide_improvement),
+            "guide-cache improvement low %": _low(v.guide_improvement),
+            "guide-cache improvement high %": _high(v.guide_improvement),
+            "guide-cache improvement verdict": v.guide_improvement_verdict,
+            "race-free price (ours/guide cold)": _value(v.race_free_price),
+            "race-free price low": _low(v.race_free_price),
+            "race-free price high": _high(v.race_free_price),
             "absolute ms vs guide": (f"cold {v.cold_vs_guide}, warm {v.warm_vs_guide}"
                                      if v.cold_vs_guide and v.warm_vs_guide else None),
             "012 speedup (no cache)": _value(v.migration_speedup),

@@ -18,8 +18,10 @@ def test_id_reads_scale_migration_query_cache_projection_paramkind() -> None:
 
 
 def test_cache_states_say_whether_they_are_cached_and_reach_the_database() -> None:
-    """invalidate is cached because it says so; only warm stays off the database; raw has no cache."""
-    assert {s for s in CacheState if s.cached} == {CacheState.COLD, CacheState.WARM, CacheState.INVALIDATE}
+    """invalidate is cached because it says so; only warm stays off the database; only guide_cold is the guide's."""
+    assert {s for s in CacheState if s.cached} == {CacheState.COLD, CacheState.GUIDE_COLD, CacheState.WARM,
+                                                   CacheState.INVALIDATE}
+    assert {s for s in CacheState if s.guide_design} == {CacheState.GUIDE_COLD}
     assert {s for s in CacheState if not s.reaches_database} == {CacheState.WARM}
 
 

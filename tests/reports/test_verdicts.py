@@ -163,3 +163,38 @@ def test_same_plan_both_ways_is_drift_not_the_migration(real_run_dir: Path) -> N
     assert "drift, not migration 012" in verdict.text
     pair = next(v for v in verdicts(load_run(real_run_dir)) if v.query == "find_by_address")
     assert pair.same_plan is False and pair.migration_effect != "same plan"
+
+
+@pytest.mark.parametrize(("ratios", "word"), [
+    ((1.2, 1.21, 1.19, 1.2), "dearer"),
+    ((0.8, 0.81, 0.79, 0.8), "cheaper"),
+    ((1.3, 0.8, 1.25, 0.75), "inconclusive"),
+])
+def test_the_guides_cache_is_judged_on_its_own_miss_and_race_freedom_has_a_price(
+        tmp_path: Path, ratios: tuple[float, ...], word: str) -> None:
+    """guide_cold is judged against the same warm hit; ours/guide cold per trial is the price, judged by its interval."""
+    q = "find_by_id"
+    guide = {t: 1.0 + 0.01 * t for t in range(1, 5)}
+    run = trial_run(tmp_path, {
+        _read(q, CacheState.COLD, Migration.WITH_012, "balance"): {t: guide[t] * r for t, r in enumerate(ratios, 1)},
+        _read(q, CacheState.GUIDE_COLD, Migration.WITH_012, "balance"): guide,
+        _read(q, CacheState.WARM, Migration.WITH_012, "balance"): {t: guide[t] * 0.08 for t in guide},
+    })
+    (v,) = verdicts(run)
+    assert v.guide_improvement is not None and v.guide_improvement.value == pytest.approx(92.0)
+    assert v.guide_improvement_verdict == "met"  # 92% in every trial, inside the guide's 90-95%
+    assert v.race_free_price is not None and v.race_free_price.trials == 4
+    if word != "inconclusive":
+        assert v.race_free_price.value == pytest.approx(ratios[0], rel=0.02)
+    assert f"({word}" in v.text and "the guide's own cache" in v.text
+
+
+def test_without_guide_cold_cases_the_guides_cache_is_not_judged(tmp_path: Path) -> None:
+    """A run without guide_cold cases (an older run) has no guide-cache verdict and says nothing about it."""
+    run = trial_run(tmp_path, {
+        _read("find_by_id", CacheState.COLD, Migration.WITH_012, "balance"): {1: 1.0, 2: 1.1},
+        _read("find_by_id", CacheState.WARM, Migration.WITH_012, "balance"): {1: 0.1, 2: 0.1},
+    })
+    (v,) = verdicts(run)
+    assert v.guide_cold is None and v.race_free_price is None and v.guide_improvement_verdict is None
+    assert "guide's own cache" not in v.text
