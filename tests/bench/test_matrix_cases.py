@@ -37,10 +37,25 @@ def test_cached_reads_get_all_cache_states_and_uncached_only_nocache() -> None:
         assert {cache for (q, cache) in states if q == query} == set(expected)
 
 
-def test_legacy_projection_only_where_the_guide_shows_it() -> None:
-    """The legacy `balances.*` projection is compared for find_by_id and find_by_user_id only."""
-    legacy = {c.query for c in read_cases(("tiny",)) if c.projection == "legacy"}
-    assert legacy == {"find_by_id", "find_by_user_id"}
+def test_every_row_read_the_guide_rewrites_runs_in_every_projection_without_the_cache() -> None:
+    """The rewrite applies to every read returning rows: each runs legacy and explicit_joined too, the sums do not."""
+    cases = list(read_cases(("tiny",)))
+    row_reads = {"find_by_id", "find_by_user_id", "find_by_user_id_and_token_id", "get_by_user", "find_by_address",
+                 "find_by_token_id"}
+    for projection in ("legacy", "explicit_joined"):
+        assert {c.query for c in cases if c.projection == projection} == row_reads
+        assert {c.cache for c in cases if c.projection == projection} == {"nocache"}
+    by_point = Counter((c.query, c.param_kind, c.migration) for c in cases if c.cache == "nocache")
+    for (query, _, _), count in by_point.items():
+        assert count == (3 if query in row_reads else 1), query
+
+
+def test_the_guides_cache_design_runs_cold_beside_ours_for_every_cached_read() -> None:
+    """guide_cold is a cold twin: every cached read and parameter kind has it next to cold, never for uncached."""
+    cases = list(read_cases(("tiny",)))
+    cold = {(c.query, c.param_kind, c.migration) for c in cases if c.cache == "cold"}
+    guide = {(c.query, c.param_kind, c.migration) for c in cases if c.cache == "guide_cold"}
+    assert guide == cold and {q for q, _, _ in guide} == {q for q, spec in READS.items() if spec.cached}
 
 
 def test_whale_and_typical_users_both_for_per_user_reads() -> None:
