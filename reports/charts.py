@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,7 +30,7 @@ from balance_bench.reports.expectations import latency_claim
 from balance_bench.reports.runs import Run
 from balance_bench.results import CaseResult
 
-__all__ = ["STYLE", "query_chart", "distribution_chart", "write_cost_chart", "figure_svg"]
+__all__ = ["STYLE", "query_chart", "distribution_chart", "write_cost_chart", "targets_chart", "figure_svg"]
 
 CACHE_ORDER = READ_CACHE_STATES
 MIGRATION_ORDER = tuple(Migration)
@@ -101,7 +101,8 @@ def _scale(ax: Axes, axis: str, values: Sequence[float]) -> None:
     target.set_minor_formatter(NullFormatter())
 
 
-def _bars(ax: Axes, labels: list[str], series: dict[Migration, list[CaseResult | None]]) -> list[float]:
+def _bars(ax: Axes, labels: list[str], series: Mapping[str, list[CaseResult | None]],
+          colours: Mapping[str, str] = MIGRATION_COLOURS) -> list[float]:
     """Grouped bars of medians with a whisker up to p95; returns every plotted value (for the scale choice)."""
     x = np.arange(len(labels))
     width = 0.8 / max(len(series), 1)
@@ -110,7 +111,7 @@ def _bars(ax: Axes, labels: list[str], series: dict[Migration, list[CaseResult |
         offsets = x - 0.4 + width * (position + 0.5)
         medians = [c.median_ms if c else np.nan for c in cases]
         upper = [c.stats.p95_ms - c.median_ms if c else np.nan for c in cases]
-        ax.bar(offsets, medians, width * 0.92, color=MIGRATION_COLOURS.get(migration, "#777777"),
+        ax.bar(offsets, medians, width * 0.92, color=colours.get(migration, "#777777"),
                label=migration.replace("_", " "), yerr=[np.zeros(len(cases)), upper],
                error_kw={"elinewidth": 0.9, "capsize": 2.5, "ecolor": "#111827"})
         plotted += [c.median_ms for c in cases if c] + [c.stats.p95_ms for c in cases if c]
@@ -158,6 +159,37 @@ def query_chart(run: Run, query: str, scale: str) -> str | None:
         ax.set_title(f"{query} ({scale}): median per call, whisker to p95")
         fig.legend(fontsize=7.5, frameon=False, loc="outside right upper")
         return figure_svg(fig, f"q-{scale}-{query}")
+
+
+TARGET_COLOURS = ("#1f5fbf", "#c2410c", "#047857", "#7c3aed", "#b45309", "#be185d", "#4b5563", "#0e7490")
+"""One colour per target of a comparison, in the order the runs were given (cycled past eight)."""
+
+
+def targets_chart(runs: Mapping[str, Run], query: str, scale: str) -> str | None:
+    """Median (whisker to p95) per parameter kind x cache state x projection with 012, one bar series per target."""
+    index: dict[str, dict[tuple[str, CacheState, str], CaseResult]] = {
+        name: {(c.coords.param_kind, c.coords.cache, c.coords.projection): c for c in run.summary.cases
+               if c.coords.kind is Kind.READ and c.coords.query == query and c.coords.scale == scale
+               and c.coords.migration is Migration.WITH_012 and not c.coords.experiment}
+        for name, run in runs.items()}
+    present = {key for cases in index.values() for key in cases}
+    if not present:
+        return None
+    kinds = list(dict.fromkeys(k for cases in index.values() for k, _, _ in cases))
+    columns = [(k, cache, p) for k in kinds for p in PROJECTIONS for cache in CACHE_ORDER if (k, cache, p) in present]
+    labels = [f"{k}\n{cache}" + (f"\n{PROJECTION_LABELS[p]}" if p != OPTIMIZED else "") for k, cache, p in columns]
+    series = {name: [cases.get(column) for column in columns] for name, cases in index.items()}
+    colours = {name: TARGET_COLOURS[i % len(TARGET_COLOURS)] for i, name in enumerate(runs)}
+    with _style():
+        fig = Figure(figsize=(max(6.5, 0.8 * len(columns) * max(1, len(runs) / 2) + 3.5), 4.0), layout="constrained")
+        ax = fig.add_subplot()
+        plotted = _bars(ax, labels, series, colours)
+        _scale(ax, "y", plotted)
+        ax.set_ylabel("latency per call (ms)")
+        ax.set_xlabel("parameter kind / cache state / projection, with 012")
+        ax.set_title(f"{query} ({scale}): median per call per target, whisker to p95")
+        fig.legend(fontsize=7.5, frameon=False, loc="outside right upper")
+        return figure_svg(fig, f"t-{scale}-{query}")
 
 
 def _ecdf(values: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:

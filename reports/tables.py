@@ -86,7 +86,7 @@ def _with_guide(text: str | None, expected: str | None) -> str | None:
     return f"{text} (guide {expected})" if expected else text
 
 
-def verdict_table(items: list[Verdict]) -> Markup:
+def verdict_table(items: list[Verdict], table_id: str = "verdicts") -> Markup:
     """The verdicts compactly: each measured figure with its interval, and the guide's beside it."""
     frame = verdicts_frame(items)  # the numeric table notebooks get; shown here in a denser layout
     shown = pd.DataFrame({
@@ -118,7 +118,7 @@ def verdict_table(items: list[Verdict]) -> Markup:
     for column in ("improvement", "guide's cache", "index used", "012 effect"):
         classes[column] = shown[column].map(lambda v: VERDICT_CLASSES.get(v, "") if isinstance(v, str) else "")
     classes["ms vs guide"] = shown["ms vs guide"].map(lambda v: "neutral" if v else "")
-    return html_table(shown, "verdicts", classes=classes)
+    return html_table(shown, table_id, classes=classes)
 
 
 def stats_frame(cases: Iterable[CaseResult], columns: tuple[str, ...]) -> pd.DataFrame:
