@@ -65,7 +65,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis
 
@@ -241,7 +241,7 @@ class BalanceCache:
             return load()
         key = pattern.format_map(params)
         fill_key = self.fill_key(key)
-        token: object = None
+        token: Any = None  # the fill token a script returned (bytes), none in the guide's mode
         try:
             raw = self._client.get(key)
             if raw is not None:

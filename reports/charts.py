@@ -101,8 +101,8 @@ def _scale(ax: Axes, axis: str, values: Sequence[float]) -> None:
     target.set_minor_formatter(NullFormatter())
 
 
-def _bars(ax: Axes, labels: list[str], series: Mapping[str, list[CaseResult | None]],
-          colours: Mapping[str, str] = MIGRATION_COLOURS) -> list[float]:
+def _bars(ax: Axes, labels: list[str], series: Mapping[Any, list[CaseResult | None]],
+          colours: Mapping[Any, str] = MIGRATION_COLOURS) -> list[float]:
     """Grouped bars of medians with a whisker up to p95; returns every plotted value (for the scale choice)."""
     x = np.arange(len(labels))
     width = 0.8 / max(len(series), 1)

@@ -52,8 +52,8 @@ def projections_frame(run: Run) -> pd.DataFrame:
             continue  # an aggregate: one statement whatever the projection
         row: dict[str, object] = {"query": query, "scale": scale, "params": params, "migration": migration}
         for projection in PROJECTIONS:
-            case = cases.get(projection)
-            row[f"{projection} p50 ms"] = case.median_ms if case else None
+            found = cases.get(projection)
+            row[f"{projection} p50 ms"] = found.median_ms if found else None
         for name, slower, faster in RATIOS:
             row[name] = _ratio(cases.get(slower), cases.get(faster))
         rows.append(row)
