@@ -152,9 +152,10 @@ pd.DataFrame([{"scale": d["scale"], **d["rows"]} for d in env.get("datasets", []
 `run.cases` has one row per benchmark case. The coordinates say which case it is:
 
 * `kind`: `read`, `write` (with cache invalidation) or `reference` (raw client calls: this machine's floor);
-* `query`, `cache` (`nocache` = straight to PostgreSQL, `cold` = cache miss + fill, `warm` = cache hit),
-  `migration` (`without_012` / `with_012`), `scale`, `projection` (`optimized` explicit columns or
-  `legacy` `balances.*`) and `param_kind` (e.g. a `typical` user or a `whale`).
+* `query`, `cache` (`nocache` = straight to PostgreSQL, `cold` = cache miss + fill, `guide_cold` = the same miss
+  through the guide's own cache design, `warm` = cache hit), `migration` (`without_012` / `with_012`), `scale`,
+  `projection` (`optimized` explicit columns, `legacy` `balances.*` with the joins, or `explicit_joined` explicit
+  columns over the joins) and `param_kind` (e.g. a `typical` user or a `whale`).
 
 Then come the timing statistics in milliseconds, the cache hit/miss counters and, for cases with a
 captured plan, the plan's execution time and the indexes it used.
@@ -197,7 +198,8 @@ SCALE = sorted(reads["scale"].unique())[0]  # the first scale in the run; set an
 read_timings = timings[(timings["kind"] == "read") & (timings["projection"] == "optimized")
                        & (timings["scale"] == SCALE)]
 panels = sorted(read_timings.groupby(["query", "param_kind"], observed=True).groups)
-order = [(cache, migration) for cache in ("nocache", "cold", "warm") for migration in ("without_012", "with_012")]
+order = [(cache, migration) for cache in ("nocache", "cold", "guide_cold", "warm")
+         for migration in ("without_012", "with_012")]
 colours = {"without_012": "#9aa5b1", "with_012": "#1f5fbf"}
 
 ncols, nrows = 4, -(-len(panels) // 4)
