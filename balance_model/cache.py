@@ -254,7 +254,7 @@ class BalanceCache:
                     return value
             self._count(counts, _MISS)
             if self.fill is FillMode.GUIDE:
-                pass  # no token: the guide's SET stores whatever it read
+                pass  # no token: the guide's SET (below) stores whatever its read returned
             elif load_recent is not None and self.recent_write_ms is not None:
                 token, recent = self._ensure_token_recent(keys=[fill_key, self.recent_key(key)],
                                                           args=[secrets.token_hex(8), FILL_TOKEN_TTL_MS])
