@@ -172,7 +172,7 @@ def test_same_plan_both_ways_is_drift_not_the_migration(real_run_dir: Path) -> N
 ])
 def test_the_guides_cache_is_judged_on_its_own_miss_and_race_freedom_has_a_price(
         tmp_path: Path, ratios: tuple[float, ...], word: str) -> None:
-    """guide_cold is judged against the same warm hit; ours/guide cold per trial is the price, judged by its interval."""
+    """guide_cold is judged against the same warm hit; ours/guide cold per trial is the price, judged by its CI."""
     q = "find_by_id"
     guide = {t: 1.0 + 0.01 * t for t in range(1, 5)}
     run = trial_run(tmp_path, {
