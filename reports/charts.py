@@ -35,7 +35,7 @@ __all__ = ["STYLE", "query_chart", "distribution_chart", "write_cost_chart", "ta
 CACHE_ORDER = READ_CACHE_STATES
 MIGRATION_ORDER = tuple(Migration)
 MIGRATION_COLOURS = {Migration.WITHOUT_012: "#9aa5b1", Migration.WITH_012: "#1f5fbf"}
-CACHE_COLOURS = {CacheState.NOCACHE: "#4b5563", CacheState.COLD: "#c2410c", CacheState.GUIDE_COLD: "#b45309",
+CACHE_COLOURS = {CacheState.NOCACHE: "#4b5563", CacheState.COLD: "#c2410c", CacheState.GUIDE_COLD: "#7c3aed",
                  CacheState.WARM: "#047857"}
 PROJECTION_LABELS = {LEGACY: "select *", EXPLICIT_JOINED: "cols+joins", OPTIMIZED: ""}
 MIGRATION_STYLES = {Migration.WITHOUT_012: (0, (4, 2)), Migration.WITH_012: "solid"}
