@@ -100,6 +100,16 @@ def _cpu(value: str) -> str | int:
     return number
 
 
+def _experiments(value: str) -> tuple[str, ...]:
+    """``all`` or a comma list of experiment names, judged by the registry (imported only when the option is used)."""
+    from balance_bench.bench.experiments.registry import select
+
+    try:
+        return tuple(e.name for e in select(value))
+    except BenchError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _redis_prefix(value: str) -> str:
     if any(c.isspace() for c in value):
         raise argparse.ArgumentTypeError("--redis-prefix may not contain white space")
@@ -150,6 +160,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--replica-dsn", "a streaming replica of the --dsn server, for the read-replica experiment; with the "
            "embedded server the suite makes its own (env BALANCE_BENCH_REPLICA_DSN)", _pg_url,
            env="BALANCE_BENCH_REPLICA_DSN"),
+    Option("--experiments", "run these experiments (comma list of names, or all) instead of the guide's matrix; "
+           "under pytest they are the items marked 'experiments' (env BALANCE_BENCH_EXPERIMENTS)", _experiments,
+           env="BALANCE_BENCH_EXPERIMENTS"),
 )
 
 _BY_DEST = {o.dest: o for o in OPTIONS}
@@ -198,6 +211,7 @@ class Config:
     order_seed: int | None = None
     replica_dsn: str | None = None  # a streaming replica of dsn's server (the replica experiment)
     cpu: str | int = CPU_AUTO  # CPU placement of the timed client and the servers it started (bench/placement.py)
+    experiments: tuple[str, ...] = ()  # registry names of the experiments to run (bench/experiments), in its order
 
     @property
     def scale_names(self) -> tuple[str, ...]:
@@ -216,6 +230,7 @@ class Config:
             "order_seed": self.order_seed,
             "replica_dsn": redact(self.replica_dsn) if self.replica_dsn else None,
             "cpu": self.cpu,
+            "experiments": list(self.experiments),
         }
 
 
@@ -266,6 +281,7 @@ def config_from_namespace(ns: Any) -> Config:
         "trials": values["trials"],
         "order_seed": values["order_seed"],
         "cpu": values["cpu"],
+        "experiments": values["experiments"] or (),
     }
     if values["cache_dir"] is not None:
         kwargs["cache_dir"] = values["cache_dir"]

@@ -23,10 +23,12 @@ from typing import Any
 import pytest
 
 from balance_bench.bench.environment import capture_environment
+from balance_bench.bench.lab import EXPERIMENTS_RECORD, VariantRun
 from balance_bench.bench.matrix import read_cases, reference_cases, write_cases
 from balance_bench.bench.outage import pytest_runtest_call, pytest_runtest_makereport  # noqa: F401  hooks
 from balance_bench.bench.placement import Placement, place
 from balance_bench.bench.plans import planner_settings
+from balance_bench.bench.rounds import budget_of, trials_of
 from balance_bench.bench.world import Copy, World
 from balance_bench.config import Config
 from balance_bench.coordinates import Coordinates
@@ -52,17 +54,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Every run directory gets pytest-benchmark's JSON, even when the user asked for none."""
+    config.addinivalue_line("markers", "experiments: the experiments' timed cases (choose them with --experiments)")
     run_dir = config.getoption("run_dir", None)
     if run_dir is None:
         run_dir = config_of(config).out / f"pytest-{datetime.now():%Y%m%d-%H%M%S}"
     config.stash[_RUN_DIR] = Path(run_dir)
     if not config.getoption("benchmark_json", None):
         config.option.benchmark_json = Path(run_dir) / BENCHMARKS_FILE
-
-
-def trials_of(config: Config) -> int:
-    """Trials of this session: ``--trials`` when given; one under plain pytest."""
-    return config.trials or 1
 
 
 def order_seed_of(config: Config) -> int:
@@ -89,13 +87,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     bench = config_of(config)
     seed = order_seed_of(bench)
 
-    def point(item: pytest.Item) -> tuple[Coordinates, int] | None:
+    def point(item: pytest.Item) -> tuple[Coordinates | VariantRun, int] | None:
         callspec = getattr(item, "callspec", None)
         params = callspec.params if callspec is not None else None
-        if not params or not isinstance(params.get("case"), Coordinates):
-            return None
+        if not params or not isinstance(params.get("case"), Coordinates | VariantRun):
+            return None  # an experiment variant's item takes its place in the trial like a matrix case
         return params["case"], int(params["trial"])
 
+    _deselect_experiments(config, bench.experiments, items)
     groups: dict[tuple[int, int], list[pytest.Item]] = {}
     others: list[pytest.Item] = []
     for item in items:
@@ -117,6 +116,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = others + ordered
 
 
+def _deselect_experiments(config: pytest.Config, selected: tuple[str, ...], items: list[pytest.Item]) -> None:
+    """Without ``--experiments`` the experiment items are deselected (not skipped); ``-m experiments`` then errs."""
+    if selected:
+        return
+    if "experiments" in (config.option.markexpr or "") and "not experiments" not in config.option.markexpr:
+        raise pytest.UsageError("-m experiments selects nothing without --experiments NAME[,NAME] or all")
+    dropped = [item for item in items if item.get_closest_marker("experiments") is not None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item.get_closest_marker("experiments") is None]
+
+
 @pytest.fixture(scope="session")
 def run_dir(pytestconfig: pytest.Config) -> Path:
     """Where this run's plan files and benchmarks.json go."""
@@ -135,15 +146,26 @@ def datasets(pytestconfig: pytest.Config, bench_config: Config, endpoints: Endpo
 
 
 @pytest.fixture(scope="session")
+def placement(bench_config: Config, endpoints: Endpoints) -> Iterator[Placement]:
+    """The timed client and the embedded servers on one CPU (``--cpu``) for the session; undone at its end.
+
+    Backends forked later (the copies' connections) inherit the postmaster's mask.
+    """
+    made = place(bench_config, endpoints)
+    try:
+        yield made
+    finally:
+        made.release()
+
+
+@pytest.fixture(scope="session")
 def world(pytestconfig: pytest.Config, bench_config: Config, endpoints: Endpoints,
-          datasets: dict[str, Dataset]) -> Iterator[World]:
+          datasets: dict[str, Dataset], placement: Placement) -> Iterator[World]:
     """The run's private dataset copies and models; removed at session end."""
     w = World(bench_config, endpoints, datasets)
-    placement = place(bench_config, endpoints)  # after the copies exist: their backends are pinned too
     try:
         yield w
     finally:
-        placement.release()
         _record_run(pytestconfig, w, placement)
         w.close()
 
@@ -158,13 +180,12 @@ def _record_run(pytestconfig: pytest.Config, w: World, placement: Placement) -> 
     environment["index_sizes"] = w.index_sizes()
     environment["placement"] = placement.describe()
     environment["write_targets"] = {name: vars(s.write_target) for name, s in w.scales.items()}
-    design = {"trials": trials_of(config), "order_seed": order_seed_of(config), "budget_s": budget_of(config)}
-    pytestconfig.stash[_RECORD] = {"environment": environment, "design": design}
+    pytestconfig.stash[_RECORD] = {"environment": environment, "design": design_of(config)}
 
 
-def budget_of(config: Config) -> float:
-    """Seconds of timed calls each case gets over the whole run, split evenly across its trials."""
-    return 0.06 if config.quick else 1.2
+def design_of(config: Config) -> dict[str, Any]:
+    """The run's design as recorded: trials, the seed of their order, each case's timing budget."""
+    return {"trials": trials_of(config), "order_seed": order_seed_of(config), "budget_s": budget_of(config)}
 
 
 @pytest.fixture()
@@ -209,6 +230,10 @@ def planned() -> set[str]:
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any], output_json: dict[str, Any]) -> None:
     """Carry the environment and the run's design in pytest-benchmark's JSON; copy it into the run directory."""
     record = config.stash.get(_RECORD, None)
+    lab = config.stash.get(EXPERIMENTS_RECORD, None)
+    if lab is not None:  # experiments ran: their record, and the environment when the matrix did not run
+        record = {"environment": lab["environment"], "design": lab["design"], **(record or {}),
+                  "experiments": lab["experiments"]}
     if record is None:
         return
     output_json["balance_bench"] = record

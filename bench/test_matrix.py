@@ -18,9 +18,11 @@ from typing import Any, cast
 
 import psycopg
 
-from balance_bench.bench.conftest import budget_of, trials_of
 from balance_bench.bench.matrix import READS
 from balance_bench.bench.plans import capture_plan, record_statements
+from balance_bench.bench.rounds import calibrated as _calibrated
+from balance_bench.bench.rounds import timed as _timed
+from balance_bench.bench.rounds import trials_of
 from balance_bench.bench.world import Copy, World
 from balance_bench.config import Config
 from balance_bench.coordinates import CacheState, Coordinates, Kind
@@ -30,39 +32,6 @@ from balance_model.records import Balance
 
 TINY = Decimal("0.000000000001")  # credits and debits small enough never to exhaust the write row
 TOTAL_PAIRS = 1000  # model-vs-raw pairs of the overhead measurement per run (50 with --quick)
-_LIMITS = {True: (3, 20), False: (5, 300)}  # rounds per trial (low, high): --quick, full
-
-
-def _calibrated(key: str, calibration: dict[str, int], config: Config, call: Callable[[], Any],
-                setup: Callable[[], Any] | None) -> int:
-    """Rounds per trial for about the case's budget share, measured once per case (untimed)."""
-    if key not in calibration:
-        samples = []
-        for _ in range(3):
-            if setup:
-                setup()
-            start = time.perf_counter()
-            call()
-            samples.append(time.perf_counter() - start)
-        per_call = max(sorted(samples)[1], 1e-6)
-        low, high = _LIMITS[config.quick]
-        calibration[key] = max(low, min(high, int(budget_of(config) / trials_of(config) / per_call)))
-    return calibration[key]
-
-
-def _timed(benchmark: Any, rounds: int, call: Callable[[], Any], setup: Callable[[], Any] | None) -> None:
-    warmup = 2
-    try:
-        if setup is None:
-            benchmark.pedantic(call, rounds=rounds, iterations=1, warmup_rounds=warmup)
-        else:
-            benchmark.pedantic(call, setup=lambda: (setup(), ((), {}))[1], rounds=rounds, iterations=1,
-                               warmup_rounds=warmup)
-    except BaseException:
-        # pytest-benchmark marks a failed case only on Exception; a Ctrl-C mid-case would otherwise leave a
-        # case without timings that breaks its JSON (min() of nothing) and with it the run's clean exit.
-        benchmark.has_error = True
-        raise
 
 
 def _cache_key(copy: Copy, query: str, args: dict[str, Any]) -> str:

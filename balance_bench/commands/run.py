@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 NAME = "run"
 HELP = "run the benchmark matrix in randomized interleaved trials and write a run directory with the report"
-OPTIONS = (*SERVICE, *DATASET, "out", "quick", "trials", "order_seed", "cpu")
+OPTIONS = (*SERVICE, *DATASET, "out", "quick", "trials", "order_seed", "cpu", "replica_dsn", "experiments")
 RUN_TRIALS = 10
 QUICK_TRIALS = 3
 
