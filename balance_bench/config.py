@@ -105,9 +105,13 @@ def _experiments(value: str) -> tuple[str, ...]:
     from balance_bench.bench.experiments.registry import select
 
     try:
-        return tuple(e.name for e in select(value))
+        chosen = select(value)
     except BenchError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    if not any(e.variants for e in chosen):
+        raise argparse.ArgumentTypeError(f"{', '.join(e.name for e in chosen)} times nothing on its own; add an "
+                                         "experiment that does (or all)")
+    return tuple(e.name for e in chosen)
 
 
 def _redis_prefix(value: str) -> str:

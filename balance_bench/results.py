@@ -6,10 +6,12 @@ pytest-benchmark's own JSON with every raw timing and the environment, and
 (``summary.json``), which the report and notebooks read. Both writers and
 readers take every name and format from here.
 
-``summary.json`` versions: 2 (trials, per-trial medians, intervals, plan facts)
-is written; 1 (one block of rounds per case) is still read, as a run of one
-trial, so an older baseline can be compared; anything else is refused with a
-message saying what to do.
+``summary.json`` versions: 3 (version 2 plus the experiments that ran: their
+figures with intervals and their conclusions) is written; 2 (trials, per-trial
+medians, intervals, plan facts) is read as a run without experiments; 1 (one
+block of rounds per case) is still read, as a run of one trial, so an older
+baseline can be compared; anything else is refused with a message saying what
+to do.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,8 @@ __all__ = [
     "PlanFacts",
     "Overhead",
     "CaseResult",
+    "VariantInfo",
+    "ExperimentResult",
     "Design",
     "Summary",
     "read_summary",
@@ -50,8 +54,8 @@ __all__ = [
     "new_run_dir",
 ]
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 SUMMARY_FILE = "summary.json"
 BENCHMARKS_FILE = "benchmarks.json"
 PLANS_DIR = "plans"
@@ -173,6 +177,42 @@ class CaseResult:
 
 
 @dataclass(frozen=True)
+class VariantInfo:
+    """One variant of an experiment as the report names it: what it is and what its preparation changed."""
+
+    name: str
+    description: str
+    layout: str
+    schema: str
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """One experiment at one scale: its question, variants, figures (ratios with intervals, probes) and conclusion.
+
+    ``figures`` are keyed ``<migration>.<ratio>`` and ``<migration>.<variant>.<probe>.<number>`` (probe figures
+    have no interval: they are counted or timed once); ``ratios`` says which cases each ratio divides. ``scale``
+    is empty for an experiment that measures nothing (the guide's table).
+    """
+
+    name: str
+    title: str
+    question: str
+    scale: str
+    variants: tuple[VariantInfo, ...]
+    migrations: tuple[str, ...]
+    checks: dict[str, str]  # migration -> what the correctness check said before anything was timed
+    figures: dict[str, Estimate]
+    ratios: dict[str, tuple[str, str]]  # ratio name -> (numerator case id, denominator case id)
+    conclusion: str
+    notes: dict[str, Any]
+
+    def cases(self, cases: Sequence[CaseResult]) -> list[CaseResult]:
+        """The run's cases that belong to this experiment at its scale."""
+        return [c for c in cases if c.coords.experiment == self.name and c.coords.scale == self.scale]
+
+
+@dataclass(frozen=True)
 class Design:
     """How the run was measured: trials, their order, and what each case got per trial."""
 
@@ -191,10 +231,12 @@ class Summary:
     design: Design
     cases: list[CaseResult]
     schema_version: int = SCHEMA_VERSION
+    experiments: list[ExperimentResult] = field(default_factory=list)
 
     def to_json(self) -> str:
         doc = {"schema_version": SCHEMA_VERSION, "environment": self.environment, "design": _design_json(self.design),
-               "cases": [_case_json(c) for c in self.cases]}
+               "cases": [_case_json(c) for c in self.cases],
+               "experiments": [_experiment_json(e) for e in self.experiments]}
         # Belt and braces: nothing saved may carry a URL password.
         return redact(json.dumps(doc, indent=1, default=str))
 
@@ -231,6 +273,14 @@ def _case_json(case: CaseResult) -> dict[str, Any]:
             "raw_ms": overhead.raw_ms, "ratio": overhead.ratio.as_list(),
         },
     }
+
+
+def _experiment_json(result: ExperimentResult) -> dict[str, Any]:
+    return {"name": result.name, "title": result.title, "question": result.question, "scale": result.scale,
+            "variants": [vars(v) for v in result.variants], "migrations": list(result.migrations),
+            "checks": dict(result.checks), "figures": {k: v.as_list() for k, v in result.figures.items()},
+            "ratios": {k: list(v) for k, v in result.ratios.items()}, "conclusion": result.conclusion,
+            "notes": result.notes}
 
 
 def write_summary(run_dir: Path, summary: Summary) -> Path:
@@ -388,6 +438,37 @@ def _case(raw: Any, where: str, version: int) -> CaseResult:
                       cache_misses=r.count("cache_misses", required=False), plan=plan, overhead=overhead)
 
 
+def _experiment(raw: Any, where: str) -> ExperimentResult:
+    r = _Reader(raw, where)
+    figures_raw = r.obj("figures")
+    ratios_raw = r.obj("ratios")
+    checks_raw = r.obj("checks")
+    notes = r.raw.get("notes") or {}
+    assert figures_raw is not None and ratios_raw is not None and checks_raw is not None
+    figures: dict[str, Estimate] = {}
+    for key in figures_raw.raw:
+        estimate = figures_raw.estimate(key)
+        if estimate is None:
+            raise BenchError(f"{where}.figures.{key} is empty")
+        figures[str(key)] = estimate
+    ratios: dict[str, tuple[str, str]] = {}
+    for key, pair in ratios_raw.raw.items():
+        if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(p, str) for p in pair):
+            raise BenchError(f"{where}.ratios.{key} is not a [numerator, denominator] pair of case ids")
+        ratios[str(key)] = (pair[0], pair[1])
+    if not isinstance(notes, dict):
+        raise BenchError(f"{where}.notes is not an object")
+    return ExperimentResult(
+        name=r.text("name") or "", title=r.text("title") or "", question=r.text("question") or "",
+        scale=r.text("scale", required=False) or "",
+        variants=tuple(VariantInfo(name=v.text("name") or "", description=v.text("description") or "",
+                                   layout=v.text("layout") or "", schema=v.text("schema") or "")
+                       for v in r.items("variants")),
+        migrations=r.strings("migrations"),
+        checks={str(k): checks_raw.text(k) or "" for k in checks_raw.raw},
+        figures=figures, ratios=ratios, conclusion=r.text("conclusion") or "", notes=notes)
+
+
 def _design(doc: dict[str, Any], version: int, where: str) -> Design:
     if version == 1:
         return Design(trials=1, order_seed=None, budget_s=None)
@@ -421,9 +502,13 @@ def read_summary(path: Path) -> Summary:
     environment, cases = doc.get("environment"), doc.get("cases")
     if not isinstance(environment, dict) or not isinstance(cases, list):
         raise BenchError(f"{path}: summary needs an 'environment' object and a 'cases' list")
+    experiments = doc.get("experiments") or [] if version >= 3 else []
+    if not isinstance(experiments, list):
+        raise BenchError(f"{path}: experiments is not a list")
     return Summary(environment=environment, design=_design(doc, version, str(path)),
                    cases=[_case(c, f"{path}: cases[{i}]", version) for i, c in enumerate(cases)],
-                   schema_version=version)
+                   schema_version=version,
+                   experiments=[_experiment(e, f"{path}: experiments[{i}]") for i, e in enumerate(experiments)])
 
 
 # --- run directories ------------------------------------------------------------------------------------------

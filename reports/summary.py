@@ -1,6 +1,7 @@
 """The summarise stage: a run directory's raw artifacts (benchmarks.json, plans/) into ``summary.json``.
 
-It runs after the benchmarks (``balance-bench run`` calls it; ``balance-bench
+Experiments' figures and conclusions are computed here too
+(``experiment_results``). It runs after the benchmarks (``balance-bench run`` calls it; ``balance-bench
 summarise RUN_DIR`` does it for a plain ``pytest bench/`` run). It groups
 pytest-benchmark's entries (one per case and trial) by their coordinates, keeps
 each trial's median, computes the distribution of every raw timing, and
@@ -21,6 +22,7 @@ from balance_bench.bench.matrix import all_cases
 from balance_bench.coordinates import Coordinates
 from balance_bench.errors import BenchError, redact
 from balance_bench.reports.analyse import PlanAnalysis, analyse
+from balance_bench.reports.experiment_results import experiment_results
 from balance_bench.reports.plans import load_plan
 from balance_bench.results import (
     BENCHMARKS_FILE,
@@ -145,8 +147,9 @@ def _design(record: dict[str, Any]) -> Design:
 def build_summary(run_dir: Path, document: dict[str, Any]) -> Summary:
     """The run's summary from pytest-benchmark's JSON document (with our ``balance_bench`` record)."""
     record = document.get("balance_bench") or {}
-    return Summary(environment=record["environment"], design=_design(record),
-                   cases=case_results(run_dir, document.get("benchmarks", [])))
+    cases = case_results(run_dir, document.get("benchmarks", []))
+    return Summary(environment=record["environment"], design=_design(record), cases=cases,
+                   experiments=experiment_results(record.get("experiments"), cases))
 
 
 def summarise(run_dir: Path) -> Path:

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from balance_bench.fixtures.services import Endpoints
 
 NAME = "run"
-HELP = "run the benchmark matrix in randomized interleaved trials and write a run directory with the report"
+HELP = ("run the benchmark matrix (or, with --experiments, the chosen experiments) in randomized interleaved "
+        "trials and write a run directory with the report")
 OPTIONS = (*SERVICE, *DATASET, "out", "quick", "trials", "order_seed", "cpu", "replica_dsn", "experiments")
 RUN_TRIALS = 10
 QUICK_TRIALS = 3
@@ -41,7 +42,8 @@ def measure(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], 
     from balance_bench.reports.summary import summarise
     from balance_bench.results import BENCHMARKS_FILE
 
-    code = run_matrix(config, endpoints, datasets, run_dir)
+    # With --experiments the run times the chosen experiments instead of the guide's matrix.
+    code = run_matrix(config, endpoints, datasets, run_dir, ["-m", "experiments"] if config.experiments else None)
     if code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt  # pytest already stopped the cases and dropped this run's database copies
     if code != 0 or not (run_dir / BENCHMARKS_FILE).exists():
@@ -59,7 +61,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     config = with_trials(config)
-    run_dir = new_run_dir(config.out, config.scale_names)
+    run_dir = new_run_dir(config.out, config.scale_names, "experiments" if config.experiments else "")
     with running_services(config) as endpoints:
         datasets = {scale.name: ensure_dataset(endpoints, scale, config.seed) for scale in config.scales}
         report = measure(config, endpoints, datasets, run_dir)
