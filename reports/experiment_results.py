@@ -21,7 +21,8 @@ from typing import Any
 from balance_bench.bench.experiments import guide_table as guide_table_experiment
 from balance_bench.bench.experiments import spec
 from balance_bench.bench.experiments.registry import EXPERIMENTS
-from balance_bench.reports.guide_table import check_table, figures as table_figures
+from balance_bench.reports.guide_table import check_table
+from balance_bench.reports.guide_table import figures as table_figures
 from balance_bench.results import CaseResult, ExperimentResult, VariantInfo
 from balance_bench.statistics import Estimate, ratio_estimate
 
@@ -82,7 +83,7 @@ def _guide_table() -> ExperimentResult:
 
 
 def experiment_results(record: Mapping[str, Any] | None, cases: Sequence[CaseResult]) -> list[ExperimentResult]:
-    """One record per experiment and scale the run measured (plus the guide's table when selected), in registry order."""
+    """One record per experiment and scale the run measured (and the guide's table if selected), registry order."""
     if not record:
         return []
     selected = [str(n) for n in record.get("selected") or []]
