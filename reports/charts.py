@@ -28,9 +28,10 @@ from balance_bench.bench.matrix import READ_CACHE_STATES
 from balance_bench.coordinates import EXPLICIT_JOINED, LEGACY, OPTIMIZED, PROJECTIONS, CacheState, Kind, Migration
 from balance_bench.reports.expectations import latency_claim
 from balance_bench.reports.runs import Run
-from balance_bench.results import CaseResult
+from balance_bench.results import CaseResult, ExperimentResult
 
-__all__ = ["STYLE", "query_chart", "distribution_chart", "write_cost_chart", "targets_chart", "figure_svg"]
+__all__ = ["STYLE", "query_chart", "distribution_chart", "write_cost_chart", "targets_chart", "experiment_chart",
+           "figure_svg"]
 
 CACHE_ORDER = READ_CACHE_STATES
 MIGRATION_ORDER = tuple(Migration)
@@ -241,7 +242,8 @@ def distribution_chart(run: Run, query: str, scale: str) -> str | None:
 
 def write_cost_chart(run: Run, scale: str) -> str | None:
     """Median (whisker to p95) of each write with its cache invalidation, without vs with 012's indexes."""
-    writes = [c for c in run.summary.cases if c.coords.kind is Kind.WRITE and c.coords.scale == scale]
+    writes = [c for c in run.summary.cases
+              if c.coords.kind is Kind.WRITE and c.coords.scale == scale and not c.coords.experiment]
     if not writes:
         return None
     queries = list(dict.fromkeys(c.coords.query for c in writes))
@@ -257,3 +259,75 @@ def write_cost_chart(run: Run, scale: str) -> str | None:
         ax.set_title(f"Writes ({scale}): median per call, whisker to p95")
         fig.legend(fontsize=7.5, frameon=False, loc="outside right upper")
         return figure_svg(fig, f"w-{scale}")
+
+
+# --- experiments ----------------------------------------------------------------------------------------------
+
+_PAGE = re.compile(r"^page-(\d+|last)$")
+_VARIANT_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def _depth(param_kind: str) -> float:
+    match = _PAGE.match(param_kind)
+    if match is None:
+        raise ValueError(param_kind)
+    return float("inf") if match[1] == "last" else float(match[1])
+
+
+def _depth_chart(result: ExperimentResult, cases: list[CaseResult]) -> str:
+    kinds = sorted(dict.fromkeys(c.coords.param_kind for c in cases), key=_depth)
+    plotted: list[float] = []
+    with _style():
+        fig = Figure(figsize=(7.5, 3.8), layout="constrained")
+        ax = fig.add_subplot()
+        x = np.arange(len(kinds))
+        variants = list(dict.fromkeys(c.coords.variant for c in cases))
+        for migration in MIGRATION_ORDER:
+            for index, variant in enumerate(variants):
+                line = {c.coords.param_kind: c for c in cases
+                        if c.coords.variant == variant and c.coords.migration is migration}
+                if not line:
+                    continue
+                medians = [line[k].median_ci.value if k in line else np.nan for k in kinds]
+                low = [line[k].median_ci.value - (line[k].median_ci.low or line[k].median_ci.value) if k in line
+                       else np.nan for k in kinds]
+                high = [(line[k].median_ci.high or line[k].median_ci.value) - line[k].median_ci.value if k in line
+                        else np.nan for k in kinds]
+                ax.errorbar(x, medians, yerr=[low, high], color=MIGRATION_COLOURS[migration],
+                            linestyle=MIGRATION_STYLES[migration], marker=_VARIANT_MARKERS[index % 6], capsize=2.5,
+                            linewidth=1.3, markersize=4.5, label=f"{variant}, {migration.replace('_', ' ')}")
+                plotted += [m for m in medians if m == m]
+        ax.set_xticks(x, [k.removeprefix("page-") for k in kinds])
+        _scale(ax, "y", plotted)
+        ax.set_xlabel("page (depth)")
+        ax.set_ylabel("latency per call (ms)")
+        ax.set_title(f"{result.title} ({result.scale}): median across trials, 95% interval")
+        fig.legend(fontsize=7.5, frameon=False, loc="outside right upper")
+        return figure_svg(fig, f"x-{result.name}-{result.scale}")
+
+
+def _case_chart(result: ExperimentResult, cases: list[CaseResult]) -> str:
+    labels = list(dict.fromkeys(f"{c.coords.variant}\n{c.coords.query}\n{c.coords.param_kind}" for c in cases))
+    index = {(f"{c.coords.variant}\n{c.coords.query}\n{c.coords.param_kind}", c.coords.migration): c for c in cases}
+    series = {m: [index.get((label, m)) for label in labels] for m in MIGRATION_ORDER
+              if any((label, m) in index for label in labels)}
+    with _style():
+        fig = Figure(figsize=(max(6.5, 1.0 * len(labels) + 3.0), 4.2), layout="constrained")
+        ax = fig.add_subplot()
+        plotted = _bars(ax, labels, series)
+        ax.tick_params(axis="x", labelsize=6.5)
+        _scale(ax, "y", plotted)
+        ax.set_ylabel("latency per call (ms)")
+        ax.set_title(f"{result.title} ({result.scale}): median per call, whisker to p95", fontsize=9)
+        fig.legend(fontsize=7.5, frameon=False, loc="outside right upper")
+        return figure_svg(fig, f"x-{result.name}-{result.scale}")
+
+
+def experiment_chart(run: Run, result: ExperimentResult) -> str | None:
+    """Latency against depth for paged cases, else every case's median per migration state; None without cases."""
+    cases = result.cases(run.summary.cases)
+    if not cases:
+        return None
+    if all(_PAGE.match(c.coords.param_kind) for c in cases):
+        return _depth_chart(result, cases)
+    return _case_chart(result, cases)

@@ -1,10 +1,11 @@
 """``report.html``: one self-contained, printable file a reviewer reads top to bottom.
 
 Order: the verdict table, then per query a chart, the latency distributions,
-and the plans before and after migration 012; then what the indexes cost
-writes, the transport floor, the baseline comparison when asked for, and the
-environment, dataset and methodology. Everything comes from the run's saved
-records (plan facts included), through the one loader. Charts are inline SVG
+and the plans before and after migration 012; then one section per experiment
+that ran (``experiment_section``); then what the indexes cost writes, the
+transport floor, the baseline comparison when asked for, and the environment,
+dataset and methodology. Everything comes from the run's saved records (plan
+facts included), through the one loader. Charts are inline SVG
 and CSS is inline: nothing is fetched, so it opens offline. Jinja2 autoescapes
 every value, pandas escapes every table cell, and the finished page is passed
 through ``redact`` so no URL password can appear even if one slipped into the
@@ -36,6 +37,7 @@ from balance_bench.reports.compare import (
     unmatched,
 )
 from balance_bench.reports.expectations import latency_claim
+from balance_bench.reports.experiment_section import experiment_sections
 from balance_bench.reports.load_section import load_section
 from balance_bench.reports.projections import projections_frame
 from balance_bench.reports.runs import Run, load_run
@@ -193,10 +195,12 @@ def render_report(run: Run, baseline: Run | None = None,
         "captured_at": str(environment.get("captured_at", "unknown")),
         "scales": scales,
         "case_count": len(run.summary.cases),
+        "has_matrix": any(not c.coords.experiment for c in run.summary.cases),
+        "experiments": experiment_sections(run),
         "has_raw": not run.timings.empty,
-        "verdict_table": verdict_table(items),
+        "verdict_table": verdict_table(items) if items else Markup(""),
         "projections": html_table(projections_frame(run), "projections",
-                                  {f"{p} p50 ms": ms for p in PROJECTIONS}),
+                                  {f"{p} p50 ms": ms for p in PROJECTIONS}) if items else Markup(""),
         "sections": _query_sections(run, items),
         "writes": [{"scale": s, "chart": _svg(write_cost_chart(run, s)),
                     "table": html_table(write_frame(run, s), _anchor("writes", s),

@@ -149,7 +149,8 @@ def overhead_frame(references: Iterable[CaseResult]) -> pd.DataFrame:
 
 def write_frame(run: Run, scale: str) -> pd.DataFrame:
     """Each write without and with 012, and the indexes' price as a within-trial ratio with its interval."""
-    writes = [c for c in run.summary.cases if c.coords.kind is Kind.WRITE and c.coords.scale == scale]
+    writes = [c for c in run.summary.cases
+              if c.coords.kind is Kind.WRITE and c.coords.scale == scale and not c.coords.experiment]
     by = {(c.coords.query, c.coords.migration): c for c in writes}
     rows = []
     for query in dict.fromkeys(c.coords.query for c in writes):
