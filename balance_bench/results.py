@@ -443,7 +443,8 @@ def _experiment(raw: Any, where: str) -> ExperimentResult:
     figures_raw = r.obj("figures")
     ratios_raw = r.obj("ratios")
     checks_raw = r.obj("checks")
-    notes = r.raw.get("notes") or {}
+    notes = r.raw.get("notes")
+    notes = {} if notes is None else notes
     assert figures_raw is not None and ratios_raw is not None and checks_raw is not None
     figures: dict[str, Estimate] = {}
     for key in figures_raw.raw:

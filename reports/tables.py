@@ -100,6 +100,8 @@ def verdict_table(items: list[Verdict], table_id: str = "verdicts") -> Markup:
         "improvement %": [_with_guide(format_estimate(v.improvement, "{:.1f}") if v.improvement else None, g)
                           for v, g in zip(items, frame["guide improvement"], strict=True)],
         "improvement": frame["improvement verdict"],
+        "vs its ms (implied %)": [f"{v.implied_verdict} ({g})" if v.implied_verdict else None
+                                  for v, g in zip(items, frame["implied improvement"], strict=True)],
         "guide's cache: improvement %": [
             _with_guide(format_estimate(v.guide_improvement, "{:.1f}") if v.guide_improvement else None, g)
             for v, g in zip(items, frame["guide improvement"], strict=True)],
@@ -117,6 +119,8 @@ def verdict_table(items: list[Verdict], table_id: str = "verdicts") -> Markup:
     classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
     for column in ("improvement", "guide's cache", "index used", "012 effect"):
         classes[column] = shown[column].map(lambda v: VERDICT_CLASSES.get(v, "") if isinstance(v, str) else "")
+    classes["vs its ms (implied %)"] = shown["vs its ms (implied %)"].map(
+        lambda v: VERDICT_CLASSES.get(v.split(" ")[0], "") if isinstance(v, str) else "")
     classes["ms vs guide"] = shown["ms vs guide"].map(lambda v: "neutral" if v else "")
     return html_table(shown, table_id, classes=classes)
 

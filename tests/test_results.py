@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +16,13 @@ from balance_bench.results import (
     SCHEMA_VERSION,
     CaseResult,
     Design,
+    ExperimentResult,
     FindingFact,
     Overhead,
     PlanFacts,
     PlanNodeRow,
     Summary,
+    VariantInfo,
     new_run_dir,
     read_summary,
     write_summary,
@@ -45,12 +49,48 @@ def _write(path: Path, doc: dict[str, Any]) -> Path:
     return path
 
 
-def test_version_2_round_trips_every_field(tmp_path: Path) -> None:
-    """What write_summary writes, read_summary reads back unchanged."""
-    summary = _summary()
+EXPERIMENT = ExperimentResult(
+    name="pagination", title="Pagination depth", question="cursor-based pagination", scale="tiny",
+    variants=(VariantInfo("offset", "the guide's", "plain", "no change"),), migrations=("with_012",),
+    checks={"with_012": "passed"},
+    figures={"with_012.offset_depth": Estimate(1.8, 1.6, 2.0, 3),
+             "with_012.offset.lag.ms": Estimate(2.0, None, None, 1)},
+    ratios={"offset_depth": ("offset-get_by_user-page-last", "offset-get_by_user-page-1")},
+    conclusion="OFFSET is slower at depth.", notes={"replica": {"replica": "embedded", "apply_delay_ms": 0}})
+
+
+def test_version_3_round_trips_every_field(tmp_path: Path) -> None:
+    """What write_summary writes, read_summary reads back unchanged, experiment records included."""
+    summary = replace(_summary(), experiments=[EXPERIMENT])
     loaded = read_summary(write_summary(tmp_path, summary))
-    assert loaded == summary and loaded.schema_version == SCHEMA_VERSION == 2
+    assert loaded == summary and loaded.schema_version == SCHEMA_VERSION == 3
     assert loaded.cases[0].median_ci.trials == 3
+    assert loaded.experiments[0].figures["with_012.offset_depth"].has_interval
+
+
+def test_a_version_2_summary_loads_without_experiments(tmp_path: Path) -> None:
+    """A version 2 summary (before experiments) still loads; an 'experiments' key in it is not trusted."""
+    doc = json.loads(_summary().to_json())
+    doc["schema_version"] = 2
+    doc["experiments"] = [{"name": "ignored"}]
+    loaded = read_summary(_write(tmp_path / "summary.json", doc))
+    assert loaded.schema_version == 2 and loaded.experiments == [] and loaded.cases == _summary().cases
+
+
+@pytest.mark.parametrize("damage,field", [
+    (lambda e: e.pop("figures"), "figures"),
+    (lambda e: e["figures"].update({"x": [1.0, None]}), "figures.x"),
+    (lambda e: e["ratios"].update({"r": ["only-one"]}), "ratios.r"),
+    (lambda e: e.update({"notes": []}), "notes"),
+    (lambda e: e["variants"][0].pop("name"), "variants[0]"),
+])
+def test_a_damaged_experiment_record_is_one_line_naming_the_field(tmp_path: Path, damage: Any, field: str) -> None:
+    """A broken experiment record is refused with one BenchError naming the record and the field."""
+    doc = json.loads(replace(_summary(), experiments=[EXPERIMENT]).to_json())
+    damage(doc["experiments"][0])
+    with pytest.raises(BenchError, match=re.escape("experiments[0]")) as raised:
+        read_summary(_write(tmp_path / "summary.json", doc))
+    assert field.split(".")[0].split("[")[0] in str(raised.value) and "\n" not in str(raised.value)
 
 
 V1_CASE = {
@@ -74,13 +114,13 @@ def test_a_version_1_summary_loads_as_one_trial(tmp_path: Path) -> None:
     assert case.plan is not None and case.plan.indexes_used == ("balances_pkey",) and case.plan.nodes == ()
 
 
-@pytest.mark.parametrize("version", [0, 3, 99, "2", True, None])
+@pytest.mark.parametrize("version", [0, 4, 99, "2", True, None])
 def test_unknown_versions_are_refused_with_what_to_do(tmp_path: Path, version: object) -> None:
     """A version this release does not know is one line naming the file and the readable versions."""
     path = _write(tmp_path / "summary.json", {"schema_version": version, "environment": {}, "cases": []})
     with pytest.raises(BenchError) as info:
         read_summary(path)
-    assert str(path) in str(info.value) and "reads versions 1, 2" in str(info.value)
+    assert str(path) in str(info.value) and "reads versions 1, 2, 3" in str(info.value)
 
 
 def _v2_case() -> dict[str, Any]:
