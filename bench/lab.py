@@ -13,13 +13,16 @@ loops) and must not disturb what is timed. ``record`` is what the run keeps
 about each experiment beside its timings (``benchmarks.json``, under
 ``balance_bench.experiments``); the summarise stage turns it into records.
 
-Everything is removed on ``close``: states closed, copies dropped, the keys
-under each workspace's prefix deleted, the replica stopped.
+Everything is removed on ``close``: states closed, the keys under each
+workspace's prefix deleted, the replica stopped, and the copies dropped all
+at once (each DROP DATABASE waits for a checkpoint; side by side they share
+one).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +38,7 @@ from balance_bench.bench.experiments.workspace import experiment_workspaces
 from balance_bench.bench.plans import explain, planner_settings
 from balance_bench.config import Config
 from balance_bench.coordinates import Coordinates, Migration
+from balance_bench.fixtures.databases import drop_owned_together
 from balance_bench.fixtures.replica import Replica, running_replica
 from balance_bench.fixtures.services import Endpoints
 from balance_bench.results import plan_document, plan_file
@@ -82,6 +86,7 @@ class Prepared:
     states: dict[str, Any]
     cases: dict[str, tuple[ExperimentCase, ...]]
     probes: dict[str, dict[str, float]] = field(default_factory=dict)  # "<variant>.<probe>" -> figures
+    seconds: dict[str, float] = field(default_factory=dict)  # untimed work's wall time: "prepare", "<probe key>"
 
     def case(self, variant: str, case_id: str) -> ExperimentCase:
         return next(c for c in self.cases[variant] if c.id == case_id)
@@ -99,12 +104,15 @@ class Lab:
         self._stack = ExitStack()
         self._engines: dict[str, Engine] = {}
         self._settings: dict[str, dict[str, str]] = {}
+        self._copies: list[str] = []  # every workspace copy, dropped together on close
 
     def prepare(self, run: VariantRun) -> Prepared:
         """The experiment of ``run`` at its scale and migration, prepared and checked on first use."""
         key = (run.experiment, run.scale, run.migration)
         if key not in self.prepared:
+            started = time.perf_counter()
             self.prepared[key] = self._prepare(EXPERIMENTS[run.experiment], run.scale, run.migration)
+            self.prepared[key].seconds["prepare"] = time.perf_counter() - started
         return self.prepared[key]
 
     def _replica(self, experiment: Experiment[Any]) -> Replica:
@@ -117,7 +125,7 @@ class Lab:
         scale = next(s for s in self.config.scales if s.name == scale_name)
         replica = self._replica(experiment) if experiment.needs_replica else None
         spaces = self._stack.enter_context(experiment_workspaces(
-            experiment, self.endpoints, scale, self.config.seed, migration, self.redis, replica))
+            experiment, self.endpoints, scale, self.config.seed, migration, self.redis, replica, self._copies))
         states: dict[str, Any] = {}
         for variant in experiment.variants:
             state = experiment.prepare(spaces[variant.name])
@@ -151,8 +159,11 @@ class Lab:
             for variant in prepared.experiment.variants:
                 for probe in prepared.experiment.probes:
                     if probe.applies_to(variant.name):
+                        started = time.perf_counter()
                         figures = probe.run(prepared.states[variant.name], self.config.quick)
-                        prepared.probes[f"{variant.name}.{probe.name}"] = {k: float(v) for k, v in figures.items()}
+                        key = f"{variant.name}.{probe.name}"
+                        prepared.probes[key] = {k: float(v) for k, v in figures.items()}
+                        prepared.seconds[key] = time.perf_counter() - started
 
     def any_engine(self) -> Engine | None:
         """An engine on one of the lab's copies (for the environment record), or None if nothing was prepared."""
@@ -178,6 +189,7 @@ class Lab:
                 "check": "passed",
                 "cases": {variant: [c.id for c in cases] for variant, cases in prepared.cases.items()},
                 "probes": prepared.probes,
+                "seconds": {k: round(v, 3) for k, v in prepared.seconds.items()},
             }
         return {"selected": list(self.config.experiments), "experiments": experiments,
                 "replica": self.replica.describe() if self.replica is not None else None}
@@ -189,4 +201,7 @@ class Lab:
         try:
             self._stack.close()
         finally:
-            self.redis.close()
+            try:
+                drop_owned_together(self.endpoints, self._copies)
+            finally:
+                self.redis.close()

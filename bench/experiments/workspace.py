@@ -22,7 +22,7 @@ from balance_bench.bench.experiments.spec import Experiment, Workspace
 from balance_bench.bench.world import REVISION_OF
 from balance_bench.coordinates import Migration
 from balance_bench.fixtures import migrate
-from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned
+from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned_together
 from balance_bench.fixtures.datasets import ensure_dataset
 from balance_bench.fixtures.layouts import get_layout
 from balance_bench.fixtures.replica import Replica, wait_for_replay
@@ -53,19 +53,26 @@ def delete_prefixed(client: redis.Redis, prefix: str) -> int:
 
 @contextmanager
 def experiment_workspaces(experiment: Experiment[Any], endpoints: Endpoints, scale: Scale, seed: int,
-                          migration: Migration, client: redis.Redis,
-                          replica: Replica | None = None) -> Iterator[dict[str, Workspace]]:
-    """One workspace per variant of ``experiment`` at ``migration``; copies dropped and keys deleted on exit."""
+                          migration: Migration, client: redis.Redis, replica: Replica | None = None,
+                          drops: list[str] | None = None) -> Iterator[dict[str, Workspace]]:
+    """One workspace per variant of ``experiment`` at ``migration``; copies dropped and keys deleted on exit.
+
+    With ``drops``, the copies' names are appended to it instead and the caller
+    drops them (with others: ``drop_owned_together``, one checkpoint for all).
+    """
     if experiment.needs_replica and replica is None:
         raise ValueError(f"experiment {experiment.name!r} needs a replica")
     run = uuid.uuid4().hex[:8]
+    names: list[str] = drops if drops is not None else []
     with ExitStack() as stack:
+        if drops is None:
+            stack.callback(drop_owned_together, endpoints, names)
         spaces: dict[str, Workspace] = {}
         for variant in experiment.variants:
             dataset = ensure_dataset(endpoints, scale, seed, layout=get_layout(variant.layout))
             name = f"{PREFIX}x{run}_{experiment.name}_{variant.name}"[:63]
+            names.append(name)  # before it exists: a failed CREATE leaves nothing, and a drop of nothing is fine
             create_owned(endpoints, name, template=dataset.database)
-            stack.callback(drop_owned, endpoints, name)
             url = endpoints.database_url(name)
             _migrate(url, migration)
             prefix = f"{endpoints.redis_prefix}x{run}:{variant.name}:"
