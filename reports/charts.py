@@ -288,11 +288,13 @@ def _depth_chart(result: ExperimentResult, cases: list[CaseResult]) -> str:
                         if c.coords.variant == variant and c.coords.migration is migration}
                 if not line:
                     continue
-                medians = [line[k].median_ci.value if k in line else np.nan for k in kinds]
-                low = [line[k].median_ci.value - (line[k].median_ci.low or line[k].median_ci.value) if k in line
-                       else np.nan for k in kinds]
-                high = [(line[k].median_ci.high or line[k].median_ci.value) - line[k].median_ci.value if k in line
-                        else np.nan for k in kinds]
+                estimates = [line[k].median_ci if k in line else None for k in kinds]
+                medians = [e.value if e else np.nan for e in estimates]
+                # Interval arms, never below zero (identical trials give low == value up to rounding).
+                low = [max(0.0, e.value - (e.low if e.low is not None else e.value)) if e else np.nan
+                       for e in estimates]
+                high = [max(0.0, (e.high if e.high is not None else e.value) - e.value) if e else np.nan
+                        for e in estimates]
                 ax.errorbar(x, medians, yerr=[low, high], color=MIGRATION_COLOURS[migration],
                             linestyle=MIGRATION_STYLES[migration], marker=_VARIANT_MARKERS[index % 6], capsize=2.5,
                             linewidth=1.3, markersize=4.5, label=f"{variant}, {migration.replace('_', ' ')}")
