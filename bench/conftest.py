@@ -82,6 +82,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("case,trial", points, ids=[_item_id(c, t, trials) for c, t in points])
 
 
+@pytest.hookimpl(trylast=True)  # after -m/-k deselection, so positions count the items that run
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Per scale, trial after trial; inside a trial every case once, in an order shuffled from the seed."""
     bench = config_of(config)

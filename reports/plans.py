@@ -156,6 +156,8 @@ class PlanCase:
     scale: str | None = None
     projection: str | None = None
     param_kind: str | None = None
+    experiment: str | None = None  # set for an experiment's case (with its variant), empty for the matrix's
+    variant: str | None = None
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,38 @@ def test_a_replica_dsn_is_a_postgres_url_of_an_external_primary() -> None:
         config_from_namespace(_parse(["--replica-dsn", "postgres://u@standby/postgres"]))
     with pytest.raises(argparse.ArgumentError, match="not a PostgreSQL URL"):
         _parse(["--replica-dsn", "redis://standby"])
+
+
+def test_experiments_are_named_by_the_registry_in_its_order() -> None:
+    """--experiments takes names (any order, spaces allowed) or all, and keeps the registry's order; default none."""
+    from balance_bench.bench.experiments.registry import EXPERIMENTS
+
+    assert config_from_namespace(_parse([])).experiments == ()
+    assert config_from_namespace(_parse(["--experiments", "replica, pagination"])).experiments == (
+        "pagination", "replica")
+    assert config_from_namespace(_parse(["--experiments", "all"])).experiments == tuple(EXPERIMENTS)
+    assert config_from_namespace(_parse(["--experiments", "guide_table,antipattern"])).experiments == (
+        "antipattern", "guide_table")
+    assert config_from_namespace(_parse(["--experiments", "pagination"])).describe()["experiments"] == ["pagination"]
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("nope", "unknown experiment 'nope'; known: pagination"),
+    ("pagination,Replica", "unknown experiment 'Replica'"),
+    ("", "needs 'all' or at least one experiment name"),
+    (" , ", "needs 'all' or at least one experiment name"),
+    ("guide_table", "guide_table times nothing on its own"),
+])
+def test_bad_experiment_names_are_refused_as_parsed(value: str, message: str) -> None:
+    """Unknown names, an empty list and the guide's table alone (nothing to time) are refused by the parser."""
+    with pytest.raises(argparse.ArgumentError, match=message):
+        _parse(["--experiments", value])
+
+
+def test_the_experiments_environment_variable_goes_through_the_same_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BALANCE_BENCH_EXPERIMENTS selects like the flag, and a bad value is the same one-line refusal."""
+    monkeypatch.setenv("BALANCE_BENCH_EXPERIMENTS", "warming")
+    assert config_from_namespace(_parse([])).experiments == ("warming",)
+    monkeypatch.setenv("BALANCE_BENCH_EXPERIMENTS", "warmup")
+    with pytest.raises((argparse.ArgumentError, BenchError), match="unknown experiment 'warmup'"):
+        config_from_namespace(_parse([]))

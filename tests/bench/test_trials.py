@@ -40,3 +40,39 @@ def test_plain_pytest_is_one_trial_with_the_plain_case_ids() -> None:
     """Without --trials, pytest runs a single trial and the ids are the case ids users know."""
     items = _collected("--order-seed", "7")
     assert sorted(items) == sorted(c.id for c in all_cases(("tiny",)))
+
+
+def _collect(*options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "bench/", "--collect-only", "-q", "--scale", "tiny",
+                           "-p", "no:cacheprovider", *options], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_experiments_are_items_of_each_trial_beside_the_matrix() -> None:
+    """--experiments adds one item per variant, migration state and trial, shuffled into the trials with the matrix."""
+    items = _collected("--trials", "2", "--order-seed", "7", "--experiments", "pagination")
+    variants = [i for i in items if "-pagination-" in i]
+    expected = {f"tiny-{m}-pagination-{v}-t{t:02d}" for m in ("without_012", "with_012") for v in ("offset", "keyset")
+                for t in (1, 2)}
+    assert set(variants) == expected and len(variants) == len(expected)
+    trials = [int(i.rsplit("-t", 1)[1]) for i in items]
+    assert trials == sorted(trials)  # trial 1's experiment items run inside trial 1, not after the matrix
+    first = ["-pagination-" in i for i in items if i.endswith("-t01")]
+    assert first.index(True) < len(first) - 1 - first[::-1].index(False)  # a matrix item runs after an experiment's
+
+
+def test_the_experiments_marker_selects_only_them() -> None:
+    """pytest bench/ -m experiments --experiments NAME collects the experiment's items and nothing of the matrix."""
+    items = _collected("-m", "experiments", "--experiments", "antipattern,pagination")
+    assert sorted(items) == sorted(
+        [f"tiny-with_012-antipattern-{v}" for v in ("no_index", "partial_index")]
+        + [f"tiny-{m}-pagination-{v}" for m in ("without_012", "with_012") for v in ("offset", "keyset")])
+
+
+def test_without_experiments_their_items_are_deselected_and_the_marker_alone_is_refused() -> None:
+    """No --experiments: the matrix alone (nothing skipped); -m experiments then says what is missing (exit 4)."""
+    assert not [i for i in _collected() if "pagination" in i]
+    proc = _collect("-m", "experiments")
+    assert proc.returncode == 4 and "-m experiments selects nothing without --experiments" in proc.stderr
+    unknown = _collect("--experiments", "nope")
+    assert unknown.returncode == 4 and "unknown experiment 'nope'" in unknown.stderr
