@@ -285,6 +285,23 @@ and `index used` says whether the with-012 plan uses the index the guide names.
 verdicts_frame(verdicts(run)).round(3)
 ''')
     nb.md("""
+## Experiments
+
+A run made with `balance-bench run --experiments NAME[,NAME]|all` holds the experiments' figures: `run.experiments`
+has one row per figure (ratios computed within each trial with their interval, probe figures measured once) and each
+experiment's one-sentence conclusion; `run.cases` holds their timed cases, with `experiment` and `variant` filled in.
+""")
+    nb.code('''
+experiments = run.experiments
+if experiments.empty:
+    print("This run has no experiments; make one with `balance-bench run --quick --experiments all`.")
+else:
+    sentences = experiments.groupby(["experiment", "scale"], sort=False)["conclusion"].first()
+    for (name, scale), sentence in sentences.items():
+        print(f"{name} ({scale or 'no scale'}): {sentence}")
+    display(experiments.drop(columns="conclusion").round(3))
+''')
+    nb.md("""
 ## Compare with an earlier run
 
 Cases are matched by their coordinates. `change (%)` compares the geometric means of the per-trial medians

@@ -16,13 +16,14 @@ from typing import Any
 
 import pandas as pd
 
-from balance_bench.coordinates import FIELDS, Coordinates
+from balance_bench.coordinates import FIELDS, Coordinates, Migration
 from balance_bench.errors import BenchError
 from balance_bench.reports.load_frames import LoadData, read_load
 from balance_bench.results import BENCHMARKS_FILE, SUMMARY_FILE, CaseResult, Design, Summary, read_summary
 
 __all__ = ["Run", "load_run", "FIELDS"]
 
+MIGRATIONS = frozenset(str(m) for m in Migration)
 RawTimings = dict[Coordinates, dict[int, list[float]]]
 """Seconds per round, per trial, per case."""
 
@@ -107,6 +108,25 @@ class Run:
     def plan_path(self, case: CaseResult) -> Path | None:
         """Where the case's plan file is, if it has one."""
         return self.path / case.plan.file if case.plan else None
+
+    @cached_property
+    def experiments(self) -> pd.DataFrame:
+        """One row per experiment figure: experiment, scale, migration, figure, kind, value, low, high, trials, and
+        the experiment's conclusion (the same on each of its rows). Empty when the run timed no experiment."""
+        columns = ["experiment", "scale", "migration", "figure", "kind", "value", "low", "high", "trials",
+                   "conclusion"]
+        rows = []
+        for result in self.summary.experiments:
+            for key, estimate in result.figures.items():
+                migration, _, name = key.partition(".")
+                if migration not in MIGRATIONS:  # the guide-table's figures belong to no migration state
+                    migration, name = "", key
+                ratio = name in result.ratios
+                rows.append({"experiment": result.name, "scale": result.scale, "migration": migration,
+                             "figure": name,
+                             "kind": "ratio" if ratio else "probe", "value": estimate.value, "low": estimate.low,
+                             "high": estimate.high, "trials": estimate.trials, "conclusion": result.conclusion})
+        return pd.DataFrame(rows, columns=columns)
 
     @cached_property
     def load(self) -> LoadData | None:

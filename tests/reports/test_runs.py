@@ -1,0 +1,35 @@
+"""The loader's experiment frame: one row per figure, ratios with intervals, probes and the guide's table apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from balance_bench.reports.experiment_results import experiment_results
+from balance_bench.reports.runs import load_run
+from balance_bench.results import Design, Summary, write_summary
+from tests.reports.test_experiment_results import PAGES, _record
+
+
+def test_experiments_load_as_a_dataframe_through_the_one_loader(tmp_path: Path) -> None:
+    """A saved run's experiments come back as rows the notebooks can filter: migration, figure, kind, interval."""
+    record = {**_record("pagination", {"with_012": {"probes": {"offset.pages": {"last": 8.0}}}}),
+              "selected": ["pagination", "guide_table"]}
+    write_summary(tmp_path, Summary(environment={}, design=Design(3, 1, 0.06), cases=PAGES,
+                                    experiments=experiment_results(record, PAGES)))
+    frame = load_run(tmp_path).experiments
+    depth = frame[(frame["experiment"] == "pagination") & (frame["figure"] == "offset_depth")].iloc[0]
+    assert (depth["migration"], depth["kind"], depth["trials"]) == ("with_012", "ratio", 3)
+    assert depth["value"] == pytest.approx(3.0) and depth["conclusion"].startswith("With 012")
+    probe = frame[frame["figure"] == "offset.pages.last"].iloc[0]
+    assert (probe["kind"], probe["value"], probe["migration"]) == ("probe", 8.0, "with_012")
+    table = frame[frame["experiment"] == "guide_table"]
+    assert set(table["migration"]) == {""} and "table.findById.follows" in set(table["figure"])
+
+
+def test_a_run_without_experiments_has_an_empty_frame_with_the_columns(tmp_path: Path) -> None:
+    """No experiments: an empty frame, its columns still there for code that filters it."""
+    write_summary(tmp_path, Summary(environment={}, design=Design(3, 1, 0.06), cases=PAGES))
+    frame = load_run(tmp_path).experiments
+    assert frame.empty and {"experiment", "figure", "value", "low", "high", "conclusion"} <= set(frame.columns)
