@@ -71,8 +71,9 @@ def lab(pytestconfig: pytest.Config, bench_config: Config, endpoints: Endpoints,
 def _fixture(request: pytest.FixtureRequest) -> BenchmarkFixture:
     """A pytest-benchmark fixture of its own for one more case of this item (what its ``benchmark`` fixture does)."""
     session: Any = request.config._benchmarksession  # type: ignore[attr-defined]
-    return BenchmarkFixture(request.node, add_stats=session.benchmarks.append, logger=session.logger,
-                            warner=request.node.warn, disabled=session.disabled, **session.options)
+    return BenchmarkFixture(  # type: ignore[no-untyped-call]
+        request.node, add_stats=session.benchmarks.append, logger=session.logger, warner=request.node.warn,
+        disabled=session.disabled, **session.options)
 
 
 @pytest.mark.experiments
@@ -114,4 +115,4 @@ def test_variant(case: VariantRun, trial: int, position: int, lab: Lab, benchmar
         raise
     finally:
         for fixture in extra_fixtures:
-            fixture._cleanup()
+            fixture._cleanup()  # type: ignore[no-untyped-call]
