@@ -43,6 +43,7 @@ class ExperimentSection:
     anchor: str
     result: ExperimentResult
     chart: Markup | None
+    chart_caption: str
     variants: Markup | None
     figures: Markup | None
     cases: Markup | None
@@ -103,9 +104,15 @@ def _section(run: Run, result: ExperimentResult) -> ExperimentSection:
         styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
         styles["follows"] = frame["follows"].map({"yes": "good", "no": "bad"})
         table = html_table(frame, _anchor("xtable", result.name), classes=styles)
+    paged = bool(cases) and all(c.coords.param_kind.startswith("page-") for c in cases)
+    caption = ("Latency per call against depth: the central value of the per-trial medians with its 95% interval "
+               "across trials, one line per variant and migration state (dashed grey without 012, blue with it)."
+               if paged else
+               "Median latency per call (bars) with a whisker up to p95, per case (variant, operation, parameters), "
+               "without (grey) and with (blue) migration 012.")
     return ExperimentSection(
         anchor=anchor, result=result,
-        chart=Markup(chart) if (chart := experiment_chart(run, result)) else None,
+        chart=Markup(chart) if (chart := experiment_chart(run, result)) else None, chart_caption=caption,
         variants=html_table(variants, _anchor("xvariants", result.name, result.scale)) if result.variants else None,
         figures=html_table(figures_frame(result), _anchor("xfigures", result.name, result.scale))
         if result.figures and result.variants else None,
