@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,11 +50,12 @@ def test_the_aa_command_runs_twice_and_reports(tmp_path: Path) -> None:
 
 def test_the_aa_command_judges_two_existing_runs(make_run: Callable[..., Path], tmp_path: Path) -> None:
     """`aa --runs A B` judges runs made already: full case labels in the table, exit 1 exactly on a false alarm."""
-    same = run_cli("aa", "--runs", str(make_run(seed=11)), str(make_run(seed=12)), "--threshold", "10")
+    wide = {**os.environ, "COLUMNS": "250"}  # rich wraps a table to the terminal: keep each label on one line
+    same = run_cli("aa", "--runs", str(make_run(seed=11)), str(make_run(seed=12)), "--threshold", "10", env=wide)
     assert same.returncode == 0, same.stderr[-2000:]
     assert "[warm, with_012, optimized" in same.stdout and "false alarms at 10%: 0 of" in same.stdout
     slow = lambda case: 1.6 if case.query == "debit" else 1.0  # noqa: E731
-    changed = run_cli("aa", "--runs", str(make_run(seed=13)), str(make_run(seed=14, slowdown=slow)))
+    changed = run_cli("aa", "--runs", str(make_run(seed=13)), str(make_run(seed=14, slowdown=slow)), env=wide)
     assert changed.returncode == 1 and "FALSE ALARM" in changed.stdout
     missing = run_cli("aa", "--runs", str(tmp_path / "nope"), str(tmp_path / "nope2"))
     assert missing.returncode != 0 and len(missing.stderr.strip().splitlines()) == 1
