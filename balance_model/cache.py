@@ -246,7 +246,7 @@ class BalanceCache:
             raw = self._client.get(key)
             if raw is not None:
                 try:
-                    value = codec.decode(raw)
+                    value = codec.decode(raw)  # type: ignore[arg-type]  # decode_responses is off: bytes
                 except (ValueError, TypeError, ArithmeticError):
                     pass  # another shape (other projection, older layout): a miss, overwritten below
                 else:
@@ -267,11 +267,11 @@ class BalanceCache:
             return load()
         if self.fill is FillMode.GUIDE:
             return self._guide_fill(key, load, codec, ttl_ms)
-        value = load()
+        loaded = load()
         # After a failure, an invalidation may still be unsent while this reader's token looks valid: no fill.
-        if value is not None and not self._down_until:
-            self._store(counts, key, fill_key, token, codec.encode(value), ttl_ms)
-        return value
+        if loaded is not None and not self._down_until:
+            self._store(counts, key, fill_key, token, codec.encode(loaded), ttl_ms)
+        return loaded
 
     def _guide_fill(self, key: str, load: Callable[[], T | None], codec: Codec[T], ttl_ms: int) -> T | None:
         """The guide's miss: read the database, then SET with the TTL, whatever happened meanwhile."""
@@ -283,7 +283,7 @@ class BalanceCache:
                 self._failed(exc, None)
         return value
 
-    def _store(self, counts: list[int], key: str, fill_key: str, token: object, raw: bytes, ttl_ms: int) -> None:
+    def _store(self, counts: list[int], key: str, fill_key: str, token: bytes, raw: bytes, ttl_ms: int) -> None:
         try:
             stored = self._fill(keys=[key, fill_key], args=[token, raw, ttl_ms])
         except _REDIS_ERRORS as exc:

@@ -137,35 +137,45 @@ class BalanceModel:
         return self._read(spec, params)
 
     def find_by_id(self, id: int) -> Balance | None:
-        return self._read(self._reads["find_by_id"], {"id": id})
+        found: Balance | None = self._read(self._reads["find_by_id"], {"id": id})
+        return found
 
     def find_by_user_id(self, user_id: int) -> list[Balance]:
         """All of the user's balances, by id."""
-        return self._read(self._reads["find_by_user_id"], {"user_id": user_id})
+        found: list[Balance] = self._read(self._reads["find_by_user_id"], {"user_id": user_id})
+        return found
 
     def find_by_user_id_and_token_id(self, user_id: int, token_id: int) -> Balance | None:
         """The user's balance of this token (the lowest id if there are several addresses)."""
-        return self._read(self._reads["find_by_user_id_and_token_id"], {"user_id": user_id, "token_id": token_id})
+        found: Balance | None = self._read(self._reads["find_by_user_id_and_token_id"],
+                                           {"user_id": user_id, "token_id": token_id})
+        return found
 
     def get_by_user(self, user_id: int, limit: int = 20, offset: int = 0) -> list[Balance]:
         """One page of the user's balances, newest first (``created_at DESC, id DESC``)."""
         if limit < 0 or offset < 0:
             raise ValueError(f"limit and offset must be >= 0, got {limit} and {offset}")
-        return self._read(self._reads["get_by_user"], {"user_id": user_id, "limit": limit, "offset": offset})
+        found: list[Balance] = self._read(self._reads["get_by_user"],
+                                          {"user_id": user_id, "limit": limit, "offset": offset})
+        return found
 
     def total_balance_by_user(self, user_id: int) -> Decimal:
         """Sum of the user's ``usd_value`` (0 with no balances)."""
-        return self._read(self._reads["total_balance_by_user"], {"user_id": user_id})
+        found: Decimal = self._read(self._reads["total_balance_by_user"], {"user_id": user_id})
+        return found
 
     def total_balance(self) -> Decimal:
         """Sum of every ``usd_value`` in the system."""
-        return self._read(self._reads["total_balance"], {})
+        found: Decimal = self._read(self._reads["total_balance"], {})
+        return found
 
     def find_by_address(self, address: str) -> list[Balance]:
-        return self._read(self._reads["find_by_address"], {"address": address})
+        found: list[Balance] = self._read(self._reads["find_by_address"], {"address": address})
+        return found
 
     def find_by_token_id(self, token_id: int) -> list[Balance]:
-        return self._read(self._reads["find_by_token_id"], {"token_id": token_id})
+        found: list[Balance] = self._read(self._reads["find_by_token_id"], {"token_id": token_id})
+        return found
 
     def get_by_user_keyset(self, user_id: int, limit: int = 20, after: PageCursor | None = None) -> Page:
         """The page of the user's balances after cursor ``after`` (None: the first page), newest first.
@@ -229,7 +239,7 @@ class BalanceModel:
             else money(auto_convert_threshold, "auto_convert_threshold"),
         }
         try:
-            balance = self._write(_CREATE, params, _BALANCE_ROW)
+            balance: Balance | None = self._write(_CREATE, params, _BALANCE_ROW)
         except psycopg.errors.ForeignKeyViolation:
             raise UnknownReference(f"user {user_id} does not exist") from None
         if balance is None:
@@ -239,8 +249,8 @@ class BalanceModel:
 
     def credit(self, id: int, amount: Decimal | int) -> Balance:
         """Add ``amount`` (> 0) in one atomic UPDATE; usd_value and updated_at follow."""
-        balance = self._write(_CREDIT, {"id": id, "delta": money(amount, "credit", positive=True)}, _BALANCE_ROW,
-                              locks=id)
+        balance: Balance | None = self._write(
+            _CREDIT, {"id": id, "delta": money(amount, "credit", positive=True)}, _BALANCE_ROW, locks=id)
         if balance is None:
             raise BalanceNotFound(id)
         self._invalidate(balance.id, balance.user_id, balance.token_id)
@@ -249,7 +259,7 @@ class BalanceModel:
     def debit(self, id: int, amount: Decimal | int) -> Balance:
         """Subtract ``amount`` (> 0) in one atomic UPDATE that matches no row if it would go negative."""
         delta = money(amount, "debit", positive=True)
-        balance = self._write(_DEBIT, {"id": id, "delta": delta}, _BALANCE_ROW, locks=id)
+        balance: Balance | None = self._write(_DEBIT, {"id": id, "delta": delta}, _BALANCE_ROW, locks=id)
         if balance is None:
             available = self._execute_one(_AMOUNT_OF, {"id": id}, scalar_row)
             if available is None:

@@ -29,12 +29,12 @@ value)``, written as the guide writes it: no ORDER BY, on a column no index cove
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     DateTime,
-    Delete,
     Insert,
     Integer,
     Select,
@@ -51,6 +51,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.sql.dml import ReturningDelete
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.selectable import FromClause
 
@@ -92,11 +93,11 @@ SCALAR_QUERIES: frozenset[str] = frozenset({"total_balance_by_user", "total_bala
 
 _B = balances.c
 # Explicit, in table order: the same order as Balance's fields and as balances.* expands to.
-BALANCE_COLUMNS: tuple[ColumnElement, ...] = (
+BALANCE_COLUMNS: tuple[ColumnElement[Any], ...] = (
     _B.id, _B.user_id, _B.token_id, _B.address, _B.amount, _B.usd_value,
     _B.auto_convert_threshold, _B.created_at, _B.updated_at,
 )
-_LEGACY_EXTRA: tuple[ColumnElement, ...] = (
+_LEGACY_EXTRA: tuple[ColumnElement[Any], ...] = (
     users.c.email.label("user_email"),
     tokens.c.symbol.label("token_symbol"),
     tokens.c.name.label("token_name"),
@@ -119,20 +120,20 @@ def _joined() -> FromClause:
     return balances.join(users, users.c.id == _B.user_id).join(tokens, tokens.c.id == _B.token_id)
 
 
-def _legacy() -> Select:
+def _legacy() -> Select[Any]:
     return select(literal_column("balances.*"), *_LEGACY_EXTRA).select_from(_joined())
 
 
-def _explicit_joined() -> Select:
+def _explicit_joined() -> Select[Any]:
     # The joins change no row (both are to the row's own foreign keys), only the work: what the rewrite dropped.
     return select(*BALANCE_COLUMNS).select_from(_joined())
 
 
-def _optimized() -> Select:
+def _optimized() -> Select[Any]:
     return select(*BALANCE_COLUMNS)
 
 
-def _row_reads(base: Select) -> dict[str, Select]:
+def _row_reads(base: Select[Any]) -> dict[str, Select[Any]]:
     return {
         "find_by_id": base.where(_B.id == _id),
         "find_by_user_id": base.where(_B.user_id == _user_id).order_by(_B.id),
@@ -158,12 +159,12 @@ def _row_reads(base: Select) -> dict[str, Select]:
 
 # literal 0, not a bind: the statement's only parameters are the read's arguments.
 _SUM_USD = func.coalesce(func.sum(_B.usd_value), literal_column("0")).label("total")
-_AGGREGATES: dict[str, Select] = {
+_AGGREGATES: dict[str, Select[Any]] = {
     "total_balance_by_user": select(_SUM_USD).where(_B.user_id == _user_id),
     "total_balance": select(_SUM_USD),
 }
 
-_STATEMENTS: dict[tuple[str, str], Select] = {
+_STATEMENTS: dict[tuple[str, str], Select[Any]] = {
     **{(q, "legacy"): s for q, s in _row_reads(_legacy()).items()},
     **{(q, "explicit_joined"): s for q, s in _row_reads(_explicit_joined()).items()},
     **{(q, "optimized"): s for q, s in _row_reads(_optimized()).items()},
@@ -171,7 +172,7 @@ _STATEMENTS: dict[tuple[str, str], Select] = {
 }
 
 
-def statement(query: str, projection: str = "optimized") -> Select:
+def statement(query: str, projection: str = "optimized") -> Select[Any]:
     """The Core statement the model executes for read ``query`` (the same object on every call)."""
     try:
         return _STATEMENTS[(query, projection)]
@@ -216,10 +217,10 @@ DEBIT: Update = (
     .returning(*BALANCE_COLUMNS)
 )
 """No row back means not found or insufficient funds; ``AMOUNT_OF`` tells which."""
-DELETE: Delete = delete(balances).where(_B.id == _id).returning(_B.id, _B.user_id, _B.token_id)
-AMOUNT_OF: Select = select(_B.amount).where(_B.id == _id)
+DELETE: ReturningDelete[Any] = delete(balances).where(_B.id == _id).returning(_B.id, _B.user_id, _B.token_id)
+AMOUNT_OF: Select[Any] = select(_B.amount).where(_B.id == _id)
 
-_DIALECT = PGDialect_psycopg()
+_DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialects are untyped
 
 
 @cache
