@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from balance_bench.errors import BenchError, redact
+from balance_bench.network import DEFAULT_PROFILES, Profile, parse_profiles
 from balance_bench.scales import SCALES, Scale, custom_scale, get_scale
 
 __all__ = ["Config", "Option", "OPTIONS", "SERVICE", "DATASET", "CPU_AUTO", "CPU_NONE", "add_options",
@@ -114,6 +115,13 @@ def _experiments(value: str) -> tuple[str, ...]:
     return tuple(e.name for e in chosen)
 
 
+def _network(value: str) -> tuple[Profile, ...]:
+    try:
+        return parse_profiles(value)
+    except BenchError as exc:  # the profile grammar is network.py's alone
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--network: ")) from None
+
+
 def _redis_prefix(value: str) -> str:
     if any(c.isspace() for c in value):
         raise argparse.ArgumentTypeError("--redis-prefix may not contain white space")
@@ -167,6 +175,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("--experiments", "run these experiments (comma list of names, or all) instead of the guide's matrix; "
            "under pytest they are the items marked 'experiments' (env BALANCE_BENCH_EXPERIMENTS)", _experiments,
            env="BALANCE_BENCH_EXPERIMENTS"),
+    Option("--network", "network profiles the report projects latencies and re-judges verdicts at: local, "
+           "same-zone, cross-zone, or custom like rtt=0.8ms,bw=1gbit or pg:rtt=0.8ms;redis:rtt=0.3ms; "
+           f"comma-separated (env BALANCE_BENCH_NETWORK; default {DEFAULT_PROFILES})", _network,
+           env="BALANCE_BENCH_NETWORK", default=DEFAULT_PROFILES),
 )
 
 _BY_DEST = {o.dest: o for o in OPTIONS}
@@ -216,6 +228,7 @@ class Config:
     replica_dsn: str | None = None  # a streaming replica of dsn's server (the replica experiment)
     cpu: str | int = CPU_AUTO  # CPU placement of the timed client and the servers it started (bench/placement.py)
     experiments: tuple[str, ...] = ()  # registry names of the experiments to run (bench/experiments), in its order
+    network: tuple[Profile, ...] = field(default_factory=lambda: parse_profiles(DEFAULT_PROFILES))
 
     @property
     def scale_names(self) -> tuple[str, ...]:
@@ -235,6 +248,7 @@ class Config:
             "replica_dsn": redact(self.replica_dsn) if self.replica_dsn else None,
             "cpu": self.cpu,
             "experiments": list(self.experiments),
+            "network": [p.name for p in self.network],
         }
 
 
@@ -286,6 +300,7 @@ def config_from_namespace(ns: Any) -> Config:
         "order_seed": values["order_seed"],
         "cpu": values["cpu"],
         "experiments": values["experiments"] or (),
+        "network": values["network"],
     }
     if values["cache_dir"] is not None:
         kwargs["cache_dir"] = values["cache_dir"]

@@ -11,7 +11,8 @@ figures with intervals and their conclusions) is written; 2 (trials, per-trial
 medians, intervals, plan facts) is read as a run without experiments; 1 (one
 block of rounds per case) is still read, as a run of one trial, so an older
 baseline can be compared; anything else is refused with a message saying what
-to do.
+to do. Each case's traffic per call is optional in versions 2 and 3 (runs made
+before it was counted have none).
 """
 
 from __future__ import annotations
@@ -44,9 +45,12 @@ __all__ = [
     "FindingFact",
     "PlanFacts",
     "Overhead",
+    "ServerTraffic",
+    "Traffic",
     "CaseResult",
     "VariantInfo",
     "ExperimentResult",
+    "traffic_record",
     "Design",
     "Summary",
     "read_summary",
@@ -142,6 +146,41 @@ class Overhead:
 
 
 @dataclass(frozen=True)
+class ServerTraffic:
+    """What one call exchanged with one server, per call: counted from real traffic (``bench/traffic.py``)."""
+
+    round_trips: float
+    bytes_sent: float  # client to server, protocol bytes
+    bytes_received: float
+    commands: float | None = None  # Redis commands (a pipeline holds several); None for PostgreSQL
+
+    @property
+    def bytes(self) -> float:
+        return self.bytes_sent + self.bytes_received
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """A case's traffic per call with PostgreSQL and Redis, averaged over ``calls`` untimed calls."""
+
+    calls: int
+    postgres: ServerTraffic
+    redis: ServerTraffic
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form (``summary.json`` and the benchmark's ``extra_info``)."""
+        return {"calls": self.calls, "postgres": _server_json(self.postgres), "redis": _server_json(self.redis)}
+
+
+def _server_json(server: ServerTraffic) -> dict[str, Any]:
+    doc: dict[str, Any] = {"round_trips": server.round_trips, "bytes_sent": server.bytes_sent,
+                           "bytes_received": server.bytes_received}
+    if server.commands is not None:
+        doc["commands"] = server.commands
+    return doc
+
+
+@dataclass(frozen=True)
 class CaseResult:
     """One case over the whole run: coordinates, timing distribution, per-trial medians, plan facts."""
 
@@ -154,6 +193,7 @@ class CaseResult:
     cache_misses: int | None = None
     plan: PlanFacts | None = None
     overhead: Overhead | None = None
+    traffic: Traffic | None = None  # absent in summaries written before it was recorded
 
     @property
     def name(self) -> str:
@@ -272,6 +312,7 @@ def _case_json(case: CaseResult) -> dict[str, Any]:
             "model": overhead.model, "pairs": overhead.pairs, "model_ms": overhead.model_ms,
             "raw_ms": overhead.raw_ms, "ratio": overhead.ratio.as_list(),
         },
+        "traffic": None if case.traffic is None else case.traffic.as_dict(),
     }
 
 
@@ -394,6 +435,30 @@ def _plan_v2(r: _Reader | None) -> PlanFacts | None:
     )
 
 
+def _server_traffic(r: _Reader | None, where: str, redis: bool) -> ServerTraffic:
+    if r is None:
+        raise BenchError(f"{where} lacks {'redis' if redis else 'postgres'}")
+    values = [r.number(name) or 0.0 for name in ("round_trips", "bytes_sent", "bytes_received")]
+    if any(v < 0 for v in values):
+        raise BenchError(f"{r.where} has a negative count")
+    commands = r.number("commands", required=redis)
+    if commands is not None and commands < 0:
+        raise BenchError(f"{r.where}.commands is negative")
+    return ServerTraffic(*values, commands=commands)
+
+
+def traffic_record(raw: Any, where: str) -> Traffic | None:
+    """A validated ``Traffic`` from its JSON form (None stays None); a BenchError names the bad field."""
+    if raw is None:
+        return None
+    r = _Reader(raw, where)
+    calls = r.count("calls") or 0
+    if calls < 1:
+        raise BenchError(f"{where}.calls must be at least 1")
+    return Traffic(calls=calls, postgres=_server_traffic(r.obj("postgres", False), where, redis=False),
+                   redis=_server_traffic(r.obj("redis", False), where, redis=True))
+
+
 def _trial_medians(r: _Reader) -> dict[int, float]:
     raw = r.obj("trial_medians_ms")
     assert raw is not None
@@ -433,9 +498,11 @@ def _case(raw: Any, where: str, version: int) -> CaseResult:
             model=new.text("model") or "", pairs=new.count("pairs") or 0, model_ms=new.number("model_ms") or 0.0,
             raw_ms=new.number("raw_ms") or 0.0, ratio=ratio)
         medians = _trial_medians(r)
+    traffic = traffic_record(r.raw.get("traffic"), f"{where}.traffic") if version >= 2 else None
     return CaseResult(coords=coords, params=params, rounds=r.count("rounds") or 0, stats=stats,
                       trial_medians_ms=medians, cache_hits=r.count("cache_hits", required=False),
-                      cache_misses=r.count("cache_misses", required=False), plan=plan, overhead=overhead)
+                      cache_misses=r.count("cache_misses", required=False), plan=plan, overhead=overhead,
+                      traffic=traffic)
 
 
 def _experiment(raw: Any, where: str) -> ExperimentResult:

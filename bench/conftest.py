@@ -228,6 +228,12 @@ def planned() -> set[str]:
     return set()
 
 
+@pytest.fixture(scope="session")
+def accounted() -> set[str]:
+    """Cases whose traffic was counted already: once per case, in the first trial that runs it."""
+    return set()
+
+
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any], output_json: dict[str, Any]) -> None:
     """Carry the environment and the run's design in pytest-benchmark's JSON; copy it into the run directory."""
     record = config.stash.get(_RECORD, None)

@@ -2,8 +2,11 @@
 
 Only the call under test is timed. Filling or emptying the cache, creating a
 row to delete, calibrating the number of rounds and capturing the plan all
-happen outside the timed section. Each item records its coordinates, its trial
-and its place in the trial's shuffled order in ``extra_info``.
+happen outside the timed section, and so does the traffic pass (``traffic.py``):
+once per case, a twin of the timed model on counted connections makes a few
+calls whose PostgreSQL and Redis round trips and bytes are recorded. Each item
+records its coordinates, its trial and its place in the trial's shuffled order
+in ``extra_info``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from balance_bench.bench.plans import capture_plan, record_statements
 from balance_bench.bench.rounds import calibrated as _calibrated
 from balance_bench.bench.rounds import timed as _timed
 from balance_bench.bench.rounds import trials_of
+from balance_bench.bench.traffic import PgTrace, TrafficProbe
 from balance_bench.bench.world import Copy, World
 from balance_bench.config import Config
 from balance_bench.coordinates import CacheState, Coordinates, Kind
@@ -54,7 +58,7 @@ def _record(benchmark: Any, case: Coordinates, trial: int, position: int, params
 
 def test_read(case: Coordinates, trial: int, position: int, state: Copy, world: World, benchmark: Any,
               bench_config: Config, settings: dict[str, str], run_dir: Path, calibration: dict[str, int],
-              planned: set[str]) -> None:
+              planned: set[str], accounted: set[str]) -> None:
     """Time one read of the balance model in one cache state, in one trial."""
     args = READS[case.query].args[case.param_kind](world.scale(case.scale).dataset.params)
     model = state.model(case.cache, case.projection)
@@ -77,12 +81,16 @@ def test_read(case: Coordinates, trial: int, position: int, state: Copy, world: 
         extra["plan_file"] = capture_plan(state.engine, lambda: database_path.read(case.query, **args), Kind.READ,
                                           case, settings, run_dir)
         planned.add(case.id)
+    if case.id not in accounted:
+        counted = state.model(case.cache, case.projection, traffic=True)
+        extra["traffic"] = state.traffic.measure(lambda: counted.read(case.query, **args), setup).as_dict()
+        accounted.add(case.id)
     _record(benchmark, case, trial, position, args, **extra)
 
 
 def test_write(case: Coordinates, trial: int, position: int, state: Copy, world: World, benchmark: Any,
                bench_config: Config, settings: dict[str, str], run_dir: Path, calibration: dict[str, int],
-               planned: set[str]) -> None:
+               planned: set[str], accounted: set[str]) -> None:
     """Time one write with its cache invalidation, in one trial: what migration 012's indexes cost writes."""
     target = world.scale(case.scale).write_target
     created: list[int] = []
@@ -113,6 +121,10 @@ def test_write(case: Coordinates, trial: int, position: int, state: Copy, world:
                 capture_setup()
             extra["plan_file"] = capture_plan(state.engine, capture_call, Kind.WRITE, case, settings, run_dir)
             planned.add(case.id)
+        if case.id not in accounted:
+            counted_call, counted_setup = operations(state.model(CacheState.INVALIDATE, traffic=True))[case.query]
+            extra["traffic"] = state.traffic.measure(counted_call, counted_setup).as_dict()
+            accounted.add(case.id)
     finally:
         for row_id in created:
             model.delete(row_id)
@@ -142,10 +154,20 @@ def _interleaved(model_call: Callable[[], Any], raw_call: Callable[[], Any], pai
     return {"model_ms": model_ms, "raw_ms": raw_ms, "pairs": pairs}
 
 
-def test_reference(case: Coordinates, trial: int, position: int, state: Copy, world: World, benchmark: Any,
-                   bench_config: Config, calibration: dict[str, int]) -> None:
-    """Time a raw client doing the least a case could, in one trial: the transport floor of this machine."""
+def _raw_calls(conn: psycopg.Connection[Any], client: Any, statement: str, params: Any,
+               key: str) -> dict[str, Callable[[], Any]]:
     decode = RecordCodec(Balance).decode
+    return {
+        "raw_pg_select_1": lambda: conn.execute("SELECT 1", prepare=True).fetchone(),
+        "raw_pg_find_by_id": lambda: conn.execute(statement, params, prepare=True).fetchall(),
+        "raw_redis_get": lambda: client.get(key),
+        "raw_redis_get_decode": lambda: decode(cast(bytes, client.get(key))),
+    }
+
+
+def test_reference(case: Coordinates, trial: int, position: int, state: Copy, world: World, benchmark: Any,
+                   bench_config: Config, calibration: dict[str, int], accounted: set[str]) -> None:
+    """Time a raw client doing the least a case could, in one trial: the transport floor of this machine."""
     balance_id = world.scale(case.scale).dataset.params.balance_id
     database_path = state.model(CacheState.NOCACHE, capture=True)
     with record_statements() as recorded:
@@ -156,12 +178,7 @@ def test_reference(case: Coordinates, trial: int, position: int, state: Copy, wo
     client = world.redis
     with psycopg.connect(psycopg_dsn(state.engine.url.render_as_string(hide_password=False)),
                          autocommit=True) as conn:
-        calls: dict[str, Callable[[], Any]] = {
-            "raw_pg_select_1": lambda: conn.execute("SELECT 1", prepare=True).fetchone(),
-            "raw_pg_find_by_id": lambda: conn.execute(statement, params, prepare=True).fetchall(),
-            "raw_redis_get": lambda: client.get(key),
-            "raw_redis_get_decode": lambda: decode(cast(bytes, client.get(key))),
-        }
+        calls = _raw_calls(conn, client, statement, params, key)
         rounds = _calibrated(case.id, calibration, bench_config, calls[case.query], None)
         _timed(benchmark, rounds, calls[case.query], None)
         extra: dict[str, Any] = {}
@@ -173,4 +190,10 @@ def test_reference(case: Coordinates, trial: int, position: int, state: Copy, wo
                 **_interleaved(lambda: twin.read("find_by_id", id=balance_id), calls[case.query], pairs,
                                f"{case.id}:{trial}"),
             }
+        if case.id not in accounted:
+            probe = state.traffic
+            counted = TrafficProbe(probe.engine, PgTrace([conn]), probe.redis, probe.meter)
+            extra["traffic"] = counted.measure(_raw_calls(conn, probe.redis, statement, params, key)[case.query]
+                                               ).as_dict()
+            accounted.add(case.id)
     _record(benchmark, case, trial, position, {"id": balance_id}, **extra)

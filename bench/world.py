@@ -29,6 +29,7 @@ import redis
 from sqlalchemy import Engine, create_engine, text
 
 from balance_bench.bench.plans import recording_engine
+from balance_bench.bench.traffic import TrafficProbe
 from balance_bench.config import Config
 from balance_bench.coordinates import OPTIMIZED, CacheState, Migration
 from balance_bench.fixtures import migrate
@@ -65,20 +66,27 @@ class Copy:
     capture_engine: Engine
     cache: BalanceCache
     guide_cache: BalanceCache  # the guide's design (FillMode.GUIDE) over the same keys, for its cold cases
-    models: dict[tuple[bool, BalanceCache | None, str], BalanceModel] = field(default_factory=dict)
+    traffic: TrafficProbe
+    traffic_cache: BalanceCache  # ``cache`` and ``guide_cache`` again, through the probe's counting client
+    traffic_guide_cache: BalanceCache
+    models: dict[tuple[bool, bool, BalanceCache | None, str], BalanceModel] = field(default_factory=dict)
 
-    def cache_for(self, cache: CacheState) -> BalanceCache | None:
-        """The cache a model in this state reads through: none, ours, or the guide's design."""
+    def cache_for(self, cache: CacheState, traffic: bool = False) -> BalanceCache | None:
+        """The cache a model in this state reads through: none, ours, or the guide's design (counted or not)."""
         if not cache.cached:
             return None
+        if traffic:
+            return self.traffic_guide_cache if cache.guide_design else self.traffic_cache
         return self.guide_cache if cache.guide_design else self.cache
 
-    def model(self, cache: CacheState, projection: str = OPTIMIZED, *, capture: bool = False) -> BalanceModel:
-        """The model for a cache state (no cache unless the state is cached); ``capture`` records its SQL."""
-        key = (capture, self.cache_for(cache), projection)
+    def model(self, cache: CacheState, projection: str = OPTIMIZED, *, capture: bool = False,
+              traffic: bool = False) -> BalanceModel:
+        """The model for a cache state (no cache unless the state is cached); ``capture`` records its SQL,
+        ``traffic`` makes a twin whose PostgreSQL and Redis traffic ``self.traffic`` counts."""
+        key = (capture, traffic, self.cache_for(cache, traffic), projection)
         if key not in self.models:
-            engine = self.capture_engine if capture else self.engine
-            self.models[key] = BalanceModel(engine, key[1], projection=projection)
+            engine = self.capture_engine if capture else self.traffic.engine if traffic else self.engine
+            self.models[key] = BalanceModel(engine, key[2], projection=projection)
         return self.models[key]
 
     def close(self) -> None:
@@ -86,6 +94,7 @@ class Copy:
             model.close()
         self.engine.dispose()
         self.capture_engine.dispose()
+        self.traffic.close()
 
 
 @dataclass
@@ -150,8 +159,11 @@ class World:
             with engine.begin() as conn:
                 conn.execute(text("ALTER TABLE balances SET (autovacuum_enabled = false)"))
             prefix = f"{self.key_prefix}{migration}:"
+            probe = TrafficProbe.open(url, self.endpoints.redis_url)
             copies[migration] = Copy(migration, name, engine, recording_engine(url), BalanceCache(self.redis, prefix),
-                                     BalanceCache(self.redis, prefix, fill=FillMode.GUIDE))
+                                     BalanceCache(self.redis, prefix, fill=FillMode.GUIDE), probe,
+                                     BalanceCache(probe.redis, prefix),
+                                     BalanceCache(probe.redis, prefix, fill=FillMode.GUIDE))
         with_012 = copies[Migration.WITH_012].engine
         world = ScaleWorld(scale, dataset, copies, _write_target(with_012, dataset),
                            {ix.name: ix.size_bytes for ix in migrate.index_status(with_012)})

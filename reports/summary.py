@@ -33,6 +33,8 @@ from balance_bench.results import (
     PlanFacts,
     PlanNodeRow,
     Summary,
+    Traffic,
+    traffic_record,
     write_summary,
 )
 from balance_bench.statistics import ratio_estimate, timing_stats
@@ -69,6 +71,7 @@ class _Group:
     misses: int | None = None
     plan_file: str | None = None
     overhead: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    traffic: Traffic | None = None
 
     def add(self, trial: int, data: list[float], info: dict[str, Any]) -> None:
         self.seconds.setdefault(trial, []).extend(data)
@@ -79,6 +82,8 @@ class _Group:
         self.plan_file = self.plan_file or info.get("plan_file")
         if isinstance(info.get("overhead"), dict):
             self.overhead.append((trial, info["overhead"]))
+        if self.traffic is None and info.get("traffic") is not None:
+            self.traffic = traffic_record(info["traffic"], f"{BENCHMARKS_FILE}: {self.coords.id}.traffic")
 
 
 def _overhead(entries: list[tuple[int, dict[str, Any]]]) -> Overhead | None:
@@ -134,6 +139,7 @@ def case_results(run_dir: Path, benchmarks: list[dict[str, Any]]) -> list[CaseRe
             cache_misses=group.misses,
             plan=_plan(run_dir, group.plan_file, group.coords.query),
             overhead=_overhead(group.overhead),
+            traffic=group.traffic,
         ))
     return results
 
