@@ -35,16 +35,18 @@ next one.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 from balance_bench.errors import BenchError
 from balance_bench.results import ServerTraffic, Traffic
 
 __all__ = ["Link", "Profile", "PROFILES", "LOCAL", "DEFAULT_PROFILES", "FORMULA", "parse_profiles", "added_ms",
-           "projected_ms", "projected_trials"]
+           "projected_ms", "projected_trials", "is_local_server"]
 
 FORMULA = "projected = measured + round trips x RTT + bytes / bandwidth, per server (PostgreSQL and Redis)"
 SERVERS = ("pg", "redis")
@@ -207,3 +209,24 @@ def projected_trials(trial_medians_ms: Mapping[int, float], traffic: Traffic, pr
     """Each trial's median with the network added, so ratios are still formed within each trial."""
     extra = added_ms(traffic, profile)
     return {trial: value + extra for trial, value in trial_medians_ms.items()}
+
+
+def is_local_server(described: str) -> bool:
+    """Whether a server as the run's environment names it (``embedded`` or a URL) is on this machine.
+
+    Embedded servers, unix sockets (a URL with no host, or a ``host=/path`` query) and loopback
+    addresses are local; anything else, including a host name other than ``localhost``, is not.
+    """
+    if described == "embedded":
+        return True
+    parts = urlsplit(described)
+    if parts.scheme == "unix":
+        return True
+    hosts = parse_qs(parts.query).get("host", [])
+    host = parts.hostname or (hosts[0] if hosts else "")
+    if not host or host.startswith("/") or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

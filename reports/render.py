@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from balance_bench.coordinates import OPTIMIZED, PROJECTIONS, CacheState, Kind, Migration
 from balance_bench.errors import BenchError, redact
+from balance_bench.network import FORMULA, Profile, is_local_server
 from balance_bench.reports.charts import distribution_chart, query_chart, write_cost_chart
 from balance_bench.reports.compare import (
     ALPHA,
@@ -43,6 +44,7 @@ from balance_bench.reports.projections import projections_frame
 from balance_bench.reports.runs import Run, load_run
 from balance_bench.reports.tables import (
     STAT_FORMATS,
+    TRAFFIC_COLUMNS,
     datasets_frame,
     environment_frame,
     html_table,
@@ -50,11 +52,13 @@ from balance_bench.reports.tables import (
     ms,
     node_frame,
     overhead_frame,
+    profiles_frame,
+    projected_column,
     stats_frame,
     verdict_table,
     write_frame,
 )
-from balance_bench.reports.verdicts import APPROX_TOLERANCE, Verdict, verdicts
+from balance_bench.reports.verdicts import APPROX_TOLERANCE, Verdict, transport_floor, verdicts
 from balance_bench.results import REPORT_FILE, CaseResult, PlanFacts
 from balance_bench.statistics import geometric_estimate
 
@@ -102,7 +106,11 @@ def _plan_view(case: CaseResult | None, title: str) -> PlanView | None:
     return PlanView(title=title, plan=case.plan, nodes=node_frame(case.plan, _anchor("plan", case.plan.file)))
 
 
-def _query_sections(run: Run, items: list[Verdict]) -> list[QuerySection]:
+def _formats(profiles: tuple[Profile, ...]) -> dict[str, Any]:
+    return {**STAT_FORMATS, **{projected_column(p): ms for p in profiles}}
+
+
+def _query_sections(run: Run, items: list[Verdict], profiles: tuple[Profile, ...]) -> list[QuerySection]:
     reads = [c for c in run.summary.cases if c.coords.kind is Kind.READ and not c.coords.experiment]
     sections = []
     for query, scale in dict.fromkeys((c.coords.query, c.coords.scale) for c in reads):
@@ -126,8 +134,8 @@ def _query_sections(run: Run, items: list[Verdict]) -> list[QuerySection]:
             distribution=_svg(distribution_chart(run, query, scale)),
             stats=html_table(stats_frame(cases, ("params", "cache", "migration", "projection", "trials", "rounds",
                                                  "p50 ms", "p50 across trials", "p95 ms", "p99 ms", "IQR ms",
-                                                 "cache hits", "cache misses")),
-                             _anchor("stats", scale, query), STAT_FORMATS),
+                                                 "cache hits", "cache misses", *TRAFFIC_COLUMNS), profiles),
+                             _anchor("stats", scale, query), _formats(profiles)),
             plan_pairs=pairs,
         ))
     return sections
@@ -172,6 +180,27 @@ def _comparison_context(run: Run, baseline: Run, comparisons: list[Comparison], 
     }
 
 
+def _network_context(run: Run, profiles: tuple[Profile, ...]) -> dict[str, Any]:
+    """The network section: the profiles, the formula, and the floor's round trips when a server is remote."""
+    services = run.environment.get("services")
+    services = services if isinstance(services, dict) else {}
+    remote = [name for name, key in (("PostgreSQL", "postgres"), ("Redis", "redis"))
+              if isinstance(services.get(key), str) and not is_local_server(services[key])]
+    floors = []
+    if remote:
+        names = {"raw_pg_select_1": "PostgreSQL SELECT 1", "raw_redis_get": "Redis GET"}
+        for scale in dict.fromkeys(c.coords.scale for c in run.summary.cases):
+            floor = transport_floor(run, scale)
+            floors += [f"{label} {ms(floor[q])} ms (scale {scale})" for q, label in names.items() if q in floor]
+    return {
+        "formula": FORMULA,
+        "profiles": html_table(profiles_frame(profiles), "profiles") if profiles else None,
+        "traffic_recorded": any(c.traffic is not None for c in run.summary.cases),
+        "remote": remote,
+        "floors": floors,
+    }
+
+
 def _template() -> Any:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
@@ -179,10 +208,13 @@ def _template() -> Any:
     return env.get_template(TEMPLATE)
 
 
-def render_report(run: Run, baseline: Run | None = None,
-                  fail_on_regression: float | None = None) -> tuple[str, list[Comparison]]:
-    """The report's HTML for ``run`` (compared with ``baseline`` when given), and the comparisons made."""
-    items = verdicts(run)
+def render_report(run: Run, baseline: Run | None = None, fail_on_regression: float | None = None,
+                  profiles: tuple[Profile, ...] = ()) -> tuple[str, list[Comparison]]:
+    """The report's HTML for ``run`` (compared with ``baseline`` when given), and the comparisons made.
+
+    Each network profile re-judges the verdicts and adds projected latencies (from the saved traffic).
+    """
+    items = verdicts(run, profiles)
     scales = list(dict.fromkeys(c.coords.scale for c in run.summary.cases))
     environment = run.environment
     comparisons = compare_runs(run, baseline) if baseline is not None else []
@@ -201,7 +233,8 @@ def render_report(run: Run, baseline: Run | None = None,
         "verdict_table": verdict_table(items) if items else Markup(""),
         "projections": html_table(projections_frame(run), "projections",
                                   {f"{p} p50 ms": ms for p in PROJECTIONS}) if items else Markup(""),
-        "sections": _query_sections(run, items),
+        "sections": _query_sections(run, items, profiles),
+        "network": _network_context(run, profiles),
         "writes": [{"scale": s, "chart": _svg(write_cost_chart(run, s)),
                     "table": html_table(write_frame(run, s), _anchor("writes", s),
                                         {"without 012 p50 ms": ms, "with 012 p50 ms": ms,
@@ -218,8 +251,8 @@ def render_report(run: Run, baseline: Run | None = None,
         "datasets_table": html_table(datasets_frame(environment), "datasets"),
         "all_cases": html_table(stats_frame(run.summary.cases, (
             "query", "scale", "params", "cache", "migration", "projection", "trials", "rounds", "p50 ms",
-            "p50 across trials", "p95 ms", "p99 ms", "IQR ms", "plan execution ms", "indexes used")), "cases",
-            STAT_FORMATS),
+            "p50 across trials", "p95 ms", "p99 ms", "IQR ms", "plan execution ms", "indexes used",
+            *TRAFFIC_COLUMNS), profiles), "cases", _formats(profiles)),
         "load_section": load_section(run),  # None unless the run also holds balance-bench load results
         "alpha": ALPHA,
         "power": POWER,
@@ -242,8 +275,8 @@ def write_html(run_dir: Path, html: str) -> Path:
     return target
 
 
-def write_report(run_dir: Path, baseline: Path | None = None) -> Path:
-    """Build ``report.html`` in ``run_dir`` and return its path."""
+def write_report(run_dir: Path, baseline: Path | None = None, profiles: tuple[Profile, ...] = ()) -> Path:
+    """Build ``report.html`` in ``run_dir`` (projected at ``profiles``) and return its path."""
     run = load_run(run_dir)
-    html, _ = render_report(run, load_run(baseline) if baseline is not None else None)
+    html, _ = render_report(run, load_run(baseline) if baseline is not None else None, profiles=profiles)
     return write_html(run.path, html)

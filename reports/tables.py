@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from balance_bench.coordinates import Kind, Migration
 from balance_bench.errors import redact
+from balance_bench.network import Profile, projected_ms
 from balance_bench.reports.expectations import INDEX_CLAIMS
 from balance_bench.reports.runs import Run
 from balance_bench.reports.verdicts import (
@@ -29,10 +30,11 @@ from balance_bench.reports.verdicts import (
     format_estimate,
     verdicts_frame,
 )
-from balance_bench.results import CaseResult, PlanFacts
+from balance_bench.results import CaseResult, PlanFacts, Traffic
 from balance_bench.statistics import ratio_estimate
 
-__all__ = ["html_table", "verdict_table", "stats_frame", "overhead_frame", "write_frame", "index_sizes_frame",
+__all__ = ["html_table", "verdict_table", "stats_frame", "TRAFFIC_COLUMNS", "profiles_frame", "projected_column",
+           "overhead_frame", "write_frame", "index_sizes_frame",
            "environment_frame", "datasets_frame", "node_frame", "STAT_FORMATS", "ms", "times"]
 
 VERDICT_CLASSES = {MET: "good", "better": "good", SHORT: "bad", "yes": "good", "no": "bad", FASTER: "good",
@@ -87,7 +89,10 @@ def _with_guide(text: str | None, expected: str | None) -> str | None:
 
 
 def verdict_table(items: list[Verdict], table_id: str = "verdicts") -> Markup:
-    """The verdicts compactly: each measured figure with its interval, and the guide's beside it."""
+    """The verdicts compactly: each measured figure with its interval, and the guide's beside it.
+
+    Each network profile the verdicts were re-judged at adds a column ``at PROFILE (projected)``.
+    """
     frame = verdicts_frame(items)  # the numeric table notebooks get; shown here in a denser layout
     shown = pd.DataFrame({
         "query": frame["query"],
@@ -115,18 +120,55 @@ def verdict_table(items: list[Verdict], table_id: str = "verdicts") -> Markup:
         "claimed index": frame["claimed index"],
         "index used": frame["index used"],
     })
+    profiles = list(dict.fromkeys(n.profile for v in items for n in v.networks))
+    for name in profiles:
+        cells = [next((n for n in v.networks if n.profile == name), None) for v in items]
+        shown[f"at {name} (projected)"] = [n.cell() if n else None for n in cells]
     shown = shown.astype(object).where(shown.notna(), None)  # type: ignore[call-overload]  # stubs lack None
     classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
     for column in ("improvement", "guide's cache", "index used", "012 effect"):
         classes[column] = shown[column].map(lambda v: VERDICT_CLASSES.get(v, "") if isinstance(v, str) else "")
     classes["vs its ms (implied %)"] = shown["vs its ms (implied %)"].map(
         lambda v: VERDICT_CLASSES.get(v.split(" ")[0], "") if isinstance(v, str) else "")
+    for name in profiles:
+        column = f"at {name} (projected)"
+        classes[column] = shown[column].map(
+            lambda v: VERDICT_CLASSES.get(v.split(":", 1)[0], "") if isinstance(v, str) else "")
     classes["ms vs guide"] = shown["ms vs guide"].map(lambda v: "neutral" if v else "")
     return html_table(shown, table_id, classes=classes)
 
 
-def stats_frame(cases: Iterable[CaseResult], columns: tuple[str, ...]) -> pd.DataFrame:
-    """Timing statistics per case, with the columns asked for (see ``STAT_FORMATS`` for units)."""
+TRAFFIC_COLUMNS = ("PG round trips", "PG bytes out/in", "Redis commands", "Redis round trips", "Redis bytes out/in")
+"""The per-call traffic columns ``stats_frame`` knows (counted from real traffic; empty for runs without it)."""
+
+
+def _bytes(sent: float, received: float) -> str:
+    return f"{sent:,.0f} / {received:,.0f}"
+
+
+def _traffic_cells(traffic: Traffic | None) -> dict[str, Any]:
+    if traffic is None:
+        return dict.fromkeys(TRAFFIC_COLUMNS)
+    pg, cache = traffic.postgres, traffic.redis
+    return {"PG round trips": f"{pg.round_trips:g}", "PG bytes out/in": _bytes(pg.bytes_sent, pg.bytes_received),
+            "Redis commands": f"{cache.commands:g}" if cache.commands is not None else None,
+            "Redis round trips": f"{cache.round_trips:g}",
+            "Redis bytes out/in": _bytes(cache.bytes_sent, cache.bytes_received)}
+
+
+def projected_column(profile: Profile) -> str:
+    """The header of a case's projected median under ``profile``."""
+    return f"p50 ms at {profile.name} (projected)"
+
+
+def stats_frame(cases: Iterable[CaseResult], columns: tuple[str, ...],
+                profiles: Iterable[Profile] = ()) -> pd.DataFrame:
+    """Timing statistics per case, with the columns asked for (see ``STAT_FORMATS`` for units).
+
+    ``columns`` may name ``TRAFFIC_COLUMNS``; each of ``profiles`` adds the case's projected p50 at the end.
+    """
+    profiles = tuple(profiles)
+    headers = [*columns, *(projected_column(p) for p in profiles)]
     rows = []
     for c in cases:
         k = c.coords
@@ -136,9 +178,18 @@ def stats_frame(cases: Iterable[CaseResult], columns: tuple[str, ...]) -> pd.Dat
                "p95 ms": c.stats.p95_ms, "p99 ms": c.stats.p99_ms, "IQR ms": c.stats.iqr_ms, "min ms": c.stats.min_ms,
                "max ms": c.stats.max_ms, "mean ms": c.stats.mean_ms, "cache hits": c.cache_hits,
                "cache misses": c.cache_misses, "plan execution ms": c.plan.execution_ms if c.plan else None,
-               "indexes used": ", ".join(c.plan.indexes_used) if c.plan else ""}
-        rows.append({name: row[name] for name in columns})
-    return pd.DataFrame(rows, columns=list(columns))
+               "indexes used": ", ".join(c.plan.indexes_used) if c.plan else "", **_traffic_cells(c.traffic)}
+        for profile in profiles:
+            row[projected_column(profile)] = (projected_ms(c.median_ms, c.traffic, profile) if c.traffic
+                                              else None)
+        rows.append({name: row[name] for name in headers})
+    return pd.DataFrame(rows, columns=headers)
+
+
+def profiles_frame(profiles: Iterable[Profile]) -> pd.DataFrame:
+    """The network profiles a report projects at: each server's hop, and where the numbers come from."""
+    return pd.DataFrame([{"profile": p.name, "PostgreSQL": p.pg.describe(), "Redis": p.redis.describe(),
+                          "basis": p.basis} for p in profiles], columns=["profile", "PostgreSQL", "Redis", "basis"])
 
 
 def overhead_frame(references: Iterable[CaseResult]) -> pd.DataFrame:

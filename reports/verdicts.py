@@ -33,16 +33,17 @@ changes the statistics between the capture and the trials.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from balance_bench.coordinates import LEGACY, OPTIMIZED, CacheState, Coordinates, Kind, Migration
+from balance_bench.network import Profile, projected_trials
 from balance_bench.reports.expectations import LatencyClaim, Range, index_claim, latency_claim
 from balance_bench.reports.guide_table import check_claim
 from balance_bench.reports.runs import Run
 from balance_bench.results import CaseResult
-from balance_bench.statistics import Estimate, improvement_estimate, ratio_estimate
+from balance_bench.statistics import Estimate, geometric_estimate, improvement_estimate, ratio_estimate
 
 __all__ = [
     "APPROX_TOLERANCE",
@@ -58,6 +59,8 @@ __all__ = [
     "SAME_PLAN",
     "NOT_MEASURED",
     "Verdict",
+    "NetworkVerdict",
+    "network_verdict",
     "judge_interval",
     "improvement_verdict",
     "migration_verdict",
@@ -126,6 +129,54 @@ def format_estimate(estimate: Estimate | None, fmt: str = "{:.3g}", unit: str = 
 
 
 @dataclass(frozen=True)
+class NetworkVerdict:
+    """A query's cache claims re-judged under one network profile: cold and warm projected within each trial.
+
+    ``missing`` says why there is no judgement (the run recorded no traffic for the cold or warm case).
+    """
+
+    profile: str
+    cold: Estimate | None = None  # projected latency, ms
+    warm: Estimate | None = None
+    improvement: Estimate | None = None  # percent, from the projected sides within each trial
+    improvement_verdict: str | None = None
+    cold_vs_guide: str | None = None
+    warm_vs_guide: str | None = None
+    missing: str | None = None
+
+    def cell(self) -> str:
+        """One table cell: the verdict, the improvement with its interval, the projected latencies."""
+        if self.missing:
+            return f"not projected: {self.missing}"
+        head = self.improvement_verdict or "no claim"
+        figures = format_estimate(self.improvement, "{:.1f}", "%")
+        cold = f"{self.cold.value:.3g}" if self.cold else "—"
+        warm = f"{self.warm.value:.3g}" if self.warm else "—"
+        positions = f" ({self.cold_vs_guide} / {self.warm_vs_guide})" if self.cold_vs_guide else ""
+        return f"{head}: {figures}; cold {cold} ms, warm {warm} ms{positions}"
+
+
+def network_verdict(cold: CaseResult | None, warm: CaseResult | None, claim: LatencyClaim | None,
+                    profile: Profile) -> NetworkVerdict:
+    """The improvement and absolute figures with ``profile``'s network added to both sides, trial by trial."""
+    if cold is None or warm is None:
+        return NetworkVerdict(profile.name, missing="no cold and warm cases")
+    if cold.traffic is None or warm.traffic is None:
+        return NetworkVerdict(profile.name, missing="the run recorded no traffic (made before it was counted)")
+    cold_trials = projected_trials(cold.trial_medians_ms, cold.traffic, profile)
+    warm_trials = projected_trials(warm.trial_medians_ms, warm.traffic, profile)
+    improvement = improvement_estimate(cold_trials, warm_trials)
+    cold_ci = geometric_estimate([v for v in cold_trials.values() if v > 0])
+    warm_ci = geometric_estimate([v for v in warm_trials.values() if v > 0])
+    return NetworkVerdict(
+        profile=profile.name, cold=cold_ci, warm=warm_ci, improvement=improvement,
+        improvement_verdict=improvement_verdict(improvement, claim.improvement_pct) if claim and improvement else None,
+        cold_vs_guide=judge_interval(cold_ci, claim.cold_ms) if claim else None,
+        warm_vs_guide=judge_interval(warm_ci, claim.warm_ms) if claim else None,
+    )
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The guide's claims about one query, checked at one scale and parameter kind."""
 
@@ -155,6 +206,7 @@ class Verdict:
     race_free_price: Estimate | None = None  # ours cold / guide cold within each trial: what race-freedom costs
     implied_pct: Range | None = None  # the improvement the claim's own cold and warm milliseconds imply
     implied_verdict: str | None = None  # the improvement judged against ``implied_pct``
+    networks: tuple[NetworkVerdict, ...] = field(default=())  # one per network profile asked for
 
     @property
     def cold_ms(self) -> float | None:
@@ -317,7 +369,15 @@ def _within(a: CaseResult | None, b: CaseResult | None, how: str) -> Estimate | 
     return improvement_estimate(a.trial_medians_ms, b.trial_medians_ms)
 
 
-def _judge(run: Run, read: Coordinates, floor: dict[str, float]) -> Verdict:
+def _network_text(v: Verdict) -> str | None:
+    judged = [n for n in v.networks if n.improvement_verdict]
+    if not judged or v.improvement_verdict is None:
+        return None
+    at = ", ".join(f"{n.improvement_verdict} at {n.profile}" for n in judged)
+    return f"Projected over a network ({'; '.join(n.profile for n in judged)}): {v.improvement_verdict} locally, {at}."
+
+
+def _judge(run: Run, read: Coordinates, floor: dict[str, float], profiles: Sequence[Profile] = ()) -> Verdict:
     def case(cache: CacheState, migration: Migration, projection: str = OPTIMIZED) -> CaseResult | None:
         return run.case(read.with_(cache=cache, migration=migration, projection=projection))
 
@@ -361,14 +421,18 @@ def _judge(run: Run, read: Coordinates, floor: dict[str, float]) -> Verdict:
         implied_pct=check_claim(claim).implied_pct if claim else None,
         implied_verdict=(improvement_verdict(improvement, check_claim(claim).implied_pct)
                          if claim and improvement else None),
+        networks=tuple(network_verdict(cold, warm, claim, p) for p in profiles) if claim else (),
     )
-    lines = [*_latency_text(verdict, floor), _guide_cache_text(verdict), _migration_text(verdict),
-             _index_text(verdict), _projection_text(verdict)]
+    lines = [*_latency_text(verdict, floor), _network_text(verdict), _guide_cache_text(verdict),
+             _migration_text(verdict), _index_text(verdict), _projection_text(verdict)]
     return replace(verdict, text=" ".join(line for line in lines if line))
 
 
-def verdicts(run: Run) -> list[Verdict]:
-    """One verdict per read (query, scale, param_kind) of the guide's matrix in the run, in the run's order."""
+def verdicts(run: Run, profiles: Sequence[Profile] = ()) -> list[Verdict]:
+    """One verdict per read (query, scale, param_kind) of the guide's matrix in the run, in the run's order.
+
+    With ``profiles``, each verdict with a claim is also re-judged per network profile (``networks``).
+    """
     questions: dict[tuple[str, str, str], Coordinates] = {}
     for case in run.summary.cases:
         c = case.coords
@@ -376,7 +440,7 @@ def verdicts(run: Run) -> list[Verdict]:
             questions.setdefault((c.query, c.scale, c.param_kind),
                                  c.with_(cache=CacheState.NOCACHE, migration=Migration.WITH_012, projection=OPTIMIZED))
     floors: dict[str, dict[str, float]] = {}
-    return [_judge(run, read, floors.setdefault(read.scale, transport_floor(run, read.scale)))
+    return [_judge(run, read, floors.setdefault(read.scale, transport_floor(run, read.scale)), profiles)
             for read in questions.values()]
 
 
@@ -435,5 +499,7 @@ def verdicts_frame(items: Sequence[Verdict]) -> pd.DataFrame:
             "index used": _yes_no(v.index_used),
             "trials": v.improvement.trials if v.improvement else (v.migration_speedup.trials
                                                                     if v.migration_speedup else None),
+            **{f"{n.profile}: improvement verdict": n.improvement_verdict for n in v.networks},
+            **{f"{n.profile}: improvement %": _value(n.improvement) for n in v.networks},
         })
     return pd.DataFrame(rows)

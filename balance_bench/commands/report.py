@@ -1,4 +1,7 @@
-"""``balance-bench report RUN_DIR [--baseline DIR] [--fail-on-regression PCT]``: (re)build report.html."""
+"""``balance-bench report RUN_DIR [--baseline DIR] [--fail-on-regression PCT] [--network P,...]``: rebuild the report.
+
+``--network`` re-judges the verdicts at other network profiles from the run's saved traffic: no server is touched.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from balance_bench.errors import BenchError
 
 NAME = "report"
 HELP = "(re)build report.html for a run directory"
-OPTIONS: tuple[str, ...] = ()
+OPTIONS: tuple[str, ...] = ("network",)
 MIN_GATE_TRIALS = 2
 
 
@@ -49,7 +52,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
                 raise BenchError(f"{run_.path}: {run_.design.trials} trial(s); the regression gate compares runs "
                                  f"trial by trial and needs at least {MIN_GATE_TRIALS} in each (balance-bench run "
                                  "makes 10)")
-    html, comparisons = render_report(current, baseline, pct)
+    html, comparisons = render_report(current, baseline, pct, profiles=config.network)
     print(write_html(current.path, html))
     if pct is None:
         return 0

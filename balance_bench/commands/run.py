@@ -1,4 +1,7 @@
-"""``balance-bench run``: services and datasets, the matrix in interleaved trials, then summary.json and report.html."""
+"""``balance-bench run``: services and datasets, the matrix in interleaved trials, then summary.json and report.html.
+
+``--network`` only chooses the profiles the report projects at; ``balance-bench report --network`` re-judges later.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ if TYPE_CHECKING:
 NAME = "run"
 HELP = ("run the benchmark matrix (or, with --experiments, the chosen experiments) in randomized interleaved "
         "trials and write a run directory with the report")
-OPTIONS = (*SERVICE, *DATASET, "out", "quick", "trials", "order_seed", "cpu", "replica_dsn", "experiments")
+OPTIONS = (*SERVICE, *DATASET, "out", "quick", "trials", "order_seed", "cpu", "replica_dsn", "experiments", "network")
 RUN_TRIALS = 10
 QUICK_TRIALS = 3
 
@@ -50,7 +53,7 @@ def measure(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], 
         raise BenchError(f"the benchmark matrix did not complete (pytest exit {int(code)}); "
                          f"partial results in {run_dir}")
     summarise(run_dir)
-    return write_report(run_dir)
+    return write_report(run_dir, profiles=config.network)
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
