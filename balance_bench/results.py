@@ -438,13 +438,11 @@ def _plan_v2(r: _Reader | None) -> PlanFacts | None:
 def _server_traffic(r: _Reader | None, where: str, redis: bool) -> ServerTraffic:
     if r is None:
         raise BenchError(f"{where} lacks {'redis' if redis else 'postgres'}")
-    values = [r.number(name) or 0.0 for name in ("round_trips", "bytes_sent", "bytes_received")]
-    if any(v < 0 for v in values):
-        raise BenchError(f"{r.where} has a negative count")
+    trips, sent, received = (r.number(name) or 0.0 for name in ("round_trips", "bytes_sent", "bytes_received"))
     commands = r.number("commands", required=redis)
-    if commands is not None and commands < 0:
-        raise BenchError(f"{r.where}.commands is negative")
-    return ServerTraffic(*values, commands=commands)
+    if min(trips, sent, received, commands or 0.0) < 0:
+        raise BenchError(f"{r.where} has a negative count")
+    return ServerTraffic(trips, sent, received, commands=commands)
 
 
 def traffic_record(raw: Any, where: str) -> Traffic | None:

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 SPIN_S = 0.0003  # the last 0.3 ms before a deadline are spun, not slept
 
@@ -57,10 +57,8 @@ def _pump(source: socket.socket, target: socket.socket, delay_s: float) -> None:
                 target.sendall(data)
             except OSError:
                 break
-        try:
+        with suppress(OSError):
             target.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
 
     writer = threading.Thread(target=forward, daemon=True)
     writer.start()
