@@ -21,7 +21,9 @@ from balance_bench.results import (
     Overhead,
     PlanFacts,
     PlanNodeRow,
+    ServerTraffic,
     Summary,
+    Traffic,
     VariantInfo,
     new_run_dir,
     read_summary,
@@ -40,7 +42,8 @@ def _summary() -> Summary:
                      nodes=(PlanNodeRow("#1 Index Scan", 0, None, 0.09, 1.0, 1.0, 1.0, 3, 0),))
     case = CaseResult(coords=COORDS, params={"id": 7}, rounds=30, stats=STATS,
                       trial_medians_ms={1: 0.2, 2: 0.25, 3: 0.22}, cache_hits=0, cache_misses=36, plan=plan,
-                      overhead=Overhead("find_by_id (nocache)", 900, 0.3, 0.28, Estimate(1.07, 1.05, 1.09, 3)))
+                      overhead=Overhead("find_by_id (nocache)", 900, 0.3, 0.28, Estimate(1.07, 1.05, 1.09, 3)),
+                      traffic=Traffic(3, ServerTraffic(1, 51, 474), ServerTraffic(3, 539, 30, commands=3)))
     return Summary(environment={"postgres": {"version": "18"}}, design=Design(3, 11, 1.2), cases=[case])
 
 
@@ -140,6 +143,12 @@ def _v2_case() -> dict[str, Any]:
     (lambda c: c.update(params=[1]), "params is not an object"),
     (lambda c: c["plan"].update(indexes_used="balances_pkey"), "indexes_used is not a list of strings"),
     (lambda c: c["overhead"].update(ratio=[1.0, 2.0]), "expected \\[value, low, high, trials\\]"),
+    (lambda c: c["traffic"].update(calls=0), "traffic.calls must be at least 1"),
+    (lambda c: c["traffic"].pop("postgres"), "traffic lacks postgres"),
+    (lambda c: c["traffic"]["redis"].pop("commands"), "traffic.redis lacks commands"),
+    (lambda c: c["traffic"]["postgres"].update(round_trips="one"), "round_trips is not a number"),
+    (lambda c: c["traffic"]["redis"].update(bytes_sent=-1), "traffic.redis has a negative count"),
+    (lambda c: c.update(traffic=[1]), "traffic is not an object"),
 ])
 def test_wrong_types_and_missing_fields_are_one_line_naming_the_field(tmp_path: Path, damage: Any,
                                                                       message: str) -> None:
@@ -153,6 +162,16 @@ def test_wrong_types_and_missing_fields_are_one_line_naming_the_field(tmp_path: 
         read_summary(path)
     assert "\n" not in str(info.value) and str(path) in str(info.value)
     assert sorted(tmp_path.iterdir()) == before
+
+
+def test_a_version_2_summary_written_before_traffic_was_counted_still_loads(tmp_path: Path) -> None:
+    """Traffic is optional in version 2: a case without it loads with none, and the version is not bumped."""
+    case = _v2_case()
+    case.pop("traffic")
+    summary = read_summary(_write(tmp_path / "summary.json", {"schema_version": 2, "environment": {},
+                                                              "design": {"trials": 3}, "cases": [case]}))
+    assert summary.cases[0].traffic is None and SCHEMA_VERSION == 2
+    assert _summary().cases[0].traffic == read_summary(write_summary(tmp_path, _summary())).cases[0].traffic
 
 
 def test_secrets_never_reach_the_file(tmp_path: Path) -> None:
