@@ -96,6 +96,22 @@ def median_ms(case: Coordinates) -> float:
     return base
 
 
+def traffic(case: Coordinates) -> dict[str, Any]:
+    """Traffic per call shaped like the model's: a statement when the case reaches PostgreSQL; a miss 3 Redis
+    round trips, a hit or an invalidation 1; legacy and whales move more bytes."""
+    reads_pg = case.cache.reaches_database and not (case.kind is Kind.REFERENCE and "redis" in case.query)
+    size = 474 * (40 if case.param_kind == "whale" else 1) * (1.5 if case.projection == LEGACY else 1.0)
+    redis_trips = {CacheState.COLD: 3, CacheState.WARM: 1, CacheState.INVALIDATE: 1}.get(case.cache, 0)
+    if case.kind is Kind.REFERENCE and "redis" in case.query:
+        redis_trips = 1
+    return {"calls": 3,
+            "postgres": {"round_trips": 1 if reads_pg else 0, "bytes_sent": 51 if reads_pg else 0,
+                         "bytes_received": size if reads_pg else 0},
+            "redis": {"round_trips": redis_trips, "bytes_sent": 43 * redis_trips,
+                      "bytes_received": 30 + (size if case.cache is CacheState.WARM else 0) if redis_trips else 0,
+                      "commands": redis_trips}}
+
+
 def environment(scales: tuple[str, ...]) -> dict[str, Any]:
     """An environment shaped like ``bench.environment.capture_environment``'s."""
     return {
@@ -158,6 +174,7 @@ def build_run(
     evil: bool = False,
     env: dict[str, Any] | None = None,
     plans: dict[str, tuple[str, str]] | None = None,
+    counted: bool = True,
 ) -> Path:
     """Write the raw artifacts of a synthetic run into ``run_dir`` and summarise them with the real stage.
 
@@ -165,7 +182,8 @@ def build_run(
     every case of that trial, as a real machine's moves; rounds scatter around it (sd ``noise``, 2% outliers).
     ``slowdown`` multiplies chosen cases' timings; ``evil`` puts markup into names, params, SQL, find_by_id's
     parameter kind and the environment; ``env`` is merged over the default environment; ``plans`` overrides
-    which capture stands in for a query's plans.
+    which capture stands in for a query's plans; ``counted`` gives each case its traffic (a run made before
+    traffic was counted has none).
     """
     plans = {**PLANS, **(plans or {})}
     rng = np.random.default_rng(seed)
@@ -185,6 +203,8 @@ def build_run(
             seconds[rng.random(rounds) < 0.02] *= 3.0
             params: dict[str, Any] = {"user_id": 17, **({"note": EVIL} if evil else {})}
             extra: dict[str, Any] = {**coords.as_dict(), "trial": trial, "position": position, "params": params}
+            if counted:
+                extra["traffic"] = traffic(coords)
             if coords.cache.reaches_database and coords.kind is not Kind.REFERENCE and coords.id not in planned:
                 sql = f"SELECT /* {coords.query} */ id, user_id FROM balances WHERE user_id = %(user_id)s"
                 extra["plan_file"] = _plan_file(run_dir, coords, sql + (f" -- {EVIL}" if evil else ""), plans)
@@ -250,4 +270,4 @@ def report_path(run_dir: Path) -> Path:
     return write_report(run_dir)
 
 
-__all__ = ["build_run", "median_ms", "trial_run", "EVIL"]
+__all__ = ["build_run", "median_ms", "trial_run", "traffic", "EVIL"]

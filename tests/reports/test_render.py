@@ -7,11 +7,13 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from html import unescape
 from pathlib import Path
 
 import pytest
 
 from balance_bench.errors import BenchError
+from balance_bench.network import parse_profiles
 from balance_bench.reports.render import write_report
 from balance_bench.results import REPORT_FILE
 
@@ -184,3 +186,62 @@ def test_a_version_1_run_still_renders(make_run: Callable[..., Path]) -> None:
                                                   "cases": doc["cases"]}))
     html = write_report(run).read_text(encoding="utf-8")
     assert "a version 1 summary" in html and "kept no node table" in html
+
+
+def _cells(html: str, table_id: str) -> tuple[list[str], list[list[str]]]:
+    """Headers and body rows of one pandas table (by its uuid), as text."""
+    start = html.index(f'id="T_{table_id}')
+    table = html[html.rindex("<table", 0, start):html.index("</table>", start)]
+    text = lambda cell: unescape(re.sub(r"<[^>]+>", "", cell)).strip()  # noqa: E731
+    headers = [text(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", table.split("</thead>")[0], re.S)]
+    rows = [[text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>")[1], re.S)]
+    return headers, rows
+
+
+def test_each_network_profile_is_a_verdict_column_and_a_projected_latency(make_run: Callable[..., Path]) -> None:
+    """--network same-zone,rtt=2ms: a projected column per profile in the verdicts, each query's table and all cases,
+    with the traffic beside the latencies and the formula stated; without profiles there are none of them."""
+    run = make_run()
+    html = write_report(run, profiles=parse_profiles("same-zone,rtt=2ms")).read_text(encoding="utf-8")
+    headers, rows = _cells(html, "verdicts")
+    assert headers[-2:] == ["at same-zone (projected)", "at rtt=2ms (projected)"]
+    by_id = {r[0]: r for r in rows}
+    assert re.match(r"(met|short|better|inconclusive): \d+\.\d%", by_id["findById"][-1])
+    headers, rows = _cells(html, "cases")
+    for column in ("PG round trips", "Redis round trips", "Redis bytes out/in", "p50 ms at same-zone (projected)",
+                   "p50 ms at rtt=2ms (projected)"):
+        assert column in headers
+    cold = next(r for r in rows if r[headers.index("query")] == "find_by_id" and r[headers.index("cache")] == "cold"
+                and r[headers.index("migration")] == "with_012")
+    p50, projected = (float(cold[headers.index(h)]) for h in ("p50 ms", "p50 ms at rtt=2ms (projected)"))
+    assert cold[headers.index("PG round trips")] == "1" and cold[headers.index("Redis round trips")] == "3"
+    assert projected == pytest.approx(p50 + 4 * 2.0, abs=0.01)  # 1 + 3 round trips of 2 ms, no bandwidth
+    assert "round trips x RTT + bytes / bandwidth" in html and "projection" in html
+    plain = write_report(run).read_text(encoding="utf-8")
+    assert "(projected)" not in plain and "No network profile was asked for" in plain
+    assert "PG round trips" in plain  # the traffic is shown whatever the profiles
+
+
+def test_a_run_without_traffic_says_it_cannot_project(make_run: Callable[..., Path]) -> None:
+    """A run made before traffic was counted renders, with a banner and "not projected" cells instead of numbers."""
+    html = write_report(make_run(counted=False), profiles=parse_profiles("same-zone")).read_text(encoding="utf-8")
+    assert "This run recorded no traffic" in html
+    _, rows = _cells(html, "verdicts")
+    assert all(r[-1].startswith("not projected") for r in rows if r[-1] != "—")
+
+
+@pytest.mark.parametrize(("services", "stated"), [
+    ({"postgres": "postgresql+psycopg://postgres@10.1.2.3:5432/postgres", "redis": "embedded"}, True),
+    ({"postgres": "embedded", "redis": "redis://cache.internal:6379/0"}, True),
+    ({"postgres": "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", "redis": "redis://127.0.0.1:6379/0"},
+     False),
+    ({"postgres": "embedded", "redis": "embedded"}, False),
+])
+def test_remote_servers_get_the_round_trip_their_floor_cases_measured(make_run: Callable[..., Path],
+                                                                      services: dict[str, str], stated: bool) -> None:
+    """A run against a server that is not on this machine states the floor's SELECT 1 and GET; a local one does not."""
+    html = write_report(make_run(env={"services": services})).read_text(encoding="utf-8")
+    assert ("not on this machine" in html) is stated
+    floors = re.search(r"PostgreSQL SELECT 1 (0\.0\d+) ms \(scale tiny\), Redis GET (0\.0\d+) ms", html)
+    assert (floors is not None) is stated

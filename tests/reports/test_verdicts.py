@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from balance_bench.coordinates import CacheState, Coordinates, Kind, Migration
+from balance_bench.network import LOCAL, parse_profiles
 from balance_bench.reports.expectations import LATENCY_CLAIMS
 from balance_bench.reports.runs import Run, load_run
 from balance_bench.reports.verdicts import (
@@ -18,6 +20,7 @@ from balance_bench.reports.verdicts import (
     verdicts,
     verdicts_frame,
 )
+from balance_bench.results import ServerTraffic, Traffic
 from balance_bench.statistics import Estimate
 from tests.reports.conftest import trial_run
 
@@ -225,3 +228,47 @@ def test_both_readings_can_agree_and_then_the_text_names_only_one(tmp_path: Path
     (w,) = verdicts(_improvement_run(tmp_path, "total_balance_by_user", "typical", [0.07, 0.071, 0.069, 0.07]))
     assert w.implied_pct == pytest.approx(LATENCY_CLAIMS["total_balance_by_user"].improvement_pct)
     assert w.implied_verdict == w.improvement_verdict == "met" and "imply" not in w.text
+
+
+def _with_traffic(run: Run, traffic: dict[CacheState, Traffic]) -> Run:
+    cases = [replace(c, traffic=traffic.get(c.coords.cache)) for c in run.summary.cases]
+    return replace(run, summary=replace(run.summary, cases=cases))
+
+
+def _trips(pg: float, cache: float) -> Traffic:
+    return Traffic(3, ServerTraffic(pg, 0, 0), ServerTraffic(cache, 0, 0, commands=cache))
+
+
+def test_a_network_profile_rejudges_short_locally_as_met_over_the_network(tmp_path: Path) -> None:
+    """findById cold 0.29-0.31 ms, warm 0.1: short locally (66%); with PostgreSQL 2 ms and Redis 0.1 ms away
+    a miss (1 + 3 round trips) costs 2.6 ms and a hit (0 + 1) 0.2 ms, so 92.3%: met (the guide's 90-95%)."""
+    cold, warm = {1: 0.30, 2: 0.31, 3: 0.29}, {1: 0.1, 2: 0.1, 3: 0.1}
+    run = _with_traffic(trial_run(tmp_path, {
+        _read("find_by_id", CacheState.COLD, Migration.WITH_012, "balance"): cold,
+        _read("find_by_id", CacheState.WARM, Migration.WITH_012, "balance"): warm,
+    }), {CacheState.COLD: _trips(1, 3), CacheState.WARM: _trips(0, 1)})
+    (profile,) = parse_profiles("pg:rtt=2ms;redis:rtt=0.1ms")
+    (v,) = verdicts(run, [profile])
+    (n,) = v.networks
+    by_hand = [100 * (1 - (warm[t] + 0.1) / (cold[t] + 2.0 + 0.3)) for t in (1, 2, 3)]
+    assert v.improvement_verdict == "short" and n.improvement_verdict == "met"
+    assert n.improvement is not None and n.improvement.value == pytest.approx(sum(by_hand) / 3)
+    assert n.cold is not None and n.cold.value == pytest.approx((2.6 * 2.61 * 2.59) ** (1 / 3))
+    assert (n.cold_vs_guide, n.warm_vs_guide) == ("below", "below")  # 2.6 ms < ~5-10, 0.2 ms < ~0.5-1
+    assert "short locally, met at pg:rtt=2ms;redis:rtt=0.1ms" in v.text
+    assert n.cell().startswith("met: 92.3%")
+    frame = verdicts_frame([v])
+    assert frame.loc[0, "pg:rtt=2ms;redis:rtt=0.1ms: improvement verdict"] == "met"
+
+
+def test_the_local_profile_changes_nothing_and_a_run_without_traffic_is_not_projected(tmp_path: Path) -> None:
+    """local re-judges exactly as measured; a run made before traffic was counted says so instead of guessing."""
+    medians = {_read("find_by_id", CacheState.COLD, Migration.WITH_012, "balance"): {1: 0.30, 2: 0.31, 3: 0.29},
+               _read("find_by_id", CacheState.WARM, Migration.WITH_012, "balance"): {1: 0.1, 2: 0.1, 3: 0.1}}
+    counted = _with_traffic(trial_run(tmp_path, medians), {CacheState.COLD: _trips(1, 3),
+                                                           CacheState.WARM: _trips(0, 1)})
+    (v,) = verdicts(counted, [LOCAL])
+    assert v.networks[0].improvement == v.improvement and v.networks[0].improvement_verdict == v.improvement_verdict
+    (bare,) = verdicts(trial_run(tmp_path, medians), [LOCAL])
+    assert bare.networks[0].improvement is None and bare.networks[0].missing is not None
+    assert bare.networks[0].cell().startswith("not projected: the run recorded no traffic")
