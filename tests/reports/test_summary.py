@@ -55,6 +55,16 @@ def test_trials_of_a_case_become_one_record_with_each_trial_median(tmp_path: Pat
     assert summary.design.trials == 2 and summary.design.order_seed == 5
 
 
+def test_traffic_counted_in_one_trial_is_the_cases_and_a_case_without_it_has_none(tmp_path: Path) -> None:
+    """The traffic pass runs in the first trial a case runs in, whichever that is; its record reaches the summary."""
+    counted = {"calls": 3, "postgres": {"round_trips": 1, "bytes_sent": 51, "bytes_received": 14800},
+               "redis": {"round_trips": 3, "bytes_sent": 13829, "bytes_received": 30, "commands": 3}}
+    run = _run(tmp_path, [_entry(COLD, 1, [1.0]), _entry(COLD, 2, [1.0], traffic=counted), _entry(FLOOR, 1, [0.1])])
+    cold, floor = read_summary(summarise(run)).cases
+    assert cold.traffic is not None and cold.traffic.as_dict() == counted
+    assert floor.traffic is None
+
+
 def _index_names(node: Any) -> set[str]:
     if isinstance(node, dict):
         own = {node["Index Name"]} if "Index Name" in node else set()
