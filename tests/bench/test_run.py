@@ -85,6 +85,17 @@ def test_cold_cases_missed_and_warm_cases_hit(summary) -> None:  # type: ignore[
             assert case.cache_misses == 0 and case.cache_hits >= case.rounds, case.name
 
 
+def test_every_case_carries_the_traffic_its_servers_saw(summary) -> None:  # type: ignore[no-untyped-def]
+    """Every case has traffic; a call reaches PostgreSQL exactly when its state says so, Redis when it is cached."""
+    for case in summary.cases:
+        traffic, c = case.traffic, case.coords
+        assert traffic is not None and traffic.calls >= 1, case.name
+        redis_only = c.query.startswith("raw_redis")
+        reaches_pg = c.cache.reaches_database and not redis_only
+        assert (traffic.postgres.round_trips >= 1) is reaches_pg and (traffic.postgres.bytes > 0) is reaches_pg, c
+        assert (traffic.redis.round_trips >= 1) is (c.cache.cached or redis_only), c
+
+
 def test_environment_is_recorded(summary, real_run_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """Versions, settings, machine, packages, commit and dataset fingerprint are recorded."""
     env = summary.environment
