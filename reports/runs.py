@@ -55,11 +55,13 @@ class Run:
 
     @cached_property
     def cases(self) -> pd.DataFrame:
-        """One row per case: coordinates, timing statistics (ms), trials, the median's interval, plan facts."""
+        """One row per case: coordinates, timing statistics (ms), trials, the median's interval, plan facts, and
+        the traffic per call (``pg_round_trips`` ... ``redis_bytes_received``; empty when the run has none)."""
         rows = []
         for case in self.summary.cases:
             ci = case.median_ci
             plan = case.plan
+            traffic = case.traffic
             rows.append({
                 "name": case.name, **case.coords.as_dict(), "rounds": case.rounds, "trials": case.trials,
                 **vars(case.stats), "median_ci_low_ms": ci.low, "median_ci_high_ms": ci.high,
@@ -70,6 +72,11 @@ class Run:
                 "node_types": ", ".join(plan.node_types) if plan else "",
                 "findings": ", ".join(sorted({f.code for f in plan.findings})) if plan else "",
                 "params": json.dumps(case.params, sort_keys=True, default=str),
+                **{f"{prefix}_{name}": getattr(server, name) if traffic else None
+                   for prefix, server in (("pg", traffic.postgres if traffic else None),
+                                          ("redis", traffic.redis if traffic else None))
+                   for name in ("round_trips", "bytes_sent", "bytes_received")},
+                "redis_commands": traffic.redis.commands if traffic else None,
             })
         frame = pd.DataFrame(rows)
         if not frame.empty:

@@ -142,6 +142,8 @@ class NetworkVerdict:
     improvement_verdict: str | None = None
     cold_vs_guide: str | None = None
     warm_vs_guide: str | None = None
+    migration_speedup: Estimate | None = None  # no-cache without / with 012, both projected, within each trial
+    migration_effect: str | None = None
     missing: str | None = None
 
     def cell(self) -> str:
@@ -153,16 +155,31 @@ class NetworkVerdict:
         cold = f"{self.cold.value:.3g}" if self.cold else "—"
         warm = f"{self.warm.value:.3g}" if self.warm else "—"
         positions = f" ({self.cold_vs_guide} / {self.warm_vs_guide})" if self.cold_vs_guide else ""
-        return f"{head}: {figures}; cold {cold} ms, warm {warm} ms{positions}"
+        migration = (f"; 012 {self.migration_effect} {format_estimate(self.migration_speedup, '{:.3g}', 'x')}"
+                     if self.migration_speedup and self.migration_effect else "")
+        return f"{head}: {figures}; cold {cold} ms, warm {warm} ms{positions}{migration}"
+
+
+def _projected_speedup(before: CaseResult | None, after: CaseResult | None, profile: Profile) -> Estimate | None:
+    if before is None or after is None or before.traffic is None or after.traffic is None:
+        return None
+    return ratio_estimate(projected_trials(before.trial_medians_ms, before.traffic, profile),
+                          projected_trials(after.trial_medians_ms, after.traffic, profile))
 
 
 def network_verdict(cold: CaseResult | None, warm: CaseResult | None, claim: LatencyClaim | None,
-                    profile: Profile) -> NetworkVerdict:
-    """The improvement and absolute figures with ``profile``'s network added to both sides, trial by trial."""
+                    profile: Profile, nocache: tuple[CaseResult | None, CaseResult | None] = (None, None),
+                    same_plan: bool | None = None) -> NetworkVerdict:
+    """The improvement and absolute figures with ``profile``'s network added to both sides, trial by trial.
+
+    ``nocache`` (without 012, with 012) re-judges migration 012 the same way: a network round trip on both sides
+    shrinks its speedup towards 1.
+    """
     if cold is None or warm is None:
         return NetworkVerdict(profile.name, missing="no cold and warm cases")
     if cold.traffic is None or warm.traffic is None:
         return NetworkVerdict(profile.name, missing="the run recorded no traffic (made before it was counted)")
+    speedup = _projected_speedup(*nocache, profile)
     cold_trials = projected_trials(cold.trial_medians_ms, cold.traffic, profile)
     warm_trials = projected_trials(warm.trial_medians_ms, warm.traffic, profile)
     improvement = improvement_estimate(cold_trials, warm_trials)
@@ -173,6 +190,8 @@ def network_verdict(cold: CaseResult | None, warm: CaseResult | None, claim: Lat
         improvement_verdict=improvement_verdict(improvement, claim.improvement_pct) if claim and improvement else None,
         cold_vs_guide=judge_interval(cold_ci, claim.cold_ms) if claim else None,
         warm_vs_guide=judge_interval(warm_ci, claim.warm_ms) if claim else None,
+        migration_speedup=speedup,
+        migration_effect=migration_verdict(speedup, same_plan) if speedup else None,
     )
 
 
@@ -421,7 +440,8 @@ def _judge(run: Run, read: Coordinates, floor: dict[str, float], profiles: Seque
         implied_pct=check_claim(claim).implied_pct if claim else None,
         implied_verdict=(improvement_verdict(improvement, check_claim(claim).implied_pct)
                          if claim and improvement else None),
-        networks=tuple(network_verdict(cold, warm, claim, p) for p in profiles) if claim else (),
+        networks=tuple(network_verdict(cold, warm, claim, p, (before, after), _same_plan(before, after))
+                       for p in profiles) if claim else (),
     )
     lines = [*_latency_text(verdict, floor), _network_text(verdict), _guide_cache_text(verdict),
              _migration_text(verdict), _index_text(verdict), _projection_text(verdict)]

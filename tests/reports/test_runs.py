@@ -1,7 +1,8 @@
-"""The loader's experiment frame: one row per figure, ratios with intervals, probes and the guide's table apart."""
+"""The one loader: experiments as one row per figure, and each case's traffic per call in the cases frame."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,23 @@ import pytest
 from balance_bench.reports.experiment_results import experiment_results
 from balance_bench.reports.runs import load_run
 from balance_bench.results import Design, Summary, write_summary
+from tests.reports.conftest import traffic
 from tests.reports.test_experiment_results import PAGES, _record
+
+TRAFFIC_COLUMNS = ["pg_round_trips", "pg_bytes_sent", "pg_bytes_received", "redis_round_trips", "redis_bytes_sent",
+                   "redis_bytes_received", "redis_commands"]
+
+
+def test_the_cases_frame_has_the_traffic_the_run_recorded(make_run: Callable[..., Path]) -> None:
+    """Each row's traffic columns are its case's recorded figures; a run made before traffic has them empty."""
+    frame = load_run(make_run()).cases
+    row = frame[(frame["query"] == "find_by_id") & (frame["cache"] == "cold")].iloc[0]
+    recorded = traffic(load_run(make_run()).summary.cases[0].coords.with_(cache="cold"))
+    assert row["pg_round_trips"] == recorded["postgres"]["round_trips"] == 1
+    assert row["redis_round_trips"] == row["redis_commands"] == recorded["redis"]["round_trips"] == 3
+    assert row["redis_bytes_sent"] == recorded["redis"]["bytes_sent"]
+    bare = load_run(make_run(counted=False)).cases
+    assert bare[TRAFFIC_COLUMNS].isna().all().all()
 
 
 def test_experiments_load_as_a_dataframe_through_the_one_loader(tmp_path: Path) -> None:

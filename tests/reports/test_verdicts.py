@@ -272,3 +272,21 @@ def test_the_local_profile_changes_nothing_and_a_run_without_traffic_is_not_proj
     (bare,) = verdicts(trial_run(tmp_path, medians), [LOCAL])
     assert bare.networks[0].improvement is None and bare.networks[0].missing is not None
     assert bare.networks[0].cell().startswith("not projected: the run recorded no traffic")
+
+
+def test_a_network_round_trip_shrinks_the_012_speedup_towards_one(tmp_path: Path) -> None:
+    """No cache, 0.40 ms without 012 and 0.20 with: 2x locally; with PostgreSQL 2 ms away 2.4 / 2.2 = 1.09x."""
+    without, with_ = {1: 0.40, 2: 0.41, 3: 0.39}, {1: 0.20, 2: 0.20, 3: 0.20}
+    run = _with_traffic(trial_run(tmp_path, {
+        _read("find_by_id", CacheState.COLD, Migration.WITH_012, "balance"): {1: 0.3, 2: 0.3, 3: 0.3},
+        _read("find_by_id", CacheState.WARM, Migration.WITH_012, "balance"): {1: 0.1, 2: 0.1, 3: 0.1},
+        _read("find_by_id", CacheState.NOCACHE, Migration.WITHOUT_012, "balance"): without,
+        _read("find_by_id", CacheState.NOCACHE, Migration.WITH_012, "balance"): with_,
+    }), {CacheState.COLD: _trips(1, 3), CacheState.WARM: _trips(0, 1), CacheState.NOCACHE: _trips(1, 0)})
+    (v,) = verdicts(run, parse_profiles("pg:rtt=2ms"))
+    (n,) = v.networks
+    by_hand = [(without[t] + 2.0) / (with_[t] + 2.0) for t in (1, 2, 3)]
+    assert v.migration_speedup is not None and v.migration_speedup.value == pytest.approx(2.0, rel=0.01)
+    assert n.migration_speedup is not None
+    assert n.migration_speedup.value == pytest.approx((by_hand[0] * by_hand[1] * by_hand[2]) ** (1 / 3))
+    assert n.migration_effect == v.migration_effect and "; 012 " in n.cell()
