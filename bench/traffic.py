@@ -23,6 +23,7 @@ and reports the steady state, per call, averaged over a few calls.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 from collections.abc import Callable
@@ -83,8 +84,9 @@ class PgTrace:
         conns = self.live()
         with tempfile.TemporaryFile() as sink:
             for conn in conns:
-                conn.pgconn.trace(sink.fileno())
-                conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+                conn.pgconn.trace(sink.fileno())  # libpq keeps a small stdio stream per call: a few KiB per case
+                with contextlib.suppress(psycopg.NotSupportedError):  # libpq < 14: timestamps, which are skipped
+                    conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
             try:
                 call()
             finally:
