@@ -103,8 +103,10 @@ def _paths(endpoints: Endpoints, database_url: str, rtt_ms: float) -> Iterator[d
         yield {"direct": (database_url, endpoints.redis_url), "proxy": via(zero), "delayed": via(delayed)}
 
 
-def run_check(endpoints: Endpoints, rtt_ms: float = 1.0, rounds: int = 40, seed: int = 13) -> list[Row]:
-    """Every main read x cache state, timed on the three paths; the tiny dataset, keys under a private prefix."""
+def run_check(endpoints: Endpoints, rtt_ms: float = 1.0, rounds: int = 40, seed: int = 13,
+              only: set[tuple[str, CacheState]] | None = None) -> list[Row]:
+    """Every main read x cache state (or ``only`` those), timed on the three paths; the tiny dataset, keys under a
+    private prefix."""
     dataset = ensure_dataset(endpoints, get_scale("tiny"), DEFAULT_SEED)
     database_url = endpoints.database_url(dataset.database)
     prefix = f"{endpoints.redis_prefix}netcheck-{uuid.uuid4().hex[:8]}:"
@@ -131,6 +133,8 @@ def run_check(endpoints: Endpoints, rtt_ms: float = 1.0, rounds: int = 40, seed:
             for query, kind in MAIN_READS:
                 args = READS[query].args[kind](dataset.params)
                 for state in STATES:
+                    if only is not None and (query, state) not in only:
+                        continue
                     key = BalanceCache(admin, prefix=prefix).key_for(query, **args)
                     setup: Callable[[], Any] | None = (lambda k=key: admin.delete(k)) if state is CacheState.COLD \
                         else None
