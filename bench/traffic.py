@@ -188,7 +188,7 @@ def counting_redis(url: str) -> tuple[redis.Redis, RedisMeter]:
     pool = redis.ConnectionPool(connection_class=_counting_class(template.connection_class, meter),
                                 **template.connection_kwargs)
     template.disconnect()
-    return redis.Redis(connection_pool=pool), meter
+    return redis.Redis.from_pool(pool), meter  # the client owns its pool: close() disconnects it
 
 
 @dataclass
@@ -209,7 +209,6 @@ class TrafficProbe:
     def close(self) -> None:
         self.engine.dispose()
         self.redis.close()
-        self.redis.connection_pool.disconnect()
 
     def measure(self, call: Callable[[], Any], setup: Callable[[], Any] | None = None, calls: int = CALLS,
                 warmup: int = WARMUP) -> Traffic:

