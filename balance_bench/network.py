@@ -214,16 +214,11 @@ def projected_trials(trial_medians_ms: Mapping[int, float], traffic: Traffic, pr
 def is_local_server(described: str) -> bool:
     """Whether a server as the run's environment names it (``embedded`` or a URL) is on this machine.
 
-    Embedded servers, unix sockets (a URL with no host, or a ``host=/path`` query) and loopback
-    addresses are local; anything else, including a host name other than ``localhost``, is not.
+    No host (embedded, a unix socket, or a libpq ``host=/socket/dir``) and loopback addresses are local;
+    anything else, including a host name other than ``localhost``, is not.
     """
-    if described == "embedded":
-        return True
     parts = urlsplit(described)
-    if parts.scheme == "unix":
-        return True
-    hosts = parse_qs(parts.query).get("host", [])
-    host = parts.hostname or (hosts[0] if hosts else "")
+    host = parts.hostname or (parse_qs(parts.query).get("host") or [""])[0]
     if not host or host.startswith("/") or host == "localhost":
         return True
     try:
