@@ -144,6 +144,9 @@ class NetworkVerdict:
     warm_vs_guide: str | None = None
     migration_speedup: Estimate | None = None  # no-cache without / with 012, both projected, within each trial
     migration_effect: str | None = None
+    guide_improvement: Estimate | None = None  # the guide's cache design: (guide cold - warm) / guide cold, projected
+    guide_improvement_verdict: str | None = None
+    race_free_price: Estimate | None = None  # our miss / the guide's miss, both projected, within each trial
     missing: str | None = None
 
     def cell(self) -> str:
@@ -157,7 +160,10 @@ class NetworkVerdict:
         positions = f" ({self.cold_vs_guide} / {self.warm_vs_guide})" if self.cold_vs_guide else ""
         migration = (f"; 012 {self.migration_effect} {format_estimate(self.migration_speedup, '{:.3g}', 'x')}"
                      if self.migration_speedup and self.migration_effect else "")
-        return f"{head}: {figures}; cold {cold} ms, warm {warm} ms{positions}{migration}"
+        guide = (f"; guide's cache {self.guide_improvement_verdict or 'no claim'}: "
+                 f"{format_estimate(self.guide_improvement, '{:.1f}', '%')}, race-free miss ours/guide "
+                 f"{format_estimate(self.race_free_price, '{:.3g}', 'x')}" if self.guide_improvement else "")
+        return f"{head}: {figures}; cold {cold} ms, warm {warm} ms{positions}{guide}{migration}"
 
 
 def _projected_speedup(before: CaseResult | None, after: CaseResult | None, profile: Profile) -> Estimate | None:
@@ -169,11 +175,12 @@ def _projected_speedup(before: CaseResult | None, after: CaseResult | None, prof
 
 def network_verdict(cold: CaseResult | None, warm: CaseResult | None, claim: LatencyClaim | None,
                     profile: Profile, nocache: tuple[CaseResult | None, CaseResult | None] = (None, None),
-                    same_plan: bool | None = None) -> NetworkVerdict:
+                    same_plan: bool | None = None, guide_cold: CaseResult | None = None) -> NetworkVerdict:
     """The improvement and absolute figures with ``profile``'s network added to both sides, trial by trial.
 
     ``nocache`` (without 012, with 012) re-judges migration 012 the same way: a network round trip on both sides
-    shrinks its speedup towards 1.
+    shrinks its speedup towards 1. ``guide_cold`` (a miss through the guide's cache design, one Redis round trip
+    fewer than ours) gives the guide's cache its improvement and race-freedom its price over that network.
     """
     if cold is None or warm is None:
         return NetworkVerdict(profile.name, missing="no cold and warm cases")
@@ -183,6 +190,9 @@ def network_verdict(cold: CaseResult | None, warm: CaseResult | None, claim: Lat
     cold_trials = projected_trials(cold.trial_medians_ms, cold.traffic, profile)
     warm_trials = projected_trials(warm.trial_medians_ms, warm.traffic, profile)
     improvement = improvement_estimate(cold_trials, warm_trials)
+    guide_trials = (projected_trials(guide_cold.trial_medians_ms, guide_cold.traffic, profile)
+                    if guide_cold is not None and guide_cold.traffic is not None else None)
+    guide_improvement = improvement_estimate(guide_trials, warm_trials) if guide_trials else None
     cold_ci = geometric_estimate([v for v in cold_trials.values() if v > 0])
     warm_ci = geometric_estimate([v for v in warm_trials.values() if v > 0])
     return NetworkVerdict(
@@ -192,6 +202,10 @@ def network_verdict(cold: CaseResult | None, warm: CaseResult | None, claim: Lat
         warm_vs_guide=judge_interval(warm_ci, claim.warm_ms) if claim else None,
         migration_speedup=speedup,
         migration_effect=migration_verdict(speedup, same_plan) if speedup else None,
+        guide_improvement=guide_improvement,
+        guide_improvement_verdict=(improvement_verdict(guide_improvement, claim.improvement_pct)
+                                   if claim and guide_improvement else None),
+        race_free_price=ratio_estimate(cold_trials, guide_trials) if guide_trials else None,
     )
 
 
@@ -440,7 +454,7 @@ def _judge(run: Run, read: Coordinates, floor: dict[str, float], profiles: Seque
         implied_pct=check_claim(claim).implied_pct if claim else None,
         implied_verdict=(improvement_verdict(improvement, check_claim(claim).implied_pct)
                          if claim and improvement else None),
-        networks=tuple(network_verdict(cold, warm, claim, p, (before, after), _same_plan(before, after))
+        networks=tuple(network_verdict(cold, warm, claim, p, (before, after), _same_plan(before, after), guide_cold)
                        for p in profiles) if claim else (),
     )
     lines = [*_latency_text(verdict, floor), _network_text(verdict), _guide_cache_text(verdict),

@@ -98,10 +98,11 @@ def median_ms(case: Coordinates) -> float:
 
 def traffic(case: Coordinates) -> dict[str, Any]:
     """Traffic per call shaped like the model's: a statement when the case reaches PostgreSQL; a miss 3 Redis
-    round trips, a hit or an invalidation 1; legacy and whales move more bytes."""
+    round trips (the guide's design 2), a hit or an invalidation 1; legacy and whales move more bytes."""
     reads_pg = case.cache.reaches_database and not (case.kind is Kind.REFERENCE and "redis" in case.query)
     size = 474 * (40 if case.param_kind == "whale" else 1) * (1.5 if case.projection == LEGACY else 1.0)
-    redis_trips = {CacheState.COLD: 3, CacheState.WARM: 1, CacheState.INVALIDATE: 1}.get(case.cache, 0)
+    redis_trips = {CacheState.COLD: 3, CacheState.GUIDE_COLD: 2, CacheState.WARM: 1,
+                   CacheState.INVALIDATE: 1}.get(case.cache, 0)
     if case.kind is Kind.REFERENCE and "redis" in case.query:
         redis_trips = 1
     return {"calls": 3,

@@ -290,3 +290,21 @@ def test_a_network_round_trip_shrinks_the_012_speedup_towards_one(tmp_path: Path
     assert n.migration_speedup is not None
     assert n.migration_speedup.value == pytest.approx((by_hand[0] * by_hand[1] * by_hand[2]) ** (1 / 3))
     assert n.migration_effect == v.migration_effect and "; 012 " in n.cell()
+
+
+def test_over_a_network_the_guides_cache_saves_a_round_trip_and_race_freedom_costs_one(tmp_path: Path) -> None:
+    """1 ms both ways: our miss 0.30 + 4 ms, the guide's 0.28 + 3 ms, the hit 0.10 + 1 ms. By hand, the guide's
+    improvement is 1 - 1.1/3.28 = 66.5% and race-freedom costs 4.30/3.28 = 1.31x per miss."""
+    trials = (1, 2, 3)
+    run = _with_traffic(trial_run(tmp_path, {
+        _read("find_by_id", CacheState.COLD, Migration.WITH_012, "balance"): dict.fromkeys(trials, 0.30),
+        _read("find_by_id", CacheState.GUIDE_COLD, Migration.WITH_012, "balance"): dict.fromkeys(trials, 0.28),
+        _read("find_by_id", CacheState.WARM, Migration.WITH_012, "balance"): dict.fromkeys(trials, 0.10),
+    }), {CacheState.COLD: _trips(1, 3), CacheState.GUIDE_COLD: _trips(1, 2), CacheState.WARM: _trips(0, 1)})
+    (v,) = verdicts(run, parse_profiles("rtt=1ms"))
+    (n,) = v.networks
+    assert n.guide_improvement is not None and n.guide_improvement.value == pytest.approx(100 * (1 - 1.1 / 3.28))
+    assert n.race_free_price is not None and n.race_free_price.value == pytest.approx(4.30 / 3.28)
+    assert n.guide_improvement_verdict == "short" and "race-free miss ours/guide 1.31x" in n.cell()
+    (local,) = verdicts(run, [LOCAL])[0].networks
+    assert local.race_free_price is not None and local.race_free_price.value == pytest.approx(0.30 / 0.28)
