@@ -181,8 +181,13 @@ def test_a_run_by_url_leaves_foreign_databases_and_keys_alone(foreign_data, url_
     assert not list(redis_client.scan_iter(match="balance-bench:run-*")), "the run left its own keys behind"
     with psycopg.connect(psycopg_dsn(endpoints.database_url(name))) as conn:
         assert conn.execute("SELECT count(*), sum(id) FROM t").fetchone() == (50, 1275)
+    # Only this run's copies: another process may be running a run on the same shared server right now.
+    (summary_path,) = out.glob("*/summary.json")
+    run_id = read_summary(summary_path).environment["settings"]["key_prefix"].rsplit("run-", 1)[1].rstrip(":")
+    assert len(run_id) == 10
     with psycopg.connect(psycopg_dsn(endpoints.pg_url)) as conn:
-        leftovers = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'balance_bench_run_%'").fetchall()
+        leftovers = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                 (f"balance\\_bench\\_run\\_{run_id}%",)).fetchall()
     assert leftovers == []
 
 
