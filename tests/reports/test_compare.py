@@ -3,14 +3,30 @@ conditions (significant and beyond the threshold) are needed."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from balance_bench.coordinates import CacheState, Coordinates, Kind, Migration
-from balance_bench.reports.compare import ALPHA, compare_runs, regressions, unmatched
+from balance_bench.reports.compare import (
+    ALPHA,
+    FASTER,
+    NO_CHANGE,
+    NOT_TESTED,
+    POWER,
+    SLOWER,
+    Comparison,
+    compare_runs,
+    comparisons_frame,
+    floor_of,
+    floor_values,
+    regressions,
+    unmatched,
+)
 from balance_bench.reports.runs import load_run
+from balance_bench.statistics import detectable_change_pct
 from tests.reports.conftest import trial_run
 
 CREDIT = Coordinates(Kind.WRITE, "credit", CacheState.INVALIDATE, Migration.WITH_012, "tiny", "optimized", "balance")
@@ -99,3 +115,115 @@ def test_cases_match_by_coordinates_not_across_scales(make_run: Callable[..., Pa
     assert compare_runs(tiny, small) == []
     only_now, only_before = unmatched(tiny, small)
     assert len(only_now) == len(tiny.summary.cases) and len(only_before) == len(small.summary.cases)
+
+
+# --- known answers, each condition on both sides (in-memory runs, exact per-trial medians) -------------------
+
+COLD = Coordinates(Kind.READ, "find_by_id", CacheState.COLD, Migration.WITH_012, "tiny", "optimized", "balance")
+WARM = COLD.with_(cache=CacheState.WARM)
+REDIS_FLOOR = FLOOR.with_(query="raw_redis_get")
+SMALL_FLOOR = FLOOR.with_(scale="small")
+
+
+def _comparison(ratio: float, p: float | None, relative: float | None = None,
+                coords: Coordinates = CREDIT) -> Comparison:
+    """A comparison with chosen figures: ratios whose percent change is exact in binary floating point."""
+    return Comparison(coords, 1.0, ratio, 5, 5, ratio, "postgres" if relative else None, 1.0 if relative else None,
+                      relative, p, 12.0)
+
+
+def test_each_case_stands_on_its_own_transport_floor() -> None:
+    """Warm reads stand on Redis, everything else that reaches the database on PostgreSQL, references on none."""
+    assert (floor_of(WARM), floor_of(COLD), floor_of(CREDIT)) == ("redis", "postgres", "postgres")
+    assert floor_of(FLOOR) is None
+
+
+def test_the_floor_is_the_right_reference_case_at_the_same_scale(tmp_path: Path) -> None:
+    """Another scale's floor, or the other transport's reference case, listed first, is never taken."""
+    run = trial_run(tmp_path, {SMALL_FLOOR: {1: 9.0}, REDIS_FLOOR: {1: 7.0}, FLOOR: {1: 0.05, 2: 0.06},
+                               CREDIT: {1: 1.0}})
+    assert floor_values(run, CREDIT) == {1: 0.05, 2: 0.06}
+    assert floor_values(run, WARM) == {1: 7.0}
+    assert floor_values(run, CREDIT.with_(scale="medium")) == {} and floor_values(run, FLOOR) == {}
+
+
+def test_significance_needs_p_strictly_below_alpha() -> None:
+    """p = ALPHA is not significant ("no significant change"); just below it is, and the sign decides the verdict."""
+    assert not _comparison(1.5, ALPHA).significant and _comparison(1.5, ALPHA).verdict == NO_CHANGE
+    assert _comparison(1.5, ALPHA * 0.99).significant and _comparison(1.5, ALPHA * 0.99).verdict == SLOWER
+    assert _comparison(0.5, 0.001).verdict == FASTER and _comparison(1.5, None).verdict == NOT_TESTED
+    assert _comparison(1.5, 0.001, relative=0.5).verdict == FASTER  # the floor-relative ratio decides
+
+
+def test_the_threshold_is_exclusive_in_plain_terms_and_against_the_floor() -> None:
+    """+50% at a 50% threshold is not a regression, at 49.9% it is; the floor-relative change must pass it too."""
+    assert not _comparison(1.5, 0.001).is_regression(50.0) and _comparison(1.5, 0.001).is_regression(49.9)
+    assert not _comparison(2.0, 0.001, relative=1.5).is_regression(50.0)
+    assert _comparison(2.0, 0.001, relative=1.5).is_regression(49.9)
+    assert not _comparison(2.0, 0.001, relative=1.25).is_regression(49.9)  # the machine, not the code
+    assert not _comparison(2.0, 0.02).is_regression(10.0)  # large, not significant
+
+
+def test_the_line_states_every_figure() -> None:
+    """The terminal line, written out by hand for a case with and without a floor."""
+    with_floor = Comparison(CREDIT, 0.5, 1.0, 5, 4, 2.0, "postgres", 1.25, 1.6, 0.00123, 12.0)
+    assert with_floor.line() == (f"{CREDIT.label}: 0.5 ms -> 1 ms (+100.0%, +60.0% against the postgres floor, "
+                                 "which moved +25.0%; p=0.0012 over 5+4 trials)")
+    plain = Comparison(CREDIT, 0.5, 1.0, 1, 1, 2.0, None, None, None, None, None)
+    assert plain.line() == f"{CREDIT.label}: 0.5 ms -> 1 ms (+100.0%; p=n/a over 1+1 trials)"
+    half = Comparison(CREDIT, 0.5, 1.0, 1, 1, 2.0, None, None, 1.6, None, None)  # no floor ratio: no floor text
+    assert half.line() == plain.line()
+
+
+def test_the_floor_divides_only_when_both_runs_measured_it_in_every_trial(tmp_path: Path) -> None:
+    """A floor missing from one run, or from one trial of a run, is not used: the plain values are compared."""
+    before, after = _medians([1.0, 1.1, 0.9]), _medians([2.0, 2.2, 1.8])
+    floor = _medians([0.5, 0.5, 0.5])
+    both = compare_runs(trial_run(tmp_path, {CREDIT: after, FLOOR: floor}),
+                        trial_run(tmp_path, {CREDIT: before, FLOOR: floor}))[0]
+    assert both.floor == "postgres" and both.floor_ratio == pytest.approx(1.0)
+    assert both.relative_ratio == pytest.approx(2.0)
+    rel_before, rel_after = [v / 0.5 for v in before.values()], [v / 0.5 for v in after.values()]
+    assert both.detectable_pct == pytest.approx(detectable_change_pct(rel_before, rel_after, ALPHA, POWER))
+    for now_floor, before_floor in ((floor, None), (None, floor), ({1: 0.5, 2: 0.5}, floor), (floor, {1: 0.5})):
+        now = {CREDIT: after, **({FLOOR: now_floor} if now_floor else {})}
+        then = {CREDIT: before, **({FLOOR: before_floor} if before_floor else {})}
+        c = next(c for c in compare_runs(trial_run(tmp_path, now), trial_run(tmp_path, then)) if c.coords == CREDIT)
+        assert (c.floor, c.floor_ratio, c.relative_ratio, c.floor_change_pct) == (None, None, None, None)
+        assert c.ratio == pytest.approx(2.0) and (c.baseline_trials, c.current_trials) == (3, 3)
+        assert c.detectable_pct == pytest.approx(detectable_change_pct(list(before.values()), list(after.values()),
+                                                                       ALPHA, POWER))
+
+
+def test_zero_trial_medians_are_left_out_and_an_all_zero_side_has_no_ratio(tmp_path: Path) -> None:
+    """A zero median (a clock too coarse) is no evidence: it is skipped; a side with nothing else compares as inf."""
+    c = compare_runs(trial_run(tmp_path, {CREDIT: _medians([0.0, 2.0, 2.0])}),
+                     trial_run(tmp_path, {CREDIT: _medians([1.0, 1.0, 0.0])}))[0]
+    assert c.ratio == pytest.approx(2.0) and c.p_value is None
+    for now, then in (([0.0, 0.0], [1.0, 1.0]), ([1.0, 1.0], [0.0, 0.0])):
+        zero = compare_runs(trial_run(tmp_path, {CREDIT: _medians(now)}), trial_run(tmp_path, {CREDIT: _medians(then)}))
+        assert zero[0].ratio == math.inf and zero[0].change_pct == math.inf
+
+
+def test_unmatched_lists_only_the_cases_one_side_lacks(tmp_path: Path) -> None:
+    """Shared cases are compared, never listed; each run's extra case is listed on its own side."""
+    now = trial_run(tmp_path, {CREDIT: {1: 1.0}, COLD: {1: 1.0}})
+    before = trial_run(tmp_path, {CREDIT: {1: 1.0}, WARM: {1: 1.0}})
+    assert unmatched(now, before) == ([COLD], [WARM])
+
+
+def test_the_comparison_table_sorts_by_change_and_names_regressions(tmp_path: Path) -> None:
+    """Columns and values as the report shows them, slowest change first (ties keep their order)."""
+    rows = [_comparison(1.0, 0.5), _comparison(1.5, 0.001, relative=1.25), _comparison(1.0, 0.9, coords=COLD)]
+    frame = comparisons_frame(rows, 10.0)
+    assert list(frame.columns) == ["case", "baseline median (ms)", "current median (ms)", "change (%)",
+                                   "change vs floor (%)", "trials", "p (Welch, trials)", "detectable (%)", "verdict"]
+    assert list(frame["case"]) == [CREDIT.label, CREDIT.label, COLD.label]
+    assert list(frame["change (%)"]) == [50.0, 0.0, 0.0] and list(frame["verdict"]) == ["regression", NO_CHANGE,
+                                                                                       NO_CHANGE]
+    first = frame.iloc[0]
+    assert (first["baseline median (ms)"], first["current median (ms)"], first["trials"]) == (1.0, 1.5, "5+5")
+    assert (first["p (Welch, trials)"], first["detectable (%)"]) == (0.001, 12.0)
+    assert first["change vs floor (%)"] == 25.0 and math.isnan(frame.iloc[1]["change vs floor (%)"])
+    assert list(comparisons_frame(rows)["verdict"]) == [SLOWER, NO_CHANGE, NO_CHANGE]  # no threshold: no gate
+    assert comparisons_frame([]).empty
