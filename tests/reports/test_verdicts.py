@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -14,13 +15,16 @@ from balance_bench.reports.expectations import LATENCY_CLAIMS
 from balance_bench.reports.runs import Run, load_run
 from balance_bench.reports.verdicts import (
     INCONCLUSIVE,
+    format_estimate,
     improvement_verdict,
     judge_interval,
     migration_verdict,
+    transport_floor,
     verdicts,
     verdicts_frame,
 )
 from balance_bench.results import ServerTraffic, Traffic
+from balance_bench.results import PlanFacts
 from balance_bench.statistics import Estimate
 from tests.reports.conftest import trial_run
 
@@ -308,3 +312,237 @@ def test_over_a_network_the_guides_cache_saves_a_round_trip_and_race_freedom_cos
     assert n.guide_improvement_verdict == "short" and "race-free miss ours/guide 1.31x" in n.cell()
     (local,) = verdicts(run, [LOCAL])[0].networks
     assert local.race_free_price is not None and local.race_free_price.value == pytest.approx(0.30 / 0.28)
+# --- the whole verdict, figures and text, on a run whose every number is known ---------------------------------
+
+SEQ = PlanFacts("plans/a.json", None, None, None, None, (), ("Seq Scan",))
+PKEY = PlanFacts("plans/b.json", None, None, None, None, ("balances_pkey",), ("Index Scan",))
+
+
+def _plan(*indexes: str, nodes: tuple[str, ...] = ("Index Scan",)) -> PlanFacts:
+    return PlanFacts("plans/c.json", None, None, None, None, indexes, nodes)
+
+
+def _case(query: str, kind: str, cache: CacheState, migration: Migration = Migration.WITH_012, scale: str = "tiny",
+          projection: str = "optimized") -> Coordinates:
+    return Coordinates(Kind.READ, query, cache, migration, scale, projection, kind)
+
+
+def _ref(query: str, scale: str) -> Coordinates:
+    return Coordinates(Kind.REFERENCE, query, CacheState.RAW, Migration.WITH_012, scale, "optimized", "balance")
+
+
+def _three(value: float) -> dict[int, float]:
+    """The same value in three trials: the estimate is that value whatever the estimator, its interval a point."""
+    return {1: value, 2: value, 3: value}
+
+
+NC, COLD, WARM, W0 = CacheState.NOCACHE, CacheState.COLD, CacheState.WARM, Migration.WITHOUT_012
+KNOWN: dict[Coordinates, tuple[dict[int, float], PlanFacts | None]] = {
+    # tiny: findById meets the guide; the absolute times fall within it; 012 is faster; explicit columns 1.5x
+    _case("find_by_id", "balance", COLD): (_three(8.0), None),
+    _case("find_by_id", "balance", WARM): (_three(0.6), None),
+    _case("find_by_id", "balance", NC, W0): (_three(2.0), SEQ),
+    _case("find_by_id", "balance", NC): (_three(1.0), PKEY),
+    _case("find_by_id", "balance", NC, projection="legacy"): (_three(1.5), None),
+    # tiny: totalBalanceByUser is short, both times below the guide, 012 not measured, the claimed index not used
+    _case("total_balance_by_user", "typical", COLD): (_three(0.4), None),
+    _case("total_balance_by_user", "typical", WARM): (_three(0.2), None),
+    _case("total_balance_by_user", "typical", NC): (_three(0.3), _plan("balances_pkey", "idx_balances_user_token")),
+    # tiny: find_by_address has no latency claim; one trial a side: 012 inconclusive; its claimed index is used
+    _case("find_by_address", "address", NC, W0): ({1: 1.2}, SEQ),
+    _case("find_by_address", "address", NC): ({1: 1.0}, _plan("idx_balances_address")),
+    # tiny: a claimed index and no plan to check it; a claimed latency and no cold or warm case
+    _case("find_by_token_id", "popular", COLD): (_three(3.0), None),
+    _case("find_by_user_id", "typical", NC): (_three(0.5), None),
+    _case("find_by_user_id", "whale", COLD): ({1: 5.0}, None),  # cold and warm in different trials: no pair
+    _case("find_by_user_id", "whale", WARM): ({2: 0.5}, None),
+    # small: findById better than claimed, cold above; 012 changes nothing in the plan
+    _case("find_by_id", "balance", COLD, scale="small"): (_three(20.0), None),
+    _case("find_by_id", "balance", WARM, scale="small"): (_three(0.8), None),
+    _case("find_by_id", "balance", NC, W0, scale="small"): (_three(1.1), PKEY),
+    _case("find_by_id", "balance", NC, scale="small"): (_three(1.0), PKEY),
+    # small: totalBalanceByUser met with cold and warm above; 012 slower; the with-012 plan uses no index
+    _case("total_balance_by_user", "typical", COLD, scale="small"): (_three(12.0), None),
+    _case("total_balance_by_user", "typical", WARM, scale="small"): (_three(0.7), None),
+    _case("total_balance_by_user", "typical", NC, W0, scale="small"): (_three(0.9), SEQ),
+    _case("total_balance_by_user", "typical", NC, scale="small"): (_three(1.0), _plan(nodes=("Seq Scan", "Sort"))),
+    # small: getByUser has only an index claim; the same plan both ways, with no index
+    _case("get_by_user", "typical", NC, W0, scale="small"): ({1: 1.2}, SEQ),
+    _case("get_by_user", "typical", NC, scale="small"): ({1: 1.0}, SEQ),
+    # floors: both at tiny, only PostgreSQL's at small; other cases never make a verdict of their own
+    _ref("raw_redis_get", "tiny"): (_three(0.03), None),
+    _ref("raw_pg_select_1", "tiny"): (_three(0.05), None),
+    _ref("raw_pg_find_by_id", "tiny"): (_three(0.09), None),
+    _ref("raw_pg_select_1", "small"): (_three(0.07), None),
+    Coordinates(Kind.WRITE, "credit", CacheState.INVALIDATE, Migration.WITH_012, "tiny", "optimized", "balance"):
+        (_three(0.5), None),
+    _case("find_by_id", "balance", COLD).with_(experiment="partitioning", variant="hash"): (_three(9.0), None),
+}
+
+TEXT = {
+    ("find_by_id", "tiny", "balance"):
+        "Cache improvement 92.5% [92.5, 92.5] against the guide's ~90-95%: met. "
+        "Cold 8 ms [8, 8] (guide ~5-10ms), warm 0.6 ms [0.6, 0.6] (guide ~0.5-1ms). "
+        "The absolute times fall within or below the guide's, although a local socket has no network hop. "
+        "This machine's floor: Redis GET 0.03 ms, PostgreSQL SELECT 1 0.05 ms. "
+        "Migration 012 on the database path: 2 ms without, 1 ms with, speedup 2x [2, 2]: faster with 012. "
+        "Explicit columns instead of balances.* (no cache, with 012): 1.5x [1.5, 1.5] faster.",
+    ("total_balance_by_user", "tiny", "typical"):
+        "Cache improvement 50.0% [50.0, 50.0] against the guide's ~90-95%: short of the claim. "
+        "Cold 0.4 ms [0.4, 0.4] (guide ~5-10ms), warm 0.2 ms [0.2, 0.2] (guide ~0.5ms). "
+        "Both are below the guide's milliseconds: this run reaches PostgreSQL and Redis over a local socket, "
+        "with no network hop, so the guide's absolute figures do not transfer here; judge it by the improvement. "
+        "A local database read is already cheap, so a cache hit has less to save than over a network. "
+        "This machine's floor: Redis GET 0.03 ms, PostgreSQL SELECT 1 0.05 ms. "
+        "Migration 012's effect was not measured (no nocache case without and with it). "
+        "The guide says it uses idx_balances_user_usd; the with-012 plan uses balances_pkey, idx_balances_user_token.",
+    ("find_by_address", "tiny", "address"):
+        "The guide's performance table has no row for this query. "
+        "Migration 012 on the database path: 1.2 ms without, 1 ms with, speedup 1.2x (no interval: 1 trial): "
+        "inconclusive, the interval includes 1. "
+        "The with-012 plan uses idx_balances_address, as the guide claims.",
+    ("find_by_token_id", "tiny", "popular"):
+        "The guide's performance table has no row for this query. "
+        "Migration 012's effect was not measured (no nocache case without and with it). "
+        "The guide says it uses idx_balances_token_id; no with-012 plan was captured to check.",
+    ("find_by_user_id", "tiny", "typical"):
+        "The run has no cold and warm cases for this query, so the guide's table cannot be checked. "
+        "Migration 012's effect was not measured (no nocache case without and with it).",
+    ("find_by_user_id", "tiny", "whale"):
+        "The run has no cold and warm cases for this query, so the guide's table cannot be checked. "
+        "Migration 012's effect was not measured (no nocache case without and with it).",
+    ("find_by_id", "small", "balance"):
+        "Cache improvement 96.0% [96.0, 96.0] against the guide's ~90-95%: better than claimed. "
+        "Cold 20 ms [20, 20] (guide ~5-10ms), warm 0.8 ms [0.8, 0.8] (guide ~0.5-1ms). "
+        "The cold latency is above the guide's figure even without a network hop. "
+        "This machine's floor: PostgreSQL SELECT 1 0.07 ms. "
+        "Migration 012 on the database path: 1.1 ms without, 1 ms with, speedup 1.1x [1.1, 1.1], "
+        "but the plan is the same both ways (balances_pkey): any difference is drift, not migration 012.",
+    ("total_balance_by_user", "small", "typical"):
+        "Cache improvement 94.2% [94.2, 94.2] against the guide's ~90-95%: met. "
+        "Cold 12 ms [12, 12] (guide ~5-10ms), warm 0.7 ms [0.7, 0.7] (guide ~0.5ms). "
+        "The cold and warm latency is above the guide's figure even without a network hop. "
+        "This machine's floor: PostgreSQL SELECT 1 0.07 ms. "
+        "Migration 012 on the database path: 0.9 ms without, 1 ms with, speedup 0.9x [0.9, 0.9]: slower with 012. "
+        "The guide says it uses idx_balances_user_usd; the with-012 plan uses no index.",
+    ("get_by_user", "small", "typical"):
+        "The guide's performance table has no row for this query. "
+        "Migration 012 on the database path: 1.2 ms without, 1 ms with, speedup 1.2x (no interval: 1 trial), "
+        "but the plan is the same both ways (no index): any difference is drift, not migration 012. "
+        "The guide says it uses idx_balances_user_created; the with-012 plan uses no index.",
+}
+
+
+def _known_run(tmp_path: Path) -> Run:
+    run = trial_run(tmp_path, {coords: medians for coords, (medians, _) in KNOWN.items()})
+    cases = [replace(case, plan=KNOWN[case.coords][1]) for case in run.summary.cases]
+    return Run(path=tmp_path, summary=replace(run.summary, cases=cases), _raw={})
+
+
+def test_every_verdict_text_written_out_by_hand(tmp_path: Path) -> None:
+    """Each guide read of the matrix gets one verdict (writes and experiments none), with exactly this text."""
+    items = verdicts(_known_run(tmp_path))
+    assert [(v.query, v.scale, v.param_kind) for v in items] == list(TEXT)
+    for v in items:
+        assert v.text == TEXT[(v.query, v.scale, v.param_kind)], v.query
+
+
+def _estimate(e: Estimate | None) -> tuple[float, float | None, float | None, int] | None:
+    return None if e is None else (pytest.approx(e.value), pytest.approx(e.low), pytest.approx(e.high), e.trials)
+
+
+def test_every_verdict_figure_written_out_by_hand(tmp_path: Path) -> None:
+    """The fields behind the text: which cases fed each estimate, the positions against the guide, the index."""
+    v = {(v.query, v.scale, v.param_kind): v for v in verdicts(_known_run(tmp_path))}
+    tiny = v[("find_by_id", "tiny", "balance")]
+    assert (tiny.guide_name, tiny.claim, tiny.claimed_index, tiny.index_used) == (
+        "findById", LATENCY_CLAIMS["find_by_id"], None, None)
+    assert _estimate(tiny.nocache_without) == (2.0, 2.0, 2.0, 3) and _estimate(tiny.nocache_with) == (1.0, 1.0, 1.0, 3)
+    assert _estimate(tiny.projection_speedup) == (1.5, 1.5, 1.5, 3)
+    assert (tiny.cold_ms, tiny.warm_ms, tiny.improvement_pct) == (pytest.approx(8.0), pytest.approx(0.6),
+                                                                  pytest.approx(92.5))
+    assert (tiny.same_plan, tiny.indexes_used, tiny.cold_vs_guide, tiny.warm_vs_guide) == (
+        False, ("balances_pkey",), "within", "within")
+    short = v[("total_balance_by_user", "tiny", "typical")]
+    assert (short.improvement_verdict, short.cold_vs_guide, short.warm_vs_guide, short.migration_effect) == (
+        "short", "below", "below", "not measured")
+    assert (short.claimed_index, short.index_used, short.same_plan) == ("idx_balances_user_usd", False, None)
+    address = v[("find_by_address", "tiny", "address")]
+    assert (address.guide_name, address.claim, address.improvement_verdict, address.cold_vs_guide) == (
+        None, None, None, None)
+    assert (address.index_used, address.migration_effect) == (True, INCONCLUSIVE)
+    token = v[("find_by_token_id", "tiny", "popular")]
+    assert (token.index_used, token.indexes_used, token.cold_ms) == (None, (), pytest.approx(3.0))
+    assert v[("get_by_user", "small", "typical")].guide_name == "getByUser"
+    whale = v[("find_by_user_id", "tiny", "whale")]
+    assert (whale.improvement, whale.improvement_verdict, whale.cold_vs_guide, whale.warm_vs_guide) == (
+        None, None, "inconclusive", "inconclusive")  # one trial each: no interval to judge by
+
+
+FRAME = {
+    ("find_by_id", "tiny", "balance"): {
+        "query": "findById", "scale": "tiny", "params": "balance", "cold ms": 8.0, "guide cold": "~5-10 ms",
+        "warm ms": 0.6, "guide warm": "~0.5-1 ms", "improvement %": 92.5, "improvement low %": 92.5,
+        "improvement high %": 92.5, "guide improvement": "~90-95%", "improvement verdict": "met",
+        "absolute ms vs guide": "cold within, warm within", "012 speedup (no cache)": 2.0, "012 speedup low": 2.0,
+        "012 speedup high": 2.0, "012 effect": "faster", "claimed index": None, "index used": None, "trials": 3},
+    ("total_balance_by_user", "tiny", "typical"): {
+        "query": "totalBalanceByUser", "guide warm": "~0.5 ms", "absolute ms vs guide": "cold below, warm below",
+        "012 speedup (no cache)": None, "012 speedup low": None, "012 speedup high": None,
+        "012 effect": "not measured", "claimed index": "idx_balances_user_usd", "index used": "no", "trials": 3},
+    ("find_by_address", "tiny", "address"): {
+        "query": "find_by_address", "cold ms": None, "guide cold": None, "guide warm": None, "improvement %": None,
+        "improvement low %": None, "improvement high %": None, "guide improvement": None,
+        "improvement verdict": None, "absolute ms vs guide": None, "012 speedup (no cache)": 1.2,
+        "012 speedup low": None, "012 effect": "inconclusive", "index used": "yes", "trials": 1},
+    ("find_by_token_id", "tiny", "popular"): {"cold ms": 3.0, "warm ms": None, "trials": None, "index used": None},
+    ("find_by_user_id", "tiny", "typical"): {"guide cold": "~10-20 ms", "guide warm": "~1-2 ms",
+                                             "guide improvement": "~85-90%", "absolute ms vs guide": None},
+}
+
+
+def test_the_verdict_table_row_by_row(tmp_path: Path) -> None:
+    """The notebooks' table: the guide's ranges as the guide writes them, intervals, yes/no, and gaps as missing."""
+    items = verdicts(_known_run(tmp_path))
+    frame = verdicts_frame(items)
+    assert list(frame.columns) == list(FRAME[("find_by_id", "tiny", "balance")])
+    rows = {(item.query, item.scale, item.param_kind): row
+            for item, (_, row) in zip(items, frame.iterrows(), strict=True)}
+    for key, expected in FRAME.items():
+        for column, value in expected.items():
+            got = rows[key][column]
+            if value is None:
+                assert got is None or (isinstance(got, float) and math.isnan(got)), (key, column, got)
+            else:
+                assert got == (pytest.approx(value) if isinstance(value, float) else value), (key, column, got)
+
+
+def test_transport_floor_takes_the_reference_cases_of_that_scale_only(tmp_path: Path) -> None:
+    """Each raw-client case's median at the scale; other scales and other kinds are not floors."""
+    run = _known_run(tmp_path)
+    assert transport_floor(run, "tiny") == {"raw_redis_get": 0.03, "raw_pg_select_1": 0.05,
+                                             "raw_pg_find_by_id": 0.09}
+    assert transport_floor(run, "small") == {"raw_pg_select_1": 0.07}
+    assert transport_floor(run, "medium") == {}
+
+
+@pytest.mark.parametrize(("estimate", "fmt", "unit", "text"), [
+    (None, "{:.3g}", "", "—"),
+    (Estimate(1234.5678, 1000.0, 2000.0, 3), "{:.3g}", "", "1.23e+03 [1e+03, 2e+03]"),
+    (Estimate(1.25, 1.0, 1.5, 3), "{:.3g}", "x", "1.25x [1, 1.5]"),
+    (Estimate(1.25, None, None, 1), "{:.1f}", "%", "1.2% (no interval: 1 trial)"),
+    (Estimate(1.25, None, None, 0), "{:.3g}", " ms", "1.25 ms (no interval: 0 trials)"),
+    (Estimate(1.25, 1.0, None, 2), "{:.3g}", " ms", "1.25 ms (no interval: 2 trials)"),
+    (Estimate(1.25, None, 1.5, 2), "{:.3g}", " ms", "1.25 ms (no interval: 2 trials)"),
+])
+def test_format_estimate(estimate: Estimate | None, fmt: str, unit: str, text: str) -> None:
+    """Value, unit and interval, or the value and why there is no interval; the defaults are 3 significant digits."""
+    if fmt == "{:.3g}" and unit == "":
+        assert format_estimate(estimate) == text
+    assert format_estimate(estimate, fmt, unit) == text
+
+
+def test_an_interval_missing_either_bound_decides_nothing() -> None:
+    """A half-open interval is no interval: inconclusive, whichever bound is missing."""
+    assert judge_interval(Estimate(87.0, 86.0, None, 2), RANGE) == INCONCLUSIVE
+    assert judge_interval(Estimate(87.0, None, 89.0, 2), RANGE) == INCONCLUSIVE
