@@ -227,3 +227,12 @@ def test_the_comparison_table_sorts_by_change_and_names_regressions(tmp_path: Pa
     assert first["change vs floor (%)"] == 25.0 and math.isnan(frame.iloc[1]["change vs floor (%)"])
     assert list(comparisons_frame(rows)["verdict"]) == [SLOWER, NO_CHANGE, NO_CHANGE]  # no threshold: no gate
     assert comparisons_frame([]).empty
+
+
+def test_the_comparison_table_keeps_tied_cases_in_their_order(tmp_path: Path) -> None:
+    """Sixty cases with three distinct changes: within a tie, the report's order is the run's (a stable sort)."""
+    coords = [CREDIT.with_(param_kind=f"k{i:02d}") for i in range(60)]
+    ratios = [(1.0, 1.5, 2.0)[i * 7 % 3] for i in range(60)]
+    frame = comparisons_frame([_comparison(r, 0.5, coords=c) for r, c in zip(ratios, coords, strict=True)])
+    expected = [c.label for ratio in (2.0, 1.5, 1.0) for c, r in zip(coords, ratios, strict=True) if r == ratio]
+    assert list(frame["case"]) == expected
