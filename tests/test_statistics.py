@@ -179,3 +179,94 @@ def test_detectable_change_grows_with_spread_and_shrinks_with_trials() -> None:
     more = detectable_change_pct(a * 4, a * 4, 0.01)
     assert wider is not None and more is not None and wider > expected > more
     assert detectable_change_pct([1.0], a, 0.01) is None
+
+
+# --- each guard and filter on both sides, with answers worked out by hand or by scipy directly ------------------
+
+
+def test_no_timings_and_no_positive_values_are_refused_by_name() -> None:
+    """The errors say what is missing; a single value is a valid (if interval-less) geometric estimate."""
+    with pytest.raises(ValueError, match=r"^no timings$"):
+        timing_stats([])
+    with pytest.raises(ValueError, match=r"^a geometric mean needs positive values$"):
+        geometric_estimate([])
+    with pytest.raises(ValueError, match=r"^a geometric mean needs positive values$"):
+        geometric_estimate([2.0, -1.0])
+    single = geometric_estimate([2.0])
+    assert (single.value, single.low, single.high, single.trials) == (pytest.approx(2.0), None, None, 1)
+    assert geometric_estimate([1.0, math.e, math.e**2, math.e**3]).trials == 4
+
+
+def test_two_timings_have_the_sample_standard_deviation() -> None:
+    """1 and 3 ms: stddev sqrt(2) (n - 1 in the denominator), not 0."""
+    assert timing_stats([1.0, 3.0]).stddev_ms == pytest.approx(math.sqrt(2))
+
+
+def test_an_estimate_needs_both_its_value_and_its_trial_count() -> None:
+    """A JSON estimate missing either is refused with the reason."""
+    for raw in ([1.0, None, None, None], [None, None, None, 3], [None, None, None, None]):
+        with pytest.raises(ValueError, match=r"^an estimate needs a value and a trial count$"):
+            Estimate.from_list(raw)
+
+
+def test_a_ratio_uses_only_trials_where_both_sides_are_positive() -> None:
+    """Trial 1 (numerator 0) and trial 4 (denominator 0) are left out; trials 2 and 3 both give exactly 2."""
+    est = ratio_estimate({1: 0.0, 2: 0.5, 3: 1.0, 4: 3.0}, {1: 1.0, 2: 0.25, 3: 0.5, 4: 0.0})
+    assert est is not None and est.trials == 2 and est.value == pytest.approx(2.0)
+    assert ratio_estimate({1: 0.0}, {1: 1.0}) is None and ratio_estimate({1: 1.0}, {1: 0.0}) is None
+
+
+def test_an_improvement_needs_a_positive_cold_time() -> None:
+    """A trial with cold 0 is left out; cold times below 1 ms count like any other (0.5 -> 0.25 is 50%)."""
+    est = improvement_estimate({1: 0.0, 2: 0.5, 3: 0.8}, {1: 0.0, 2: 0.25, 3: 0.4})
+    assert est is not None and est.trials == 2 and est.value == pytest.approx(50.0)
+    assert improvement_estimate({1: 0.0}, {1: 0.0}) is None
+
+
+def test_the_gate_test_refuses_one_trial_or_a_non_positive_value_on_either_side() -> None:
+    """None whenever a side has one trial or any value <= 0, before any logarithm is taken (no warning either)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for a, b in (([1.0], [1.0, 1.0]), ([1.0, 1.0], [1.0]), ([1.0], [2.0, 2.1, 2.2]),
+                     ([1.0, 0.0], [1.0, 2.0]), ([1.0, 2.0], [1.0, 0.0]), ([1.0, 2.0], [-1.0, 2.0])):
+            assert welch_log_p(a, b) is None, (a, b)
+            assert detectable_change_pct(a, b, 0.01) is None, (a, b)
+
+
+def test_equal_flat_samples_away_from_one_are_no_change() -> None:
+    """2, 2 against 2, 2: no spread and the same value, p = 1 (the logs are equal, not zero)."""
+    assert welch_log_p([2.0, 2.0], [2.0, 2.0]) == 1.0
+    assert welch_log_p([2.0, 2.0, 2.0], [2.0 * (1 + 1e-14)] * 3) == 1.0  # within rounding of each other
+
+
+def test_one_flat_side_is_still_tested_against_the_other_sides_spread() -> None:
+    """1, 1, 1 against 1, 1.1, 0.9 (nothing trimmed at n = 3): t = -mean(log b) / se_b with 2 degrees of freedom."""
+    from scipy.stats import t as student
+
+    b = [1.0, 1.1, 0.9]
+    lb = [math.log(x) for x in b]
+    mean = sum(lb) / 3
+    se2 = sum((x - mean) ** 2 for x in lb) / 2 / 3
+    expected = 2 * student.sf(abs(mean) / math.sqrt(se2), 2)
+    assert welch_log_p([1.0, 1.0, 1.0], b) == pytest.approx(expected)
+    assert welch_log_p(b, [1.0, 1.0, 1.0]) == pytest.approx(expected)
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")  # scipy's, on the 0 / 0 it meets
+def test_trimmed_samples_without_spread_and_equal_centres_give_no_p_value() -> None:
+    """1, 1, 1, 1, 5 trims to 1, 1, 1 and winsorizes to five 1s: against 1, 1, 1, 1, 9 there is no spread and no
+    difference left, 0 / 0: no test (None, never nan); against 2, 2, 2, 2, 9 the difference is certain (p = 0)."""
+    assert welch_log_p([1.0, 1.0, 1.0, 1.0, 5.0], [1.0, 1.0, 1.0, 1.0, 9.0]) is None
+    assert welch_log_p([1.0, 1.0, 1.0, 1.0, 5.0], [2.0, 2.0, 2.0, 2.0, 9.0]) == 0.0
+
+
+def test_two_trials_a_side_give_a_detectable_change() -> None:
+    """n = 2, nothing trimmed: (t(0.995, 1) + t(0.8, 1)) * sqrt(sa^2/2 + sb^2/2) on the log scale."""
+    from scipy.stats import t as student
+
+    a, b = [1.0, 1.1], [1.0, 1.2]
+    var = [(math.log(x) - math.log(y)) ** 2 / 2 for x, y in ((1.1, 1.0), (1.2, 1.0))]  # two values: d^2 / 2
+    delta = (student.ppf(0.995, 1) + student.ppf(0.8, 1)) * math.sqrt(var[0] / 2 + var[1] / 2)
+    assert detectable_change_pct(a, b, 0.01) == pytest.approx((math.exp(delta) - 1) * 100)
