@@ -239,6 +239,7 @@ def test_equal_flat_samples_away_from_one_are_no_change() -> None:
     """2, 2 against 2, 2: no spread and the same value, p = 1 (the logs are equal, not zero)."""
     assert welch_log_p([2.0, 2.0], [2.0, 2.0]) == 1.0
     assert welch_log_p([2.0, 2.0, 2.0], [2.0 * (1 + 1e-14)] * 3) == 1.0  # within rounding of each other
+    assert welch_log_p([2.0, 2.0, 2.0], [2.0 * (1 + 1e-11)] * 3) == 0.0  # beyond it: a difference, and certain
 
 
 def test_one_flat_side_is_still_tested_against_the_other_sides_spread() -> None:

@@ -191,6 +191,7 @@ def test_the_floor_divides_only_when_both_runs_measured_it_in_every_trial(tmp_pa
         c = next(c for c in compare_runs(trial_run(tmp_path, now), trial_run(tmp_path, then)) if c.coords == CREDIT)
         assert (c.floor, c.floor_ratio, c.relative_ratio, c.floor_change_pct) == (None, None, None, None)
         assert c.ratio == pytest.approx(2.0) and (c.baseline_trials, c.current_trials) == (3, 3)
+        assert (c.baseline_median_ms, c.current_median_ms) == (1.0, 2.0)
         assert c.detectable_pct == pytest.approx(detectable_change_pct(list(before.values()), list(after.values()),
                                                                        ALPHA, POWER))
 
@@ -236,3 +237,10 @@ def test_the_comparison_table_keeps_tied_cases_in_their_order(tmp_path: Path) ->
     frame = comparisons_frame([_comparison(r, 0.5, coords=c) for r, c in zip(ratios, coords, strict=True)])
     expected = [c.label for ratio in (2.0, 1.5, 1.0) for c, r in zip(coords, ratios, strict=True) if r == ratio]
     assert list(frame["case"]) == expected
+
+
+def test_regressions_are_exactly_the_comparisons_that_gate() -> None:
+    """Of large-and-significant, small-and-significant and large-not-significant, only the first is returned."""
+    both, small, noisy = _comparison(1.5, 0.001), _comparison(1.05, 0.001), _comparison(1.5, 0.5)
+    assert regressions([small, both, noisy], 10.0) == [both]
+    assert regressions([small, both, noisy], 60.0) == []

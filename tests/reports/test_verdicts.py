@@ -380,6 +380,8 @@ KNOWN: dict[Coordinates, tuple[dict[int, float], PlanFacts | None]] = {
     # small: both no-cache cases, but in different trials: no within-trial speedup
     _case("find_by_user_id", "typical", NC, W0, scale="small"): ({1: 1.2}, None),
     _case("find_by_user_id", "typical", NC, scale="small"): ({2: 1.0}, None),
+    # small: total_balance has no claim of either kind
+    _case("total_balance", "system", NC, scale="small"): (_three(6.0), None),
     # floors: both at tiny, only PostgreSQL's at small; other cases never make a verdict of their own
     _ref("raw_redis_get", "tiny"): (_three(0.03), None),
     _ref("raw_pg_select_1", "tiny"): (_three(0.05), None),
@@ -456,6 +458,9 @@ TEXT = {
     ("find_by_user_id", "small", "typical"):
         "The run has no cold and warm cases for this query, so the guide's table cannot be checked. "
         "Migration 012's effect was not measured (no nocache case without and with it).",
+    ("total_balance", "small", "system"):
+        "The guide's performance table has no row for this query. "
+        "Migration 012's effect was not measured (no nocache case without and with it).",
 }
 
 
@@ -503,6 +508,8 @@ def test_every_verdict_figure_written_out_by_hand(tmp_path: Path) -> None:
     assert v[("find_by_address", "small", "address")].same_plan is None
     assert v[("find_by_token_id", "small", "popular")].same_plan is None
     assert v[("find_by_user_id", "small", "typical")].migration_speedup is None
+    assert (v[("total_balance", "small", "system")].guide_name, v[("total_balance", "small", "system")].claim) == (
+        None, None)
     whale = v[("find_by_user_id", "tiny", "whale")]
     assert (whale.improvement, whale.improvement_verdict, whale.cold_vs_guide, whale.warm_vs_guide) == (
         None, None, "inconclusive", "inconclusive")  # one trial each: no interval to judge by
