@@ -17,8 +17,8 @@ Markdown table: mutant, change, reason), matched by function and change so renum
 orphan an entry; a listed mutant that is killed, or whose change no longer matches, is reported.
 
     python scripts/mutation.py                 # every scope (services ones start or use servers)
-    python scripts/mutation.py pure            # one scope
-    python scripts/mutation.py pure --module reports/analyse.py   # one module of it
+    python scripts/mutation.py judge           # one scope
+    python scripts/mutation.py judge --module reports/compare.py  # one module of it
     python scripts/mutation.py --ci            # the CI gate
     python scripts/mutation.py --list          # scopes, modules and the score required
 """
