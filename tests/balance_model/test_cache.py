@@ -404,3 +404,161 @@ def test_only_the_guides_fill_can_store_a_value_older_than_an_invalidation(
     else:
         assert served.amount == Decimal("9")
         assert cache.stats()["by_id"].rejected_fills == 1
+# --- the breaker and the counters, step by step on a clock the test sets (real Redis, a client it can cut) ---
+
+
+class Clock:
+    """The cache's monotonic clock, set by the test so each retry boundary is hit exactly."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+class CountingRedis(FlakyRedis):
+    """A FlakyRedis that records the name of every command it was asked to send, cut or not."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent: list[str] = []
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.sent.append(str(args[0]))
+        return super().execute_command(*args, **options)
+
+
+@pytest.fixture()
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    import balance_model.cache as cache_module
+
+    fake = Clock()
+    monkeypatch.setattr(cache_module, "time", fake)
+    return fake
+
+
+def _breaker(redis_client: redis.Redis, key_prefix: str) -> tuple[CountingRedis, BalanceCache]:
+    client = CountingRedis(connection_pool=redis_client.connection_pool)
+    return client, BalanceCache(client, key_prefix, retry_interval_s=10.0)
+
+
+def _total(cache: BalanceCache, value: int = 1) -> Decimal | None:
+    return cache.read_through("total_balance", {}, lambda: Decimal(value), DecimalCodec())
+
+
+def test_the_breaker_skips_redis_until_the_retry_time_and_probes_exactly_then(
+        redis_client: redis.Redis, key_prefix: str, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    """A failure at t=100 skips Redis until t=110; a failed probe there skips it until 120; at 120 it is back."""
+    client, cache = _breaker(redis_client, key_prefix)
+    client.cut = True
+    with caplog.at_level(logging.INFO, logger="balance_model.cache"):
+        assert _total(cache) == 1  # GET fails: from the database, breaker open until 110
+        assert [r.getMessage() for r in caplog.records] == [
+            "Redis unavailable (ConnectionError: cut by the test); serving from the database, retrying every 10.0 s"]
+        client.sent.clear()
+        clock.now = 109.999
+        assert _total(cache) == 1 and client.sent == []  # skipped, not even a probe
+        clock.now = 110.0
+        assert _total(cache) == 1 and client.sent == ["PING"]  # the probe, exactly at the retry time; it fails
+        client.sent.clear()
+        clock.now = 119.0
+        assert _total(cache) == 1 and client.sent == []  # the failed probe moved the retry to 120
+        client.cut = False
+        clock.now = 120.0
+        assert _total(cache) == 1 and client.sent[0] == "PING" and "GET" in client.sent
+    assert cache.stats()["total"].errors == 4  # the failed GET, two skipped reads and the failed probe's read
+    assert [r.getMessage() for r in caplog.records][1:] == [
+        "Redis is reachable again; cache back in use (0 invalidations replayed)"]
+
+
+def test_each_outage_is_logged_once_and_counted(redis_client: redis.Redis, key_prefix: str, clock: Clock,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    """Four outages, each one warning and one "back" line; only reads that failed or skipped Redis count errors."""
+    client, cache = _breaker(redis_client, key_prefix)
+    key = cache.key_for("total_balance")
+    assert key is not None
+    with caplog.at_level(logging.INFO, logger="balance_model.cache"):
+        for round_ in range(2):
+            client.cut = True
+            cache.invalidate([key])  # this outage's first failure is an invalidation: no read, no error
+            assert cache.stats()["total"].errors == round_ and cache.unsent_invalidations == 1
+            clock.now += 10.0
+            client.cut = False
+            assert _total(cache) == 1 and cache.unsent_invalidations == 0  # replayed, then read
+            client.cut = True
+            assert _total(cache) == 1  # the next outage starts with a read: one error
+            assert cache.stats()["total"].errors == round_ + 1
+            clock.now += 10.0
+            client.cut = False
+            assert _total(cache) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["Redis unavailable (ConnectionError: cut by the test); serving from the database, "
+                        "retrying every 10.0 s"] * 4
+    back = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert back == [f"Redis is reachable again; cache back in use ({n} invalidations replayed)"
+                    for n in (1, 0, 1, 0)]
+
+
+def test_invalidation_talks_to_redis_only_when_it_may(redis_client: redis.Redis, key_prefix: str,
+                                                      clock: Clock) -> None:
+    """Healthy: one command (the DEL). Open breaker: none, the keys are remembered; a failed DEL keeps it open."""
+    client, cache = _breaker(redis_client, key_prefix)
+    cache.invalidate([key_prefix + "a", key_prefix + "b"])
+    assert client.sent == ["DEL"]
+    client.cut = True
+    cache.invalidate([key_prefix + "c"])  # the DEL fails at t=100: open until 110
+    client.sent.clear()
+    clock.now = 105.0
+    cache.invalidate([key_prefix + "d"])
+    assert client.sent == [] and cache.unsent_invalidations == 2
+    assert _total(cache) == 1 and client.sent == []  # reads skip Redis too
+
+
+def test_unsent_invalidations_are_capped(redis_client: redis.Redis, key_prefix: str, clock: Clock,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond MAX_UNSENT keys nothing more is remembered (those keys expire with their TTL)."""
+    import balance_model.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "MAX_UNSENT", 3)
+    client, cache = _breaker(redis_client, key_prefix)
+    client.cut = True
+    cache.invalidate([key_prefix + "k1", key_prefix + "k2"])
+    assert cache.unsent_invalidations == 2
+    cache.invalidate([key_prefix + k for k in ("k3", "k4", "k5")])
+    assert cache.unsent_invalidations == 3
+    cache.invalidate([key_prefix + "k6"])
+    assert cache.unsent_invalidations == 3
+
+
+def test_counters_hit_rate_rejected_fills_and_reset(redis_client: redis.Redis, key_prefix: str) -> None:
+    """One miss and one hit: hit rate 0.5; a fill whose key was invalidated meanwhile is counted as rejected."""
+    cache = BalanceCache(redis_client, key_prefix)
+    codec = DecimalCodec()
+    key = cache.key_for("total_balance")
+    assert key is not None
+
+    def invalidated_meanwhile() -> Decimal:
+        cache.invalidate([key])  # a writer between the reader's token and its fill
+        return Decimal(1)
+
+    assert cache.read_through("total_balance", {}, invalidated_meanwhile, codec) == 1
+    assert redis_client.get(key) is None
+    assert cache.read_through("total_balance", {}, lambda: Decimal(2), codec) == 2  # miss, stored
+    assert cache.read_through("total_balance", {}, lambda: Decimal(3), codec) == 2  # hit
+    total = cache.stats()["total"]
+    assert (total.hits, total.misses, total.errors, total.rejected_fills) == (1, 2, 0, 1)
+    assert total.hit_rate == pytest.approx(1 / 3)
+    cache.reset_stats()
+    assert cache.read_through("total_balance", {}, lambda: Decimal(3), codec) == 2
+    cache.invalidate([key])
+    assert cache.read_through("total_balance", {}, lambda: Decimal(4), codec) == 4
+    assert cache.stats()["total"].hit_rate == 0.5  # one hit, one miss
+    client, flaky = _breaker(redis_client, key_prefix)
+    client.cut = True
+    _total(flaky)
+    assert flaky.stats()["total"].errors == 1
+    flaky.reset_stats()
+    assert all((s.hits, s.misses, s.errors, s.rejected_fills) == (0, 0, 0, 0) for s in flaky.stats().values())
+    with pytest.raises(ValueError, match=r"^unknown read 'nope'$"):
+        cache.key_for("nope")
