@@ -562,3 +562,28 @@ def test_counters_hit_rate_rejected_fills_and_reset(redis_client: redis.Redis, k
     assert all((s.hits, s.misses, s.errors, s.rejected_fills) == (0, 0, 0, 0) for s in flaky.stats().values())
     with pytest.raises(ValueError, match=r"^unknown read 'nope'$"):
         cache.key_for("nope")
+
+
+def test_keys_remembered_while_a_probe_runs_are_replayed_by_the_very_next_call(
+        redis_client: redis.Redis, key_prefix: str, clock: Clock) -> None:
+    """An invalidation that found the breaker open while the probe was running is sent by the next call."""
+    client, cache = _breaker(redis_client, key_prefix)
+    client.cut = True
+    assert _total(cache) == 1  # open until 110
+    client.cut = False
+    late = key_prefix + "late"
+    redis_client.set(late, b"stale")
+    ping = client.ping
+
+    def another_thread_invalidates_meanwhile(**options: Any) -> Any:
+        clock.now = 109.0  # as that thread saw it: before the retry time, so the key is only remembered
+        cache.invalidate([late])
+        clock.now = 110.0
+        return ping(**options)
+
+    clock.now = 110.0
+    client.ping = another_thread_invalidates_meanwhile  # type: ignore[method-assign]
+    assert _total(cache) == 1 and cache.unsent_invalidations == 1 and redis_client.exists(late)
+    client.ping = ping  # type: ignore[method-assign]
+    assert _total(cache) == 1
+    assert cache.unsent_invalidations == 0 and not redis_client.exists(late)
