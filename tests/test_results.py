@@ -189,3 +189,16 @@ def test_run_directories_never_collide(tmp_path: Path) -> None:
     first, second = new_run_dir(tmp_path, ("tiny",)), new_run_dir(tmp_path, ("tiny",))
     assert first != second and first.is_dir() and second.is_dir()
     assert new_run_dir(tmp_path, ("tiny",), label="aa").name.split("-")[-1] in {"aa", "2", "3"}
+
+
+def test_every_optional_plan_field_may_be_null_and_every_value_round_trips(tmp_path: Path) -> None:
+    """A plan without timings, SQL or node figures loads (null is not "missing"); empty strings, a nested node's
+    depth and its subplan name come back exactly as written."""
+    plan = PlanFacts(file="", sql=None, execution_ms=None, planning_ms=None, total_ms=None, indexes_used=(),
+                     node_types=("Result",), findings=(FindingFact("", None, ""),),
+                     nodes=(PlanNodeRow("", 2, "InitPlan 1", None, None, None, None, None, None),))
+    summary = _summary()
+    bare = Summary(environment={}, design=summary.design, cases=[
+        CaseResult(coords=COORDS, params={}, rounds=1, stats=STATS, trial_medians_ms={1: 0.2}, plan=plan)])
+    loaded = read_summary(write_summary(tmp_path, bare))
+    assert loaded == bare and loaded.cases[0].plan == plan

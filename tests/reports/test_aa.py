@@ -59,3 +59,34 @@ def test_the_aa_command_judges_two_existing_runs(make_run: Callable[..., Path], 
     assert changed.returncode == 1 and "FALSE ALARM" in changed.stdout
     missing = run_cli("aa", "--runs", str(tmp_path / "nope"), str(tmp_path / "nope2"))
     assert missing.returncode != 0 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_every_figure_of_the_check_on_runs_whose_numbers_are_known(tmp_path: Path) -> None:
+    """A write 50% slower against an unmoved floor, flat trials: each case's figures, the summary and aa.json."""
+    from balance_bench.coordinates import CacheState, Coordinates, Migration
+    from tests.reports.conftest import trial_run
+
+    credit = Coordinates(Kind.WRITE, "credit", CacheState.INVALIDATE, Migration.WITH_012, "tiny", "optimized", "x")
+    floor = Coordinates(Kind.REFERENCE, "raw_pg_select_1", CacheState.RAW, Migration.WITH_012, "tiny", "optimized",
+                        "balance")
+    first = trial_run(tmp_path / "a", {credit: {1: 1.0, 2: 1.0}, floor: {1: 0.05, 2: 0.05}})
+    second = trial_run(tmp_path / "b", {credit: {1: 1.5, 2: 1.5}, floor: {1: 0.05, 2: 0.05}})
+    result = aa_result(first, second, 10.0)
+    assert (result.first, result.second, result.threshold_pct, result.trials) == (
+        str(tmp_path / "a"), str(tmp_path / "b"), 10.0, (2, 2))
+    write, ref = result.cases
+    assert (write.case, write.kind, write.p_value, write.detectable_pct, write.flagged) == (
+        credit.label, Kind.WRITE, 0.0, 0.0, True)
+    assert write.change_pct == pytest.approx(50.0) and write.floor_change_pct == pytest.approx(50.0)
+    assert (ref.kind, ref.p_value, ref.floor_change_pct, ref.flagged) == (Kind.REFERENCE, 1.0, None, False)
+    assert ref.change_pct == pytest.approx(0.0)
+    text = write_aa(tmp_path, result).read_text(encoding="utf-8")
+    doc = json.loads(text)
+    assert text == json.dumps(doc, indent=1)
+    assert list(doc) == ["first", "second", "threshold_pct", "trials", "cases", "false_alarms",
+                         "median_abs_change_pct", "median_detectable_pct", "resolvable_pct"]
+    assert doc["false_alarms"] == 1 and doc["median_abs_change_pct"] == pytest.approx(50.0)
+    assert (doc["median_detectable_pct"], doc["resolvable_pct"]) == (0.0, 0.0)
+    assert doc["cases"][0] == {"case": credit.label, "kind": "write", "change_pct": pytest.approx(50.0),
+                               "floor_change_pct": pytest.approx(50.0), "p_value": 0.0, "detectable_pct": 0.0,
+                               "flagged": True}
