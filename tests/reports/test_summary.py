@@ -123,3 +123,28 @@ def test_a_real_run_is_summarised_again_identically(real_run_dir: Path, tmp_path
     before = (copy / "summary.json").read_text()
     summarise(copy)
     assert json.loads((copy / "summary.json").read_text()) == json.loads(before)
+
+
+def test_plan_facts_copy_every_figure_of_the_analysis() -> None:
+    """Each fact the report reads is the analyser's, field for field (SQL redacted, empty SQL as none)."""
+    from balance_bench.reports.analyse import analyse
+    from balance_bench.reports.plans import load_plan
+    from balance_bench.reports.summary import plan_facts
+
+    analysis = analyse(load_plan(PLANS / "initplan.json"), query="find_by_id")
+    facts = plan_facts(analysis, "plans/x.json", "SELECT 1 -- postgresql://u:hunter2@db/x")
+    assert (facts.file, facts.execution_ms, facts.planning_ms, facts.total_ms) == (
+        "plans/x.json", analysis.execution_ms, analysis.planning_ms, analysis.total_ms)
+    assert facts.sql is not None and "hunter2" not in facts.sql and facts.sql.startswith("SELECT 1 -- ")
+    assert facts.planning_ms is not None and facts.total_ms is not None
+    assert facts.node_types == tuple(sorted({n.node_type for n in analysis.nodes}))
+    assert [(f.code, f.node, f.message) for f in facts.findings] == [
+        (f.code, f.node, f.message) for f in analysis.findings]
+    assert [tuple(vars(row).values()) for row in facts.nodes] == [
+        (n.label, n.depth, n.subplan_name, n.exclusive_ms, n.actual_rows, n.plan_rows, n.loops, n.shared_hit,
+         n.shared_read) for n in analysis.nodes]
+    assert any(n.subplan_name for n in facts.nodes) and any(n.shared_hit for n in facts.nodes)
+    assert plan_facts(analysis, "plans/x.json", "").sql is None and plan_facts(analysis, "f", None).sql is None
+    spill = analyse(load_plan(PLANS / "sort_spill.json"), query="get_by_user")
+    assert [(f.code, f.node, f.message) for f in plan_facts(spill, "f", None).findings] == [
+        (f.code, f.node, f.message) for f in spill.findings] and any(f.node == "#1 Sort" for f in spill.findings)
