@@ -148,3 +148,39 @@ def test_plan_facts_copy_every_figure_of_the_analysis() -> None:
     spill = analyse(load_plan(PLANS / "sort_spill.json"), query="get_by_user")
     assert [(f.code, f.node, f.message) for f in plan_facts(spill, "f", None).findings] == [
         (f.code, f.node, f.message) for f in spill.findings] and any(f.node == "#1 Sort" for f in spill.findings)
+
+
+def test_cases_come_in_the_matrixs_order_and_foreign_or_empty_entries_are_skipped(tmp_path: Path) -> None:
+    """Entries without our coordinates, stats or data are not cases; a missing trial number is trial 1; cases
+    follow the matrix's order whatever the file's, and a case the matrix lacks comes last."""
+    from balance_bench.bench.matrix import all_cases
+
+    order = [c for c in all_cases(("tiny",)) if c in (COLD, FLOOR)]
+    extra = COLD.with_(experiment="pagination", variant="keyset")
+    untrialled = _entry(order[1], 1, [2.0, 4.0])
+    del untrialled["extra_info"]["trial"]
+    run = _run(tmp_path, [
+        _entry(extra, 1, [1.0]), untrialled, _entry(order[0], 2, [1.0]),
+        {"name": "no_extra_info", "stats": {"data": [0.1]}},
+        {"name": "no_stats", "extra_info": {**COLD.as_dict(), "trial": 3}},
+        {"name": "no_data", "stats": {}, "extra_info": {**COLD.as_dict(), "trial": 4}},
+    ], with_plan=False)
+    cases = read_summary(summarise(run)).cases
+    assert [c.coords for c in cases] == [*order, extra]
+    assert cases[0].trial_medians_ms == {2: pytest.approx(1.0)} and cases[1].trial_medians_ms == {1: pytest.approx(3.0)}
+
+
+def test_overhead_names_its_model_and_counts_pairs_with_medians_across_trials(tmp_path: Path) -> None:
+    """Model and raw medians are the medians of the per-trial figures; a record without model or pairs says ""/0."""
+    named = {"model": "find_by_id (nocache)", "pairs": 100}
+    run = _run(tmp_path, [_entry(FLOOR, t, [0.2], overhead={**named, "model_ms": m, "raw_ms": r})
+                          for t, (m, r) in enumerate([(0.22, 0.20), (0.33, 0.30), (0.44, 0.40)], start=1)],
+               with_plan=False)
+    (case,) = read_summary(summarise(run)).cases
+    assert case.overhead is not None
+    assert (case.overhead.model, case.overhead.pairs) == ("find_by_id (nocache)", 300)
+    assert (case.overhead.model_ms, case.overhead.raw_ms) == (pytest.approx(0.33), pytest.approx(0.30))
+    bare = _run(tmp_path / "bare", [_entry(FLOOR, 1, [0.2], overhead={"model_ms": 0.22, "raw_ms": 0.2})],
+                with_plan=False)
+    (plain,) = read_summary(summarise(bare)).cases
+    assert plain.overhead is not None and (plain.overhead.model, plain.overhead.pairs) == ("", 0)
