@@ -554,6 +554,7 @@ def test_counters_hit_rate_rejected_fills_and_reset(redis_client: redis.Redis, k
     cache.invalidate([key])
     assert cache.read_through("total_balance", {}, lambda: Decimal(4), codec) == 4
     assert cache.stats()["total"].hit_rate == 0.5  # one hit, one miss
+    assert cache.stats()["total"].rejected_fills == 0  # that miss's fill was stored, not rejected
     client, flaky = _breaker(redis_client, key_prefix)
     client.cut = True
     _total(flaky)
@@ -587,3 +588,34 @@ def test_keys_remembered_while_a_probe_runs_are_replayed_by_the_very_next_call(
     client.ping = ping  # type: ignore[method-assign]
     assert _total(cache) == 1
     assert cache.unsent_invalidations == 0 and not redis_client.exists(late)
+
+
+def test_a_fill_that_fails_opens_the_breaker_with_its_reason(redis_client: redis.Redis, key_prefix: str,
+                                                             clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    """Redis lost between the token and the fill: the value is still returned, the warning names the error, and
+    nothing is counted as a read error (the read itself was served); Redis is skipped for the default 1 s."""
+    client = CountingRedis(connection_pool=redis_client.connection_pool)
+    cache = BalanceCache(client, key_prefix)
+
+    def lost_meanwhile() -> Decimal:
+        client.cut = True
+        return Decimal(7)
+
+    with caplog.at_level(logging.WARNING, logger="balance_model.cache"):
+        assert cache.read_through("total_balance", {}, lost_meanwhile, DecimalCodec()) == 7
+    assert [r.getMessage() for r in caplog.records] == [
+        "Redis unavailable (ConnectionError: cut by the test); serving from the database, retrying every 1.0 s"]
+    assert cache.stats()["total"].errors == 0
+    client.cut = False
+    client.sent.clear()
+    clock.now = 100.999
+    assert _total(cache) == 1 and client.sent == []
+    clock.now = 101.0
+    assert _total(cache) == 1 and client.sent[0] == "PING"
+
+
+def test_prefix_braces_are_literal_and_the_shortest_window_is_allowed(redis_client: redis.Redis) -> None:
+    """A prefix may contain format braces; a recent-write window of 1 ms is valid (only <= 0 is refused)."""
+    cache = BalanceCache(redis_client, "a{b}:", recent_write_ms=1)
+    assert cache.key_for("find_by_id", id=7) == "a{b}:balance:id:7"
+    assert cache.keys_for_balance(7, 3, 9)[0] == "a{b}:balance:id:7"
