@@ -355,10 +355,12 @@ KNOWN: dict[Coordinates, tuple[dict[int, float], PlanFacts | None]] = {
     _case("find_by_address", "address", NC, W0): ({1: 1.2}, SEQ),
     _case("find_by_address", "address", NC): ({1: 1.0}, _plan("idx_balances_address")),
     _case("find_by_address", "address", GUIDE): ({1: 0.5}, None),  # no claim, no cold case: the time alone
+    _case("find_by_address", "address", WARM): ({1: 0.25}, None),  # a guide improvement, but no claim to judge
     # tiny: a claimed index and no plan to check it; a claimed latency and no cold or warm case
     _case("find_by_token_id", "popular", COLD): (_three(3.0), None),
     _case("find_by_user_id", "typical", NC): (_three(0.5), None),
     _case("find_by_user_id", "typical", COLD): (_three(15.0), None),  # cold, but no warm case
+    _case("find_by_user_id", "typical", GUIDE): (_three(15.0), None),  # as dear as ours: a price of exactly 1
     _case("find_by_user_id", "whale", COLD): ({1: 5.0}, None),  # cold and warm in different trials: no pair
     _case("find_by_user_id", "whale", WARM): ({2: 0.5}, None),
     # small: findById better than claimed, cold above; 012 changes nothing in the plan
@@ -430,6 +432,9 @@ TEXT = {
         "The guide says it uses idx_balances_token_id; no with-012 plan was captured to check.",
     ("find_by_user_id", "tiny", "typical"):
         "The run has no cold and warm cases for this query, so the guide's table cannot be checked. "
+        "With the guide's own cache (GET, then SET with TTL) a miss takes 15 ms [15, 15]. "
+        "Our race-free fill (fill token, compare-and-set) costs a miss 1x [1, 1] the guide's "
+        "(inconclusive: the interval includes 1). "
         "Migration 012's effect was not measured (no nocache case without and with it).",
     ("find_by_user_id", "tiny", "whale"):
         "The run has no cold and warm cases for this query, so the guide's table cannot be checked. "
