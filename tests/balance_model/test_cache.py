@@ -619,3 +619,27 @@ def test_prefix_braces_are_literal_and_the_shortest_window_is_allowed(redis_clie
     cache = BalanceCache(redis_client, "a{b}:", recent_write_ms=1)
     assert cache.key_for("find_by_id", id=7) == "a{b}:balance:id:7"
     assert cache.keys_for_balance(7, 3, 9)[0] == "a{b}:balance:id:7"
+
+
+def test_the_guides_fill_sets_the_familys_ttl_and_a_failed_set_names_its_reason(
+        redis_client: redis.Redis, key_prefix: str, caplog: pytest.LogCaptureFixture) -> None:
+    """FillMode.GUIDE: SET with the family's TTL in seconds (120 s for the total); a SET lost to an outage still
+    returns the value and logs the error by name."""
+    from balance_model.cache import FillMode
+
+    client = CountingRedis(connection_pool=redis_client.connection_pool)
+    cache = BalanceCache(client, key_prefix, fill=FillMode.GUIDE)
+    key = cache.key_for("total_balance")
+    assert key is not None
+    assert _total(cache, 5) == 5
+    assert 119_000 < redis_client.pttl(key) <= 120_000
+
+    def lost_meanwhile() -> Decimal:
+        client.cut = True
+        return Decimal(7)
+
+    redis_client.delete(key)
+    with caplog.at_level(logging.WARNING, logger="balance_model.cache"):
+        assert cache.read_through("total_balance", {}, lost_meanwhile, DecimalCodec()) == 7
+    assert [r.getMessage() for r in caplog.records] == [
+        "Redis unavailable (ConnectionError: cut by the test); serving from the database, retrying every 1.0 s"]
