@@ -619,6 +619,11 @@ def test_prefix_braces_are_literal_and_the_shortest_window_is_allowed(redis_clie
     cache = BalanceCache(redis_client, "a{b}:", recent_write_ms=1)
     assert cache.key_for("find_by_id", id=7) == "a{b}:balance:id:7"
     assert cache.keys_for_balance(7, 3, 9)[0] == "a{b}:balance:id:7"
+    from balance_model.cache import FillMode
+
+    with pytest.raises(ValueError, match=r"^the guide's fill mode has no recent-write markers: recent_write_ms needs "
+                                         r"FillMode\.TOKEN$"):
+        BalanceCache(redis_client, recent_write_ms=1, fill=FillMode.GUIDE)
 
 
 def test_the_guides_fill_sets_the_familys_ttl_and_a_failed_set_names_its_reason(
