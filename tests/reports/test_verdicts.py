@@ -23,8 +23,7 @@ from balance_bench.reports.verdicts import (
     verdicts,
     verdicts_frame,
 )
-from balance_bench.results import ServerTraffic, Traffic
-from balance_bench.results import PlanFacts
+from balance_bench.results import PlanFacts, ServerTraffic, Traffic
 from balance_bench.statistics import Estimate
 from tests.reports.conftest import trial_run
 
