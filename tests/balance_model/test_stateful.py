@@ -167,6 +167,7 @@ class CachedModelMachine(RuleBasedStateMachine):
 
 
 
+@pytest.mark.slow  # 20-30 s per projection
 @pytest.mark.parametrize("projection", PROJECTIONS)
 def test_random_reads_and_writes_agree_with_the_database(db: Engine, redis_client: redis.Redis, key_prefix: str,
                                                          projection: str) -> None:
