@@ -2,9 +2,11 @@
 
 A run is K trials (``--trials``; plain pytest runs one unless told otherwise).
 Every case runs once per trial, for its share of the rounds, and within each
-trial (per scale) the cases run in an order shuffled from a recorded seed, so
-the alternatives of every comparison are measured in the same minutes: machine
-drift then moves both sides of a ratio together instead of landing in it.
+trial (per scale) the cases run in an order shuffled from a recorded seed,
+comparison by comparison: the states of one question (cache, migration,
+projection) run back to back, so the two sides of every ratio are measured
+seconds apart: machine drift then moves both sides of a ratio together
+instead of landing in it.
 
 Plain ``pytest bench/ --benchmark-only --scale tiny`` works and leaves the raw
 artifacts (``benchmarks.json`` with the environment, ``plans/``) in its run
@@ -15,10 +17,10 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -42,6 +44,7 @@ _RECORD = pytest.StashKey[dict[str, Any]]()
 _POSITIONS = pytest.StashKey[dict[str, int]]()
 _CASES = {"test_read": read_cases, "test_write": write_cases, "test_reference": reference_cases}
 DEFAULT_ORDER_SEED = 20261126
+T = TypeVar("T")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -84,7 +87,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.hookimpl(trylast=True)  # after -m/-k deselection, so positions count the items that run
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Per scale, trial after trial; inside a trial every case once, in an order shuffled from the seed."""
+    """Per scale, trial after trial; each trial every case once, comparison by comparison, shuffled by the seed."""
     bench = config_of(config)
     seed = order_seed_of(bench)
 
@@ -108,13 +111,42 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     positions: dict[str, int] = {}
     ordered: list[pytest.Item] = []
     for (scale_index, trial), group in sorted(groups.items()):
-        group.sort(key=lambda i: i.nodeid)  # the same starting order whatever pytest collected first
-        random.Random(f"{seed}:{bench.scale_names[scale_index]}:{trial}").shuffle(group)
-        for position, item in enumerate(group, start=1):
+        rng = random.Random(f"{seed}:{bench.scale_names[scale_index]}:{trial}")
+        for position, item in enumerate(trial_order(group, rng, lambda i: _family(point(i))), start=1):
             positions[item.nodeid] = position
-        ordered += group
+            ordered.append(item)
     config.stash[_POSITIONS] = positions
     items[:] = others + ordered
+
+
+def _family(found: tuple[Coordinates | VariantRun, int] | None) -> str:
+    """The comparison an item belongs to: every state of one question, or every variant of one experiment."""
+    assert found is not None
+    case = found[0]
+    return case.group if isinstance(case, Coordinates) else f"{case.scale} {case.experiment}"
+
+
+def trial_order(items: list[T], rng: random.Random, family: Callable[[T], str]) -> list[T]:
+    """One trial's order: families in shuffled order, each family's items together, shuffled among themselves.
+
+    The alternatives a ratio compares (cold and warm, without and with 012, the
+    projections) are then seconds apart instead of anywhere in a trial that
+    lasts many seconds: the host's slow phases, which come and go on that scale
+    even with everything pinned, then fall on both sides of a ratio together.
+    A randomized complete block design inside each trial; the items' own names
+    give the starting order, so the result does not depend on collection order.
+    """
+    families: dict[str, list[T]] = {}
+    for item in sorted(items, key=lambda i: getattr(i, "nodeid", str(i))):
+        families.setdefault(family(item), []).append(item)
+    names = sorted(families)
+    rng.shuffle(names)
+    ordered: list[T] = []
+    for name in names:
+        members = families[name]
+        rng.shuffle(members)
+        ordered += members
+    return ordered
 
 
 def _deselect_experiments(config: pytest.Config, selected: tuple[str, ...], items: list[pytest.Item]) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 import re
 import subprocess
 import sys
 
+from balance_bench.bench.conftest import trial_order
 from balance_bench.bench.matrix import all_cases
 from tests.conftest import REPO
 
@@ -34,6 +37,41 @@ def test_the_order_is_shuffled_per_trial_and_reproduced_from_the_seed() -> None:
     assert first == again and first != other
     per_trial = [[i.rsplit("-t", 1)[0] for i in first if i.endswith(f"-t{t:02d}")] for t in (1, 2)]
     assert per_trial[0] != per_trial[1]
+
+
+def _family(item: str) -> tuple[str, str]:
+    """The question an item id answers, read from the id itself: scale-migration-QUERY-cache-projection-PARAM."""
+    parts = re.sub(r"-t\d+$", "", item).split("-")
+    return parts[2], parts[5]
+
+
+def test_the_alternatives_of_each_comparison_run_back_to_back_in_every_trial() -> None:
+    """Every state of one question (cache, migration, projection) runs contiguously, so its ratios span seconds."""
+    items = _collected("--trials", "3", "--order-seed", "7")
+    for trial in (1, 2, 3):
+        families = [_family(i) for i in items if i.endswith(f"-t{trial:02d}")]
+        runs = [f for n, f in enumerate(families) if n == 0 or families[n - 1] != f]
+        assert len(runs) == len(set(families)) > 10, runs  # each family one unbroken run of items
+
+
+def test_families_and_their_members_are_shuffled_anew_in_each_trial() -> None:
+    """Neither the order of the questions nor the order of one question's states repeats from trial to trial."""
+    items = _collected("--trials", "2", "--order-seed", "7")
+    orders = [[i.rsplit("-t", 1)[0] for i in items if i.endswith(f"-t{t:02d}")] for t in (1, 2)]
+    families = [list(dict.fromkeys(_family(i) for i in order)) for order in orders]
+    assert families[0] != families[1]
+    members = [[i for i in order if _family(i) == ("find_by_id", "balance")] for order in orders]
+    assert sorted(members[0]) == sorted(members[1]) and members[0] != members[1]
+
+
+def test_trial_order_keeps_every_item_and_depends_only_on_the_seed() -> None:
+    """The order function loses nothing, groups by the family it is given, and ignores the order it was handed."""
+    items = [f"{family}{n}" for family in "abcde" for n in range(4)]
+    first = trial_order(items, random.Random(3), lambda i: i[0])
+    again = trial_order(list(reversed(items)), random.Random(3), lambda i: i[0])
+    other = trial_order(items, random.Random(4), lambda i: i[0])
+    assert sorted(first) == sorted(items) and first == again and first != other
+    assert [k for k, _ in itertools.groupby(i[0] for i in first)] == list(dict.fromkeys(i[0] for i in first))
 
 
 def test_plain_pytest_is_one_trial_with_the_plain_case_ids() -> None:
