@@ -26,6 +26,8 @@ from balance_bench.results import (
     Traffic,
     VariantInfo,
     new_run_dir,
+    plan_document,
+    plan_file,
     read_summary,
     write_summary,
 )
@@ -202,3 +204,641 @@ def test_every_optional_plan_field_may_be_null_and_every_value_round_trips(tmp_p
         CaseResult(coords=COORDS, params={}, rounds=1, stats=STATS, trial_medians_ms={1: 0.2}, plan=plan)])
     loaded = read_summary(write_summary(tmp_path, bare))
     assert loaded == bare and loaded.cases[0].plan == plan
+
+
+# --- the loader fed wrong types and missing fields (issue 12) -------------------------------------------------
+
+
+def _v3_doc() -> dict[str, Any]:
+    return json.loads(replace(_summary(), experiments=[EXPERIMENT]).to_json())
+
+
+def _refusal(tmp_path: Path, doc: Any) -> str:
+    """The one-line BenchError reading ``doc`` gives; the file's name is in it and nothing was written beside it."""
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(BenchError) as info:
+        read_summary(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{path}: ")
+    assert sorted(tmp_path.iterdir()) == before
+    return message.removeprefix(f"{path}: ")
+
+
+def _case_of(doc: dict[str, Any]) -> dict[str, Any]:
+    case: dict[str, Any] = doc["cases"][0]
+    return case
+
+
+_STAT_NAMES = ("min_ms", "median_ms", "mean_ms", "p95_ms", "p99_ms", "stddev_ms", "iqr_ms", "max_ms")
+
+
+@pytest.mark.parametrize("name", [*_STAT_NAMES, "rounds", "trial_medians_ms", "kind", "query", "cache", "migration",
+                                  "scale", "projection", "param_kind"])
+@pytest.mark.parametrize("how", ["missing", "null"])
+def test_each_required_case_field_missing_or_null_is_named(tmp_path: Path, name: str, how: str) -> None:
+    """A case without one of its required fields (or with it null) is refused naming the case and the field."""
+    doc = _v3_doc()
+    if how == "missing":
+        del _case_of(doc)[name]
+    else:
+        _case_of(doc)[name] = None
+    message = _refusal(tmp_path, doc)
+    if name in ("kind", "cache", "migration") and how == "null":
+        assert message.startswith("cases[0]: ") and "None" in message
+    elif name in ("query", "scale", "projection", "param_kind") and how == "null":
+        assert message == f"cases[0].{name} is not a non-empty string"
+    else:
+        assert message == f"cases[0] lacks {name}"
+
+
+@pytest.mark.parametrize("name", _STAT_NAMES)
+@pytest.mark.parametrize(("value", "shown"), [("0.2", "'0.2'"), (True, "True"), (False, "False"), ([0.2], "[0.2]"),
+                                              ({"ms": 0.2}, "{'ms': 0.2}"), (float("nan"), "nan"),
+                                              (float("inf"), "inf"), (float("-inf"), "-inf")])
+def test_each_timing_figure_of_a_wrong_type_is_named_with_its_value(tmp_path: Path, name: str, value: Any,
+                                                                    shown: str) -> None:
+    """A timing that is text, a boolean, a list, an object or not finite is refused with the field and the value."""
+    doc = _v3_doc()
+    _case_of(doc)[name] = value
+    assert _refusal(tmp_path, doc) == f"cases[0].{name} is not a number: {shown}"
+
+
+@pytest.mark.parametrize("name", ["rounds", "cache_hits", "cache_misses"])
+@pytest.mark.parametrize(("value", "message"), [
+    (-1, "is not a count: -1.0"), (2.5, "is not a count: 2.5"), (-0.5, "is not a count: -0.5"),
+    ("3", "is not a number: '3'"), (True, "is not a number: True"),
+])
+def test_each_count_of_a_case_must_be_a_whole_non_negative_number(tmp_path: Path, name: str, value: Any,
+                                                                  message: str) -> None:
+    """Rounds and cache counters are counts: negative, fractional, textual or boolean ones are refused by name."""
+    doc = _v3_doc()
+    _case_of(doc)[name] = value
+    assert _refusal(tmp_path, doc) == f"cases[0].{name} {message}"
+
+
+@pytest.mark.parametrize(("damage", "expected"), [
+    (lambda d: d["cases"].__setitem__(0, "a case"), "cases[0] is not an object"),
+    (lambda d: d["cases"].__setitem__(0, None), "cases[0] is not an object"),
+    (lambda d: d["cases"].append([1]), "cases[1] is not an object"),
+    (lambda d: _case_of(d).update(params="id=7"), "cases[0].params is not an object"),
+    (lambda d: _case_of(d).update(trial_medians_ms=[0.2, 0.25]), "cases[0].trial_medians_ms is not an object"),
+    (lambda d: _case_of(d).update(trial_medians_ms={"1": "fast"}),
+     "cases[0].trial_medians_ms.1 is not a number: 'fast'"),
+    (lambda d: _case_of(d).update(trial_medians_ms={"1": None}), "cases[0].trial_medians_ms lacks 1"),
+    (lambda d: _case_of(d).update(trial_medians_ms={"-1": 0.2}),
+     "cases[0].trial_medians_ms has a non-numeric trial '-1'"),
+    (lambda d: _case_of(d).update(trial_medians_ms={"t1": 0.2}),
+     "cases[0].trial_medians_ms has a non-numeric trial 't1'"),
+    (lambda d: _case_of(d).update(trial_medians_ms={}), "cases[0].trial_medians_ms is empty"),
+    (lambda d: _case_of(d).update(query=7), "cases[0].query is not a non-empty string"),
+    (lambda d: _case_of(d).update(param_kind=""), "cases[0].param_kind is not a non-empty string"),
+])
+def test_a_damaged_case_is_refused_naming_the_case_and_the_field(tmp_path: Path, damage: Any, expected: str) -> None:
+    """Cases that are not objects, and a case's params and per-trial medians of the wrong shape, are named exactly."""
+    doc = _v3_doc()
+    damage(doc)
+    assert _refusal(tmp_path, doc) == expected
+
+
+@pytest.mark.parametrize(("damage", "expected"), [
+    (lambda p: p.clear() or p.update(file=None), "cases[0].plan lacks file"),
+    (lambda p: p.pop("file"), "cases[0].plan lacks file"),
+    (lambda p: p.update(file=3), "cases[0].plan.file is not a string"),
+    (lambda p: p.update(sql=["SELECT 1"]), "cases[0].plan.sql is not a string"),
+    (lambda p: p.update(execution_ms="0.1"), "cases[0].plan.execution_ms is not a number: '0.1'"),
+    (lambda p: p.update(planning_ms=False), "cases[0].plan.planning_ms is not a number: False"),
+    (lambda p: p.update(total_ms=float("inf")), "cases[0].plan.total_ms is not a number: inf"),
+    (lambda p: p.update(indexes_used="balances_pkey"), "cases[0].plan.indexes_used is not a list of strings"),
+    (lambda p: p.update(indexes_used=["balances_pkey", 1]), "cases[0].plan.indexes_used is not a list of strings"),
+    (lambda p: p.update(node_types={"Index Scan": 1}), "cases[0].plan.node_types is not a list of strings"),
+    (lambda p: p.update(node_types=[None]), "cases[0].plan.node_types is not a list of strings"),
+    (lambda p: p.update(findings={"code": "x"}), "cases[0].plan.findings is not a list"),
+    (lambda p: p.update(findings=["misestimate"]), "cases[0].plan.findings[0] is not an object"),
+    (lambda p: p["findings"][0].pop("code"), "cases[0].plan.findings[0] lacks code"),
+    (lambda p: p["findings"][0].pop("message"), "cases[0].plan.findings[0] lacks message"),
+    (lambda p: p["findings"][0].update(code=1), "cases[0].plan.findings[0].code is not a string"),
+    (lambda p: p["findings"][0].update(node=1), "cases[0].plan.findings[0].node is not a string"),
+    (lambda p: p["findings"][0].update(message=["x"]), "cases[0].plan.findings[0].message is not a string"),
+    (lambda p: p.update(nodes="#1 Index Scan"), "cases[0].plan.nodes is not a list"),
+    (lambda p: p["nodes"].append(None), "cases[0].plan.nodes[1] is not an object"),
+    (lambda p: p["nodes"][0].pop("label"), "cases[0].plan.nodes[0] lacks label"),
+    (lambda p: p["nodes"][0].pop("depth"), "cases[0].plan.nodes[0] lacks depth"),
+    (lambda p: p["nodes"][0].update(label=0), "cases[0].plan.nodes[0].label is not a string"),
+    (lambda p: p["nodes"][0].update(depth=-1), "cases[0].plan.nodes[0].depth is not a count: -1.0"),
+    (lambda p: p["nodes"][0].update(depth=0.5), "cases[0].plan.nodes[0].depth is not a count: 0.5"),
+    (lambda p: p["nodes"][0].update(subplan_name=1), "cases[0].plan.nodes[0].subplan_name is not a string"),
+    (lambda p: p["nodes"][0].update(exclusive_ms="x"), "cases[0].plan.nodes[0].exclusive_ms is not a number: 'x'"),
+    (lambda p: p["nodes"][0].update(actual_rows=True), "cases[0].plan.nodes[0].actual_rows is not a number: True"),
+    (lambda p: p["nodes"][0].update(plan_rows=[1]), "cases[0].plan.nodes[0].plan_rows is not a number: [1]"),
+    (lambda p: p["nodes"][0].update(loops="1"), "cases[0].plan.nodes[0].loops is not a number: '1'"),
+    (lambda p: p["nodes"][0].update(shared_hit=1.5), "cases[0].plan.nodes[0].shared_hit is not a count: 1.5"),
+    (lambda p: p["nodes"][0].update(shared_read=-3), "cases[0].plan.nodes[0].shared_read is not a count: -3.0"),
+])
+def test_a_damaged_plan_record_is_refused_naming_the_field(tmp_path: Path, damage: Any, expected: str) -> None:
+    """Each field of a case's plan facts, its findings and its node rows: missing or mistyped, named by its path."""
+    doc = _v3_doc()
+    damage(_case_of(doc)["plan"])
+    assert _refusal(tmp_path, doc) == expected
+
+
+def test_a_plan_that_is_not_an_object_is_named(tmp_path: Path) -> None:
+    """A plan record that is a string is refused as such."""
+    doc = _v3_doc()
+    _case_of(doc)["plan"] = "plans/x.json"
+    assert _refusal(tmp_path, doc) == "cases[0].plan is not an object"
+
+
+@pytest.mark.parametrize(("damage", "expected"), [
+    (lambda o: o.pop("model"), "cases[0].overhead lacks model"),
+    (lambda o: o.pop("pairs"), "cases[0].overhead lacks pairs"),
+    (lambda o: o.pop("model_ms"), "cases[0].overhead lacks model_ms"),
+    (lambda o: o.pop("raw_ms"), "cases[0].overhead lacks raw_ms"),
+    (lambda o: o.update(model=1), "cases[0].overhead.model is not a string"),
+    (lambda o: o.update(pairs=-1), "cases[0].overhead.pairs is not a count: -1.0"),
+    (lambda o: o.update(model_ms="0.3"), "cases[0].overhead.model_ms is not a number: '0.3'"),
+    (lambda o: o.update(raw_ms=[0.2]), "cases[0].overhead.raw_ms is not a number: [0.2]"),
+    (lambda o: o.update(ratio=1.07), "cases[0].overhead.ratio: expected [value, low, high, trials]"),
+    (lambda o: o.update(ratio=[1.07, 1.05, 1.09]), "cases[0].overhead.ratio: expected [value, low, high, trials]"),
+    (lambda o: o.update(ratio=[1.07, 1.05, 1.09, 3, 4]),
+     "cases[0].overhead.ratio: expected [value, low, high, trials]"),
+    (lambda o: o.update(ratio=[1.07, "1.05", 1.09, 3]), "cases[0].overhead.ratio: '1.05' is not a number"),
+    (lambda o: o.update(ratio=[1.07, 1.05, True, 3]), "cases[0].overhead.ratio: True is not a number"),
+    (lambda o: o.update(ratio=[None, 1.05, 1.09, 3]),
+     "cases[0].overhead.ratio: an estimate needs a value and a trial count"),
+    (lambda o: o.update(ratio=[1.07, 1.05, 1.09, None]),
+     "cases[0].overhead.ratio: an estimate needs a value and a trial count"),
+])
+def test_a_damaged_overhead_record_is_refused_naming_the_field(tmp_path: Path, damage: Any, expected: str) -> None:
+    """The model-against-raw record: each field missing or mistyped, the ratio's four-number form checked."""
+    doc = _v3_doc()
+    damage(_case_of(doc)["overhead"])
+    assert _refusal(tmp_path, doc) == expected
+
+
+def test_an_overhead_that_is_not_an_object_is_named(tmp_path: Path) -> None:
+    """An overhead record that is a number is refused as such."""
+    doc = _v3_doc()
+    _case_of(doc)["overhead"] = 1.07
+    assert _refusal(tmp_path, doc) == "cases[0].overhead is not an object"
+
+
+@pytest.mark.parametrize("server", ["postgres", "redis"])
+@pytest.mark.parametrize("name", ["round_trips", "bytes_sent", "bytes_received"])
+def test_each_traffic_figure_missing_mistyped_or_negative_is_named(tmp_path: Path, server: str, name: str) -> None:
+    """Round trips and bytes of either server: required, numbers, never negative; each refusal names the server."""
+    for value, expected in [(None, f"cases[0].traffic.{server} lacks {name}"),
+                            ("1", f"cases[0].traffic.{server}.{name} is not a number: '1'"),
+                            (-1, f"cases[0].traffic.{server} has a negative count")]:
+        doc = _v3_doc()
+        _case_of(doc)["traffic"][server][name] = value
+        assert _refusal(tmp_path, doc) == expected
+
+
+@pytest.mark.parametrize(("damage", "expected"), [
+    (lambda t: t.pop("calls"), "cases[0].traffic lacks calls"),
+    (lambda t: t.update(calls=0), "cases[0].traffic.calls must be at least 1"),
+    (lambda t: t.update(calls=-2), "cases[0].traffic.calls is not a count: -2.0"),
+    (lambda t: t.update(calls=1.5), "cases[0].traffic.calls is not a count: 1.5"),
+    (lambda t: t.pop("postgres"), "cases[0].traffic lacks postgres"),
+    (lambda t: t.update(postgres=None), "cases[0].traffic lacks postgres"),
+    (lambda t: t.pop("redis"), "cases[0].traffic lacks redis"),
+    (lambda t: t.update(redis=[3, 539, 30]), "cases[0].traffic.redis is not an object"),
+    (lambda t: t.update(postgres="none"), "cases[0].traffic.postgres is not an object"),
+    (lambda t: t["redis"].pop("commands"), "cases[0].traffic.redis lacks commands"),
+    (lambda t: t["redis"].update(commands=-1), "cases[0].traffic.redis has a negative count"),
+    (lambda t: t["redis"].update(commands="3"), "cases[0].traffic.redis.commands is not a number: '3'"),
+    (lambda t: t["postgres"].update(commands=-1), "cases[0].traffic.postgres has a negative count"),
+    (lambda t: t["postgres"].update(commands=True), "cases[0].traffic.postgres.commands is not a number: True"),
+])
+def test_a_damaged_traffic_record_is_refused_naming_the_field(tmp_path: Path, damage: Any, expected: str) -> None:
+    """A case's traffic: calls at least one, both servers present, Redis's command count required."""
+    doc = _v3_doc()
+    damage(_case_of(doc)["traffic"])
+    assert _refusal(tmp_path, doc) == expected
+
+
+@pytest.mark.parametrize("name", ["name", "title", "question", "conclusion", "figures", "ratios", "checks"])
+def test_each_required_experiment_field_missing_is_named(tmp_path: Path, name: str) -> None:
+    """An experiment record without its name, texts, figures, ratios or checks is refused naming the field."""
+    doc = _v3_doc()
+    del doc["experiments"][0][name]
+    assert _refusal(tmp_path, doc) == f"experiments[0] lacks {name}"
+
+
+@pytest.mark.parametrize(("damage", "expected"), [
+    (lambda d: d["experiments"].__setitem__(0, "pagination"), "experiments[0] is not an object"),
+    (lambda d: d.update(experiments={"pagination": {}}), "experiments is not a list"),
+    (lambda d: d["experiments"][0].update(name=["pagination"]), "experiments[0].name is not a string"),
+    (lambda d: d["experiments"][0].update(title=1), "experiments[0].title is not a string"),
+    (lambda d: d["experiments"][0].update(question=True), "experiments[0].question is not a string"),
+    (lambda d: d["experiments"][0].update(scale=1), "experiments[0].scale is not a string"),
+    (lambda d: d["experiments"][0].update(conclusion={}), "experiments[0].conclusion is not a string"),
+    (lambda d: d["experiments"][0].update(variants={"offset": {}}), "experiments[0].variants is not a list"),
+    (lambda d: d["experiments"][0].update(variants=["offset"]), "experiments[0].variants[0] is not an object"),
+    (lambda d: d["experiments"][0]["variants"][0].pop("name"), "experiments[0].variants[0] lacks name"),
+    (lambda d: d["experiments"][0]["variants"][0].pop("description"), "experiments[0].variants[0] lacks description"),
+    (lambda d: d["experiments"][0]["variants"][0].pop("layout"), "experiments[0].variants[0] lacks layout"),
+    (lambda d: d["experiments"][0]["variants"][0].pop("schema"), "experiments[0].variants[0] lacks schema"),
+    (lambda d: d["experiments"][0]["variants"][0].update(schema=0),
+     "experiments[0].variants[0].schema is not a string"),
+    (lambda d: d["experiments"][0].update(migrations="with_012"), "experiments[0].migrations is not a list of strings"),
+    (lambda d: d["experiments"][0].update(checks=["passed"]), "experiments[0].checks is not an object"),
+    (lambda d: d["experiments"][0]["checks"].update(with_012=None), "experiments[0].checks lacks with_012"),
+    (lambda d: d["experiments"][0]["checks"].update(with_012=True), "experiments[0].checks.with_012 is not a string"),
+    (lambda d: d["experiments"][0].update(figures=[]), "experiments[0].figures is not an object"),
+    (lambda d: d["experiments"][0]["figures"].update(x=None), "experiments[0].figures.x is empty"),
+    (lambda d: d["experiments"][0]["figures"].update(x="1.8"),
+     "experiments[0].figures.x: expected [value, low, high, trials]"),
+    (lambda d: d["experiments"][0]["figures"].update(x=[1.8, None, None, "3"]),
+     "experiments[0].figures.x: '3' is not a number"),
+    (lambda d: d["experiments"][0].update(ratios=[["a", "b"]]), "experiments[0].ratios is not an object"),
+    (lambda d: d["experiments"][0]["ratios"].update(r="a/b"),
+     "experiments[0].ratios.r is not a [numerator, denominator] pair of case ids"),
+    (lambda d: d["experiments"][0]["ratios"].update(r=["a", "b", "c"]),
+     "experiments[0].ratios.r is not a [numerator, denominator] pair of case ids"),
+    (lambda d: d["experiments"][0]["ratios"].update(r=["a", 2]),
+     "experiments[0].ratios.r is not a [numerator, denominator] pair of case ids"),
+    (lambda d: d["experiments"][0]["ratios"].update(r=[1, "b"]),
+     "experiments[0].ratios.r is not a [numerator, denominator] pair of case ids"),
+    (lambda d: d["experiments"][0].update(notes="replica"), "experiments[0].notes is not an object"),
+    (lambda d: d["experiments"][0].update(notes=[]), "experiments[0].notes is not an object"),
+])
+def test_a_damaged_experiment_is_refused_naming_the_field(tmp_path: Path, damage: Any, expected: str) -> None:
+    """Every field of an experiment record and its variants, checks, figures, ratios and notes, named exactly."""
+    doc = _v3_doc()
+    damage(doc)
+    assert _refusal(tmp_path, doc) == expected
+
+
+@pytest.mark.parametrize(("damage", "expected"), [
+    (lambda d: d.pop("design"), "design is not an object"),
+    (lambda d: d.update(design=[3, 11]), "design is not an object"),
+    (lambda d: d["design"].pop("trials"), "design lacks trials"),
+    (lambda d: d["design"].update(trials=2.5), "design.trials is not a count: 2.5"),
+    (lambda d: d["design"].update(order_seed=-1), "design.order_seed is not a count: -1.0"),
+    (lambda d: d["design"].update(order_seed="11"), "design.order_seed is not a number: '11'"),
+    (lambda d: d["design"].update(budget_s="1.2"), "design.budget_s is not a number: '1.2'"),
+    (lambda d: d["design"].update(confidence="95%"), "design.confidence is not a number: '95%'"),
+])
+def test_a_damaged_design_is_refused_naming_the_field(tmp_path: Path, damage: Any, expected: str) -> None:
+    """The run's design (trials, order seed, budget, confidence): missing or mistyped, named exactly."""
+    doc = _v3_doc()
+    damage(doc)
+    assert _refusal(tmp_path, doc) == expected
+
+
+@pytest.mark.parametrize(("doc", "expected"), [
+    ([], "not a balance-bench summary (no schema_version)"),
+    ("summary", "not a balance-bench summary (no schema_version)"),
+    ({"environment": {}, "cases": []}, "not a balance-bench summary (no schema_version)"),
+    ({"schema_version": 3, "cases": []}, "summary needs an 'environment' object and a 'cases' list"),
+    ({"schema_version": 3, "environment": [], "cases": []}, "summary needs an 'environment' object and a 'cases' list"),
+    ({"schema_version": 3, "environment": {}}, "summary needs an 'environment' object and a 'cases' list"),
+    ({"schema_version": 3, "environment": {}, "cases": {}}, "summary needs an 'environment' object and a 'cases' list"),
+    ({"schema_version": 3, "environment": {}, "cases": [], "design": {"trials": 1}, "experiments": "none"},
+     "experiments is not a list"),
+])
+def test_a_document_of_the_wrong_shape_is_refused_with_what_it_lacks(tmp_path: Path, doc: Any, expected: str) -> None:
+    """A JSON file that is not a summary, or lacks its environment or cases list, says so in one line."""
+    assert _refusal(tmp_path, doc) == expected
+
+
+def test_a_summary_that_cannot_be_read_says_why_and_what_to_do(tmp_path: Path) -> None:
+    """No file, a directory, bytes that are not UTF-8, truncated JSON: each one line naming the path and the cause."""
+    missing = tmp_path / "run" / "summary.json"
+    with pytest.raises(BenchError) as info:
+        read_summary(missing)
+    assert str(info.value) == (f"{missing}: no such file (is this a balance-bench run directory? after a plain "
+                               "pytest run: balance-bench summarise RUN_DIR)")
+    with pytest.raises(BenchError) as info:
+        read_summary(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path}: cannot read it (") and "Is a directory" in str(info.value)
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"schema_version": 3, "environment": {"host": "caf\xe9"}}')
+    with pytest.raises(BenchError) as info:
+        read_summary(latin)
+    assert str(info.value).startswith(f"{latin}: cannot read it (") and "utf-8" in str(info.value)
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(_summary().to_json()[:50], encoding="utf-8")
+    with pytest.raises(BenchError) as info:
+        read_summary(truncated)
+    assert str(info.value).startswith(f"{truncated}: not valid JSON (truncated or corrupt?): ")
+    assert "\n" not in str(info.value)
+
+
+def test_a_summary_is_written_and_read_as_utf8(tmp_path: Path) -> None:
+    """The summary is written and read as UTF-8: a non-ASCII environment value comes back exactly."""
+    summary = replace(_summary(), environment={"host": "café-π"})
+    assert read_summary(write_summary(tmp_path, summary)).environment == {"host": "café-π"}
+
+
+# --- known answers: what the loader makes of a document written by hand ---------------------------------------
+
+CASE_V3 = {
+    "name": "tiny-with_012-find_by_id-cold-optimized-balance", "kind": "read", "query": "find_by_id", "cache": "cold",
+    "migration": "with_012", "scale": "tiny", "projection": "optimized", "param_kind": "balance",
+    "experiment": "", "variant": "", "params": {"id": 7}, "rounds": 30, "trials": 2,
+    "min_ms": 0.1, "median_ms": 0.2, "mean_ms": 0.21, "p95_ms": 0.3, "p99_ms": 0.4, "stddev_ms": 0.05,
+    "iqr_ms": 0.06, "max_ms": 0.5, "trial_medians_ms": {"1": 0.2, "2": 0.25},
+    "median_ci_ms": [0.22, 0.1, 0.3, 2], "cache_hits": 0, "cache_misses": 36,
+}
+
+
+def _hand_written(tmp_path: Path, case: dict[str, Any], version: int = 3, **top: Any) -> Summary:
+    doc = {"schema_version": version, "environment": {"postgres": "18"}, "design": {"trials": 2},
+           "cases": [case], **top}
+    return read_summary(_write(tmp_path / "summary.json", doc))
+
+
+def test_a_hand_written_case_loads_field_for_field(tmp_path: Path) -> None:
+    """Every figure of a case written by hand comes back as written; what it lacks is none, empty or the default."""
+    summary = _hand_written(tmp_path, CASE_V3)
+    (case,) = summary.cases
+    assert summary.environment == {"postgres": "18"} and summary.schema_version == 3 and summary.experiments == []
+    assert summary.design == Design(trials=2, order_seed=None, budget_s=None, confidence=0.95)
+    assert case.coords == COORDS and case.params == {"id": 7} and case.rounds == 30
+    assert case.stats == STATS and case.trial_medians_ms == {1: 0.2, 2: 0.25}
+    assert (case.cache_hits, case.cache_misses) == (0, 36)
+    assert (case.plan, case.overhead, case.traffic) == (None, None, None)
+
+
+def test_zeros_are_read_as_zeros_not_as_missing(tmp_path: Path) -> None:
+    """A figure of 0 is a measurement: timings, trial medians, counts, traffic and node figures of 0 stay 0."""
+    case = {**CASE_V3, **dict.fromkeys(_STAT_NAMES, 0), "rounds": 0, "trial_medians_ms": {"1": 0, "2": 0},
+            "cache_hits": 0, "cache_misses": 0,
+            "plan": {"file": "", "execution_ms": 0, "planning_ms": 0, "total_ms": 0,
+                     "findings": [{"code": "", "message": ""}],
+                     "nodes": [{"label": "", "depth": 0, "exclusive_ms": 0, "actual_rows": 0, "plan_rows": 0,
+                                "loops": 0, "shared_hit": 0, "shared_read": 0}]},
+            "overhead": {"model": "", "pairs": 0, "model_ms": 0, "raw_ms": 0, "ratio": [0, 0, 0, 0]},
+            "traffic": {"calls": 1, "postgres": {"round_trips": 0, "bytes_sent": 0, "bytes_received": 0},
+                        "redis": {"round_trips": 0, "bytes_sent": 0, "bytes_received": 0, "commands": 0}}}
+    (loaded,) = _hand_written(tmp_path, case, design={"trials": 0, "order_seed": 0, "budget_s": 0}).cases
+    assert loaded.stats == TimingStats(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0) and loaded.rounds == 0
+    assert loaded.trial_medians_ms == {1: 0.0, 2: 0.0}
+    assert loaded.plan == PlanFacts(file="", sql=None, execution_ms=0.0, planning_ms=0.0, total_ms=0.0,
+                                    indexes_used=(), node_types=(), findings=(FindingFact("", None, ""),),
+                                    nodes=(PlanNodeRow("", 0, None, 0.0, 0.0, 0.0, 0.0, 0, 0),))
+    assert loaded.overhead == Overhead("", 0, 0.0, 0.0, Estimate(0.0, 0.0, 0.0, 0))
+    assert loaded.traffic == Traffic(1, ServerTraffic(0.0, 0.0, 0.0), ServerTraffic(0.0, 0.0, 0.0, commands=0.0))
+    summary = _hand_written(tmp_path, case, design={"trials": 0, "order_seed": 0, "budget_s": 0})
+    assert (summary.design.trials, summary.design.order_seed, summary.design.budget_s) == (0, 0, 0.0)
+
+
+def test_values_are_read_as_the_types_the_records_declare(tmp_path: Path) -> None:
+    """Whole-number timings become floats, whole floats counts become ints, trial keys become ints."""
+    case = {**CASE_V3, "median_ms": 2, "rounds": 30.0, "cache_misses": 36.0, "trial_medians_ms": {"10": 3, "2": 1}}
+    (loaded,) = _hand_written(tmp_path, case).cases
+    assert type(loaded.stats.median_ms) is float and loaded.stats.median_ms == 2.0
+    assert type(loaded.rounds) is int and loaded.rounds == 30 and type(loaded.cache_misses) is int
+    assert loaded.trial_medians_ms == {10: 3.0, 2: 1.0} and all(type(v) is float for v in
+                                                                  loaded.trial_medians_ms.values())
+
+
+def test_optional_fields_left_out_or_null_load_as_none_or_their_defaults(tmp_path: Path) -> None:
+    """Params, cache counters, plan, overhead, traffic, experiment scale and notes, design extras: all optional."""
+    case = {k: v for k, v in CASE_V3.items() if k not in ("params", "cache_hits", "experiment", "variant")}
+    case.update(cache_misses=None, plan=None, overhead=None, traffic=None)
+    experiment = {"name": "antipattern", "title": "t", "question": "q", "scale": None, "figures": {}, "ratios": {},
+                  "checks": {}, "conclusion": "c", "variants": None, "migrations": None, "notes": None}
+    summary = _hand_written(tmp_path, case, design={"trials": 2, "order_seed": None, "budget_s": None,
+                                                   "confidence": None, "interval": "something else"},
+                            experiments=[experiment])
+    (loaded,) = summary.cases
+    assert loaded.params == {} and (loaded.cache_hits, loaded.cache_misses) == (None, None)
+    assert (loaded.plan, loaded.overhead, loaded.traffic) == (None, None, None)
+    assert loaded.coords.experiment == "" and loaded.coords.variant == ""
+    assert summary.design == Design(trials=2, order_seed=None, budget_s=None, confidence=0.95,
+                                    interval="20%-trimmed mean across trials with Yuen's interval "
+                                             "(log scale for latencies and ratios)")
+    assert summary.experiments == [ExperimentResult(
+        name="antipattern", title="t", question="q", scale="", variants=(), migrations=(), checks={}, figures={},
+        ratios={}, conclusion="c", notes={})]
+
+
+def test_a_stated_design_is_read_as_stated(tmp_path: Path) -> None:
+    """Trials, order seed, budget and a confidence other than the default come back as written."""
+    summary = _hand_written(tmp_path, CASE_V3, design={"trials": 7, "order_seed": 11, "budget_s": 1.5,
+                                                      "confidence": 0.9})
+    assert summary.design == Design(trials=7, order_seed=11, budget_s=1.5, confidence=0.9)
+
+
+def test_an_overhead_without_a_ratio_is_no_overhead(tmp_path: Path) -> None:
+    """Version 2 and 3: an overhead record whose ratio is null is dropped, not read as a ratio of 0."""
+    case = {**CASE_V3, "overhead": {"model": "m", "pairs": 10, "model_ms": 0.3, "raw_ms": 0.2, "ratio": None}}
+    assert _hand_written(tmp_path, case).cases[0].overhead is None
+    case["overhead"]["ratio"] = [1.5, 1.4, 1.6, 2]
+    assert _hand_written(tmp_path, case).cases[0].overhead == Overhead("m", 10, 0.3, 0.2, Estimate(1.5, 1.4, 1.6, 2))
+
+
+def test_a_version_1_case_reads_its_own_plan_and_overhead_fields(tmp_path: Path) -> None:
+    """Version 1 kept plan facts flat on the case and the overhead ratio as one number; traffic it never had."""
+    v1 = {**V1_CASE, "overhead": {"model": "find_by_id (nocache)", "pairs": 900, "model_ms": 0.3, "raw_ms": 0.25,
+                                  "ratio": 1.2},
+          "traffic": "not read in version 1", "trial_medians_ms": "not read in version 1",
+          "plan": "not read in version 1"}
+    summary = read_summary(_write(tmp_path / "summary.json",
+                                  {"schema_version": 1, "environment": {}, "cases": [v1], "design": "not read",
+                                   "experiments": "not read"}))
+    (case,) = summary.cases
+    assert summary.design == Design(trials=1, order_seed=None, budget_s=None) and summary.experiments == []
+    assert case.plan == PlanFacts(file="plans/x.json", sql=None, execution_ms=0.1, planning_ms=0.05, total_ms=None,
+                                  indexes_used=("balances_pkey",), node_types=("Index Scan",))
+    assert case.overhead == Overhead("find_by_id (nocache)", 900, 0.3, 0.25, Estimate(1.2, None, None, 1))
+    assert case.traffic is None and case.rounds == 20 and case.trial_medians_ms == {1: 0.2}
+    assert (case.cache_hits, case.cache_misses) == (0, 20)
+
+
+def test_a_version_1_case_without_plan_file_or_with_zero_overhead(tmp_path: Path) -> None:
+    """Version 1: no plan file means no plan facts at all; an overhead of zeros is read as zeros."""
+    v1 = {**V1_CASE, "plan_file": None, "overhead": {"model": "", "pairs": 0, "model_ms": 0, "raw_ms": 0, "ratio": 0}}
+    (case,) = read_summary(_write(tmp_path / "summary.json",
+                                  {"schema_version": 1, "environment": {}, "cases": [v1]})).cases
+    assert case.plan is None
+    assert case.overhead == Overhead("", 0, 0.0, 0.0, Estimate(0.0, None, None, 1))
+
+
+@pytest.mark.parametrize(("damage", "expected"), [
+    (lambda c: c.update(plan_file=3), "cases[0].plan_file is not a string"),
+    (lambda c: c.update(execution_ms="0.1"), "cases[0].execution_ms is not a number: '0.1'"),
+    (lambda c: c.update(planning_ms=True), "cases[0].planning_ms is not a number: True"),
+    (lambda c: c.update(indexes_used="balances_pkey"), "cases[0].indexes_used is not a list of strings"),
+    (lambda c: c.update(node_types=[1]), "cases[0].node_types is not a list of strings"),
+    (lambda c: c.update(overhead=[1]), "cases[0].overhead is not an object"),
+    (lambda c: c.update(overhead={"pairs": 1, "model_ms": 1, "raw_ms": 1, "ratio": 1}),
+     "cases[0].overhead lacks model"),
+    (lambda c: c.update(overhead={"model": "m", "model_ms": 1, "raw_ms": 1, "ratio": 1}),
+     "cases[0].overhead lacks pairs"),
+    (lambda c: c.update(overhead={"model": "m", "pairs": 1, "raw_ms": 1, "ratio": 1}),
+     "cases[0].overhead lacks model_ms"),
+    (lambda c: c.update(overhead={"model": "m", "pairs": 1, "model_ms": 1, "ratio": 1}),
+     "cases[0].overhead lacks raw_ms"),
+    (lambda c: c.update(overhead={"model": "m", "pairs": 1, "model_ms": 1, "raw_ms": 1}),
+     "cases[0].overhead lacks ratio"),
+    (lambda c: c.update(overhead={"model": "m", "pairs": 1, "model_ms": 1, "raw_ms": 1, "ratio": [1, 1, 1, 1]}),
+     "cases[0].overhead.ratio is not a number: [1, 1, 1, 1]"),
+])
+def test_a_damaged_version_1_case_is_refused_naming_the_field(tmp_path: Path, damage: Any, expected: str) -> None:
+    """Version 1's own fields (flat plan facts, a one-number overhead ratio) are validated as strictly."""
+    case = dict(V1_CASE)
+    damage(case)
+    assert _refusal(tmp_path, {"schema_version": 1, "environment": {}, "cases": [case]}) == expected
+
+
+def test_a_version_3_summary_with_null_experiments_has_none(tmp_path: Path) -> None:
+    """Version 3 with experiments null or left out loads with no experiments."""
+    assert _hand_written(tmp_path, CASE_V3, experiments=None).experiments == []
+    assert _hand_written(tmp_path, CASE_V3).experiments == []
+
+
+def test_experiment_figures_ratios_checks_and_variants_load_as_written(tmp_path: Path) -> None:
+    """A hand-written experiment: every figure, ratio pair, check, variant and note comes back as written."""
+    experiment = {"name": "pagination", "title": "Pagination depth", "question": "q?", "scale": "tiny",
+                  "variants": [{"name": "offset", "description": "d", "layout": "l", "schema": "s"},
+                               {"name": "keyset", "description": "", "layout": "", "schema": ""}],
+                  "migrations": ["without_012", "with_012"], "checks": {"with_012": "passed", "without_012": ""},
+                  "figures": {"with_012.depth": [1.8, 1.6, 2.0, 3], "with_012.offset.lag.ms": [2, None, None, 1]},
+                  "ratios": {"depth": ["a-case", "b-case"]}, "conclusion": "", "notes": {"k": [1, 2]}}
+    (loaded,) = _hand_written(tmp_path, CASE_V3, experiments=[experiment]).experiments
+    assert loaded == ExperimentResult(
+        name="pagination", title="Pagination depth", question="q?", scale="tiny",
+        variants=(VariantInfo("offset", "d", "l", "s"), VariantInfo("keyset", "", "", "")),
+        migrations=("without_012", "with_012"), checks={"with_012": "passed", "without_012": ""},
+        figures={"with_012.depth": Estimate(1.8, 1.6, 2.0, 3), "with_012.offset.lag.ms": Estimate(2.0, None, None, 1)},
+        ratios={"depth": ("a-case", "b-case")}, conclusion="", notes={"k": [1, 2]})
+
+
+# --- the records' own figures and the writer's exact output -------------------------------------------------------
+
+
+def test_a_case_names_counts_and_estimates_itself() -> None:
+    """name is the coordinates' id; trials count the medians; median_ci drops non-positive trials, and with none
+    left falls back to the overall median without an interval."""
+    case = CaseResult(coords=COORDS, params={}, rounds=3, stats=STATS, trial_medians_ms={1: 0.0, 2: 2.0, 3: 2.0})
+    assert case.name == "tiny-with_012-find_by_id-cold-optimized-balance" and case.trials == 3
+    assert case.median_ms == 0.2
+    assert case.median_ci == Estimate(2.0, 2.0, 2.0, 2)
+    flat = replace(case, trial_medians_ms={1: 0.0, 2: -1.0})
+    assert flat.median_ci == Estimate(0.2, None, None, 0)
+    assert replace(case, trial_medians_ms={1: 4.0}).median_ci == Estimate(4.0, None, None, 1)
+
+
+def test_plan_shape_traffic_bytes_and_an_experiments_cases() -> None:
+    """A plan's shape is (node types, indexes); a server's bytes are both directions; an experiment's cases are
+    those of its name at its scale."""
+    plan = PlanFacts(file="f", sql=None, execution_ms=None, planning_ms=None, total_ms=None,
+                     indexes_used=("i",), node_types=("Index Scan", "Limit"))
+    assert plan.shape == (("Index Scan", "Limit"), ("i",))
+    assert ServerTraffic(2, 51, 474).bytes == 525
+    mine = CaseResult(coords=COORDS.with_(experiment="pagination", variant="offset"), params={}, rounds=1,
+                      stats=STATS, trial_medians_ms={1: 0.2})
+    other_scale = replace(mine, coords=mine.coords.with_(scale="small"))
+    other_name = replace(mine, coords=mine.coords.with_(experiment="antipattern"))
+    plain = replace(mine, coords=COORDS)
+    assert EXPERIMENT.cases([plain, other_name, mine, other_scale, mine]) == [mine, mine]
+
+
+def test_the_written_json_is_exactly_the_documented_form(tmp_path: Path) -> None:
+    """summary.json's keys and values, by hand: version 3 whatever the record says, every case field, design,
+    overhead, traffic (Postgres without commands) and experiments."""
+    summary = replace(_summary(), schema_version=1, experiments=[EXPERIMENT])
+    text = write_summary(tmp_path, summary).read_text(encoding="utf-8")
+    doc = json.loads(text)
+    assert text == json.dumps(doc, indent=1)
+    assert list(doc) == ["schema_version", "environment", "design", "cases", "experiments"]
+    assert doc["schema_version"] == 3 and doc["environment"] == {"postgres": {"version": "18"}}
+    assert doc["design"] == {"trials": 3, "order_seed": 11, "budget_s": 1.2, "confidence": 0.95,
+                             "interval": "20%-trimmed mean across trials with Yuen's interval "
+                                         "(log scale for latencies and ratios)"}
+    (case,) = doc["cases"]
+    median_ci = case.pop("median_ci_ms")
+    assert len(median_ci) == 4 and median_ci[3] == 3 and median_ci[1] < median_ci[0] < median_ci[2]
+    assert case == {
+        "name": "tiny-with_012-find_by_id-cold-optimized-balance", "kind": "read", "query": "find_by_id",
+        "cache": "cold", "migration": "with_012", "scale": "tiny", "projection": "optimized",
+        "param_kind": "balance", "experiment": "", "variant": "", "params": {"id": 7}, "rounds": 30, "trials": 3,
+        "min_ms": 0.1, "median_ms": 0.2, "mean_ms": 0.21, "p95_ms": 0.3, "p99_ms": 0.4, "stddev_ms": 0.05,
+        "iqr_ms": 0.06, "max_ms": 0.5, "trial_medians_ms": {"1": 0.2, "2": 0.25, "3": 0.22},
+        "cache_hits": 0, "cache_misses": 36,
+        "plan": {"file": "plans/x.json", "sql": "SELECT 1", "execution_ms": 0.1, "planning_ms": 0.05,
+                 "total_ms": 0.09, "indexes_used": ["balances_pkey"], "node_types": ["Index Scan"],
+                 "findings": [{"code": "misestimate", "node": "#1 Index Scan", "message": "planner expected 1 row"}],
+                 "nodes": [{"label": "#1 Index Scan", "depth": 0, "subplan_name": None, "exclusive_ms": 0.09,
+                            "actual_rows": 1.0, "plan_rows": 1.0, "loops": 1.0, "shared_hit": 3, "shared_read": 0}]},
+        "overhead": {"model": "find_by_id (nocache)", "pairs": 900, "model_ms": 0.3, "raw_ms": 0.28,
+                     "ratio": [1.07, 1.05, 1.09, 3]},
+        "traffic": {"calls": 3, "postgres": {"round_trips": 1, "bytes_sent": 51, "bytes_received": 474},
+                    "redis": {"round_trips": 3, "bytes_sent": 539, "bytes_received": 30, "commands": 3}},
+    }
+    assert doc["experiments"] == [{
+        "name": "pagination", "title": "Pagination depth", "question": "cursor-based pagination", "scale": "tiny",
+        "variants": [{"name": "offset", "description": "the guide's", "layout": "plain", "schema": "no change"}],
+        "migrations": ["with_012"], "checks": {"with_012": "passed"},
+        "figures": {"with_012.offset_depth": [1.8, 1.6, 2.0, 3], "with_012.offset.lag.ms": [2.0, None, None, 1]},
+        "ratios": {"offset_depth": ["offset-get_by_user-page-last", "offset-get_by_user-page-1"]},
+        "conclusion": "OFFSET is slower at depth.", "notes": {"replica": {"replica": "embedded", "apply_delay_ms": 0}},
+    }]
+
+
+def test_trial_medians_are_written_in_trial_order_and_absent_records_as_null(tmp_path: Path) -> None:
+    """Trials are written sorted (10 after 9, as numbers); a case without plan, overhead or traffic writes nulls,
+    and a Redis command count of 0 is written, not dropped."""
+    case = CaseResult(coords=COORDS, params={}, rounds=1, stats=STATS, trial_medians_ms={10: 1.0, 9: 2.0, 1: 3.0})
+    doc = json.loads(replace(_summary(), cases=[case]).to_json())["cases"][0]
+    assert list(doc["trial_medians_ms"]) == ["1", "9", "10"]
+    assert (doc["plan"], doc["overhead"], doc["traffic"], doc["cache_hits"]) == (None, None, None, None)
+    traffic = Traffic(1, ServerTraffic(0, 0, 0), ServerTraffic(1, 2, 3, commands=0))
+    assert traffic.as_dict() == {"calls": 1, "postgres": {"round_trips": 0, "bytes_sent": 0, "bytes_received": 0},
+                                 "redis": {"round_trips": 1, "bytes_sent": 2, "bytes_received": 3, "commands": 0}}
+
+
+def test_writing_leaves_only_the_summary_and_stringifies_what_json_cannot_hold(tmp_path: Path) -> None:
+    """The temporary file is renamed over summary.json (none left behind); a path in the environment is written as
+    its text and a password in it as ***."""
+    summary = replace(_summary(), environment={"out": Path("/runs/x"), "dsn": "postgresql://u:pw@h/db"})
+    (tmp_path / "summary.json").write_text("old", encoding="utf-8")
+    target = write_summary(tmp_path, summary)
+    assert target == tmp_path / "summary.json" and sorted(tmp_path.iterdir()) == [target]
+    assert json.loads(target.read_text(encoding="utf-8"))["environment"] == {"out": "/runs/x",
+                                                                              "dsn": "postgresql://u:***@h/db"}
+
+
+def test_a_plan_file_name_is_the_case_id_with_unsafe_characters_replaced() -> None:
+    """Letters, digits, _, . and - stay; anything else (a slash, a space, a colon) becomes _."""
+    odd = COORDS.with_(query="by id/2:x", experiment="a.b", variant="v w")
+    assert plan_file(COORDS) == "plans/tiny-with_012-find_by_id-cold-optimized-balance.json"
+    assert plan_file(odd) == "plans/tiny-with_012-by_id_2_x-cold-optimized-balance-a.b-v_w.json"
+
+
+def test_a_plan_document_carries_the_case_sql_params_and_settings_redacted() -> None:
+    """The plan file's JSON: its format and version, the case's coordinates, the SQL, parameters (any type as text),
+    planner settings and EXPLAIN's plan; a password anywhere is ***."""
+    text = plan_document(COORDS, "SELECT 1 -- postgresql://u:secret@h/db", {"at": Path("/x"), "id": 7},
+                         {"work_mem": "4MB"}, [{"Plan": {"Node Type": "Result"}}])
+    doc = json.loads(text)
+    assert text == json.dumps(doc, indent=1)
+    assert doc == {"format": "balance-bench-plan", "schema_version": 1, "case": COORDS.as_dict(),
+                   "sql": "SELECT 1 -- postgresql://u:***@h/db", "params": {"at": "/x", "id": 7},
+                   "settings": {"work_mem": "4MB"}, "plan": [{"Plan": {"Node Type": "Result"}}]}
+
+
+def test_run_directories_are_named_by_time_scales_and_label_and_numbered_when_taken(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """<YYYYmmdd-HHMMSS>-<scales>[-label], made with its parents; the same name again gets -2, then -3."""
+    import datetime as real
+
+    class Fixed(real.datetime):
+        @classmethod
+        def now(cls, tz: real.tzinfo | None = None) -> Fixed:
+            return cls(2026, 11, 26, 10, 15, 0)
+
+    monkeypatch.setattr("balance_bench.results.datetime", Fixed)
+    out = tmp_path / "deep" / "runs"
+    first = new_run_dir(out, ("tiny", "small"))
+    assert first == out / "20261126-101500-tiny-small" and first.is_dir()
+    assert new_run_dir(out, ("tiny", "small")) == out / "20261126-101500-tiny-small-2"
+    assert new_run_dir(out, ("tiny", "small")) == out / "20261126-101500-tiny-small-3"
+    assert new_run_dir(out, ("tiny",), label="aa") == out / "20261126-101500-tiny-aa"
+    assert new_run_dir(out, ("tiny",), label="") == out / "20261126-101500-tiny"
