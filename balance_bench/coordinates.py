@@ -61,6 +61,10 @@ class Migration(StrEnum):
     WITH_012 = "with_012"
 
 
+class _UnknownProjection(BenchError, ValueError):
+    """A projection outside ``PROJECTIONS``: a BenchError, and a ValueError so ``from_dict`` says where it was read."""
+
+
 PROJECTIONS: tuple[str, ...] = MODEL_PROJECTIONS
 """The row reads' projections, the model's own names (``balance_model.queries``), named once here for the harness."""
 LEGACY, EXPLICIT_JOINED, OPTIMIZED = PROJECTIONS
@@ -85,7 +89,7 @@ class Coordinates:
 
     def __post_init__(self) -> None:
         if self.projection not in PROJECTIONS:
-            raise BenchError(f"unknown projection {self.projection!r}; known: {', '.join(PROJECTIONS)}")
+            raise _UnknownProjection(f"unknown projection {self.projection!r}; known: {', '.join(PROJECTIONS)}")
 
     @property
     def id(self) -> str:

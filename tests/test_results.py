@@ -294,6 +294,9 @@ def test_each_count_of_a_case_must_be_a_whole_non_negative_number(tmp_path: Path
     (lambda d: _case_of(d).update(trial_medians_ms={}), "cases[0].trial_medians_ms is empty"),
     (lambda d: _case_of(d).update(query=7), "cases[0].query is not a non-empty string"),
     (lambda d: _case_of(d).update(param_kind=""), "cases[0].param_kind is not a non-empty string"),
+    (lambda d: _case_of(d).update(projection="everything"),
+     "cases[0]: unknown projection 'everything'; known: legacy, explicit_joined, optimized"),
+    (lambda d: _case_of(d).update(migration="with_013"), "cases[0]: 'with_013' is not a valid Migration"),
 ])
 def test_a_damaged_case_is_refused_naming_the_case_and_the_field(tmp_path: Path, damage: Any, expected: str) -> None:
     """Cases that are not objects, and a case's params and per-trial medians of the wrong shape, are named exactly."""
