@@ -184,3 +184,178 @@ def test_overhead_names_its_model_and_counts_pairs_with_medians_across_trials(tm
                 with_plan=False)
     (plain,) = read_summary(summarise(bare)).cases
     assert plain.overhead is not None and (plain.overhead.model, plain.overhead.pairs) == ("", 0)
+
+
+def _document(run: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((run / BENCHMARKS_FILE).read_text(encoding="utf-8"))
+    return document
+
+
+def _rewrite(run: Path, document: Any) -> None:
+    (run / BENCHMARKS_FILE).write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_cache_counters_sum_the_trials_that_counted_and_stay_none_when_none_did(tmp_path: Path) -> None:
+    """Hits 0 then 4 (a trial without a count adds nothing) sum to 4; misses never counted stay none."""
+    run = _run(tmp_path, [_entry(COLD, 1, [1.0], cache_hits=0), _entry(COLD, 2, [1.0]),
+                          _entry(COLD, 3, [1.0], cache_hits=4, cache_misses=None)], with_plan=False)
+    (case,) = read_summary(summarise(run)).cases
+    assert (case.cache_hits, case.cache_misses) == (4, None)
+
+
+def test_the_first_trial_that_names_a_plan_or_counts_traffic_is_the_cases(tmp_path: Path) -> None:
+    """A plan file named in trial 2 (none in trial 1) is analysed; a later trial's other name and traffic are not
+    read."""
+    first = {"calls": 2, "postgres": {"round_trips": 1, "bytes_sent": 10, "bytes_received": 20},
+             "redis": {"round_trips": 0, "bytes_sent": 0, "bytes_received": 0, "commands": 0}}
+    later = {**first, "calls": 5}
+    run = _run(tmp_path, [_entry(COLD, 1, [1.0]), _entry(COLD, 2, [1.0], plan_file=plan_file(COLD), traffic=first),
+                          _entry(COLD, 3, [1.0], plan_file="plans/never-written.json", traffic=later)])
+    (case,) = read_summary(summarise(run)).cases
+    assert case.plan is not None and case.plan.file == plan_file(COLD) and case.plan.sql == "SELECT 1"
+    assert case.traffic is not None and case.traffic.as_dict() == first
+
+
+def test_damaged_traffic_in_the_benchmarks_names_the_file_and_the_case(tmp_path: Path) -> None:
+    """Traffic recorded with no calls is refused naming benchmarks.json, the case and the field."""
+    bad = {"calls": 0, "postgres": {"round_trips": 1, "bytes_sent": 1, "bytes_received": 1},
+           "redis": {"round_trips": 0, "bytes_sent": 0, "bytes_received": 0, "commands": 0}}
+    run = _run(tmp_path, [_entry(COLD, 1, [1.0], traffic=bad)], with_plan=False)
+    with pytest.raises(BenchError) as info:
+        summarise(run)
+    assert str(info.value) == f"benchmarks.json: {COLD.id}.traffic.calls must be at least 1"
+    assert not (run / "summary.json").exists()
+
+
+def test_bad_coordinates_in_the_benchmarks_name_the_file_and_the_entry(tmp_path: Path) -> None:
+    """An entry with an unknown cache state is refused naming benchmarks.json and the entry (? when unnamed)."""
+    entry = _entry(COLD, 1, [1.0])
+    entry["extra_info"]["cache"] = "lukewarm"
+    run = _run(tmp_path, [entry], with_plan=False)
+    with pytest.raises(BenchError) as info:
+        summarise(run)
+    assert str(info.value) == f"benchmarks.json: {entry['name']}: 'lukewarm' is not a valid CacheState"
+    del entry["name"]
+    run = _run(tmp_path / "unnamed", [entry], with_plan=False)
+    with pytest.raises(BenchError) as info:
+        summarise(run)
+    assert str(info.value) == "benchmarks.json: ?: 'lukewarm' is not a valid CacheState"
+
+
+def test_entries_with_null_extra_info_stats_or_params_are_handled(tmp_path: Path) -> None:
+    """extra_info or stats of null are not cases; params of null are no params; a trial of null is trial 1."""
+    entry = _entry(COLD, 1, [2.0])
+    entry["extra_info"].update(params=None, trial=None)
+    run = _run(tmp_path, [entry, {"name": "a", "stats": None, "extra_info": {**COLD.as_dict(), "trial": 2}},
+                          {"name": "b", "stats": {"data": [0.1]}, "extra_info": None}], with_plan=False)
+    (case,) = read_summary(summarise(run)).cases
+    assert case.params == {} and case.trial_medians_ms == {1: pytest.approx(2.0)} and case.rounds == 1
+
+
+def test_overhead_that_is_not_a_record_or_has_no_ratio_is_none(tmp_path: Path) -> None:
+    """An overhead that is not an object is ignored; one whose raw time is 0 in every trial has no ratio: none."""
+    run = _run(tmp_path, [_entry(FLOOR, 1, [0.2], overhead="0.22/0.20")], with_plan=False)
+    assert read_summary(summarise(run)).cases[0].overhead is None
+    zero = {"model": "m", "pairs": 5, "model_ms": 0.2, "raw_ms": 0.0}
+    run = _run(tmp_path / "zero", [_entry(FLOOR, 1, [0.2], overhead=zero)], with_plan=False)
+    assert read_summary(summarise(run)).cases[0].overhead is None
+
+
+def test_overhead_pairs_and_medians_count_each_trial_once_in_trial_order(tmp_path: Path) -> None:
+    """The model named is the first trial's; a trial recorded twice counts its last record once."""
+    run = _run(tmp_path, [
+        _entry(FLOOR, 1, [0.2], overhead={"model": "first", "pairs": 10, "model_ms": 0.4, "raw_ms": 0.2}),
+        _entry(FLOOR, 2, [0.2], overhead={"model": "second", "pairs": 20, "model_ms": 0.6, "raw_ms": 0.3}),
+        _entry(FLOOR, 2, [0.2], overhead={"model": "second", "pairs": 40, "model_ms": 0.8, "raw_ms": 0.4}),
+    ], with_plan=False)
+    (case,) = read_summary(summarise(run)).cases
+    assert case.overhead is not None
+    assert (case.overhead.model, case.overhead.pairs) == ("first", 50)
+    assert (case.overhead.model_ms, case.overhead.raw_ms) == (pytest.approx(0.6), pytest.approx(0.3))
+    assert case.overhead.ratio.value == pytest.approx(2.0) and case.overhead.ratio.trials == 2
+
+
+def test_cases_of_several_scales_follow_the_matrix_of_those_scales(tmp_path: Path) -> None:
+    """Scales in the order the file first names them, then the matrix's order within them."""
+    small = COLD.with_(scale="small")
+    run = _run(tmp_path, [_entry(COLD, 1, [1.0]), _entry(FLOOR, 1, [1.0]), _entry(small, 1, [1.0])],
+               with_plan=False)
+    from balance_bench.bench.matrix import all_cases
+
+    expected = [c for c in all_cases(("tiny", "small")) if c in (COLD, FLOOR, small)]
+    assert [c.coords for c in read_summary(summarise(run)).cases] == expected
+
+
+def test_a_run_without_a_design_record_is_one_trial_and_a_stated_one_is_read(tmp_path: Path) -> None:
+    """No design: 1 trial, no seed, no budget; trials 0 is read as 1."""
+    run = _run(tmp_path, [_entry(COLD, 1, [1.0])], with_plan=False)
+    document = _document(run)
+    del document["balance_bench"]["design"]
+    _rewrite(run, document)
+    design = read_summary(summarise(run)).design
+    assert (design.trials, design.order_seed, design.budget_s) == (1, None, None)
+    document["balance_bench"]["design"] = {"trials": 0, "order_seed": 0, "budget_s": 0.5}
+    _rewrite(run, document)
+    design = read_summary(summarise(run)).design
+    assert (design.trials, design.order_seed, design.budget_s) == (1, 0, 0.5)
+
+
+def test_the_environment_and_selected_experiments_reach_the_summary(tmp_path: Path) -> None:
+    """The run's environment is the summary's; an experiment selected in the run's record is summarised."""
+    run = _run(tmp_path, [_entry(COLD, 1, [1.0])], with_plan=False)
+    summary = read_summary(summarise(run))
+    assert summary.environment == {"python": "3.11"} and summary.experiments == []
+    document = _document(run)
+    document["balance_bench"]["experiments"] = {"selected": ["guide_table"]}
+    _rewrite(run, document)
+    (experiment,) = read_summary(summarise(run)).experiments
+    assert experiment.name == "guide_table" and experiment.figures
+
+
+@pytest.mark.parametrize(("document", "expected"), [
+    ({"benchmarks": [], "balance_bench": {"environment": {}}}, "holds no timed case of the matrix"),
+    ({"balance_bench": {"environment": {}}}, "holds no timed case of the matrix"),
+    ({"benchmarks": [], "balance_bench": {"environment": []}},
+     "has no balance-bench environment record (was it written by pytest bench/?)"),
+    ({"benchmarks": [], "balance_bench": "x"}, "has no balance-bench environment record (was it written by pytest "
+                                                "bench/?)"),
+    ([], "has no balance-bench environment record (was it written by pytest bench/?)"),
+])
+def test_a_benchmarks_file_without_our_record_or_cases_says_which(tmp_path: Path, document: Any,
+                                                                  expected: str) -> None:
+    """No environment record, or no timed case: one line naming the file and what it lacks; nothing written."""
+    run = _run(tmp_path, [], with_plan=False)
+    _rewrite(run, document)
+    with pytest.raises(BenchError) as info:
+        summarise(run)
+    assert str(info.value) == f"{run / BENCHMARKS_FILE}: {expected}"
+    assert not (run / "summary.json").exists()
+
+
+def test_a_missing_or_unreadable_benchmarks_file_says_what_to_do(tmp_path: Path) -> None:
+    """No benchmarks.json: run the benchmarks first; bytes that are not UTF-8 or not JSON: not readable."""
+    with pytest.raises(BenchError) as info:
+        summarise(tmp_path)
+    assert str(info.value) == (f"{tmp_path / BENCHMARKS_FILE}: no such file (run the benchmarks first: "
+                               "balance-bench run, or pytest bench/)")
+    (tmp_path / BENCHMARKS_FILE).write_bytes(b'{"benchmarks": "\xe9"}')
+    with pytest.raises(BenchError) as info:
+        summarise(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / BENCHMARKS_FILE}: not a readable pytest-benchmark JSON file (")
+    (tmp_path / BENCHMARKS_FILE).write_text("{", encoding="utf-8")
+    with pytest.raises(BenchError) as info:
+        summarise(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / BENCHMARKS_FILE}: not a readable pytest-benchmark JSON file (")
+
+
+def test_plan_facts_sort_indexes_and_node_types() -> None:
+    """Indexes and node types are listed sorted and once, whatever the plan's order."""
+    from balance_bench.reports.analyse import analyse
+    from balance_bench.reports.plans import load_plan
+    from balance_bench.reports.summary import plan_facts
+
+    analysis = analyse(load_plan(PLANS / "nested_loop.json"), query="find_by_user_id")
+    facts = plan_facts(analysis, "f", None)
+    raw = json.loads((PLANS / "nested_loop.json").read_text())
+    assert list(facts.indexes_used) == sorted(_index_names(raw))
+    assert list(facts.node_types) == sorted(set(facts.node_types)) and len(facts.node_types) >= 2
