@@ -70,7 +70,7 @@ class AAResult:
     def resolvable_pct(self) -> float | None:
         """The smallest threshold at which the gate would detect a slowdown of that size in 90% of the cases."""
         values = sorted(c.detectable_pct for c in self.gated if c.detectable_pct is not None)
-        return values[min(len(values) - 1, int(0.9 * len(values)))] if values else None
+        return values[int(0.9 * len(values))] if values else None  # int(0.9 n) <= n - 1: always an index
 
     def to_json(self) -> str:
         doc = {**asdict(self), "false_alarms": len(self.false_alarms),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from balance_bench.coordinates import Kind
-from balance_bench.reports.aa import aa_result, write_aa
+from balance_bench.reports.aa import AACase, AAResult, aa_result, write_aa
 from balance_bench.reports.runs import load_run
 from tests.conftest import run_cli
 
@@ -90,3 +90,36 @@ def test_every_figure_of_the_check_on_runs_whose_numbers_are_known(tmp_path: Pat
     assert doc["cases"][0] == {"case": credit.label, "kind": "write", "change_pct": pytest.approx(50.0),
                                "floor_change_pct": pytest.approx(50.0), "p_value": 0.0, "detectable_pct": 0.0,
                                "flagged": True}
+
+
+def _case(name: str, kind: Kind, change: float, floor: float | None, detectable: float | None,
+          flagged: bool = False) -> AACase:
+    return AACase(case=name, kind=kind, change_pct=change, floor_change_pct=floor, p_value=0.5,
+                  detectable_pct=detectable, flagged=flagged)
+
+
+def test_the_summary_figures_of_cases_whose_numbers_are_given() -> None:
+    """Against the floor where measured, plainly otherwise, reference cases left out: |-8|, |-3|, |2| -> 3; the
+    detectable median of 4 and 6 (none left out) is 5; twenty detectable 1..20 resolve at the 19th."""
+    cases = (_case("a", Kind.READ, -8.0, None, 4.0), _case("b", Kind.WRITE, 5.0, -3.0, None, flagged=True),
+             _case("c", Kind.READ, 20.0, 2.0, 6.0), _case("floor", Kind.REFERENCE, 100.0, None, 90.0, flagged=True))
+    result = AAResult(first="a", second="b", threshold_pct=10.0, trials=(3, 3), cases=cases)
+    assert [c.case for c in result.gated] == ["a", "b", "c"]
+    assert [c.case for c in result.false_alarms] == ["b", "floor"]
+    assert result.median_abs_change_pct == 3.0 and result.median_detectable_pct == 5.0
+    assert result.resolvable_pct == 6.0
+    twenty = tuple(_case(str(d), Kind.READ, 0.0, None, float(d)) for d in (7, 3, 20, 1, 15, 2, 19, 4, 5, 6, 8, 9,
+                                                                           10, 11, 12, 13, 14, 16, 17, 18))
+    assert AAResult("a", "b", 10.0, (3, 3), twenty).resolvable_pct == 19.0
+    assert AAResult("a", "b", 10.0, (3, 3), twenty[:1]).resolvable_pct == 7.0
+
+
+def test_with_nothing_gated_the_summary_figures_are_none() -> None:
+    """Only reference cases, or none at all: no median, no detectable size, nothing resolvable."""
+    only_floor = (_case("floor", Kind.REFERENCE, 5.0, None, 3.0),)
+    for cases in [(), only_floor]:
+        result = AAResult("a", "b", 10.0, (1, 1), cases)
+        assert (result.median_abs_change_pct, result.median_detectable_pct, result.resolvable_pct) == (None, None, None)
+    undetectable = AAResult("a", "b", 10.0, (1, 1), (_case("a", Kind.READ, 5.0, None, None),))
+    assert (undetectable.median_detectable_pct, undetectable.resolvable_pct) == (None, None)
+    assert undetectable.median_abs_change_pct == 5.0
