@@ -344,31 +344,31 @@ class _Reader:
             raise BenchError(f"{where} is not an object")
         self.raw, self.where = raw, where
 
-    def _get(self, name: str, required: bool) -> Any:
+    def _get(self, name: str, optional: bool = False) -> Any:
         if name not in self.raw or self.raw[name] is None:
-            if required:
+            if not optional:
                 raise BenchError(f"{self.where} lacks {name}")
             return None
         return self.raw[name]
 
-    def number(self, name: str, required: bool = True) -> float | None:
-        value = self._get(name, required)
+    def number(self, name: str, optional: bool = False) -> float | None:
+        value = self._get(name, optional)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise BenchError(f"{self.where}.{name} is not a number: {value!r}")
         return float(value)
 
-    def count(self, name: str, required: bool = True) -> int | None:
-        value = self.number(name, required)
+    def count(self, name: str, optional: bool = False) -> int | None:
+        value = self.number(name, optional)
         if value is None:
             return None
         if value < 0 or not value.is_integer():
             raise BenchError(f"{self.where}.{name} is not a count: {value!r}")
         return int(value)
 
-    def text(self, name: str, required: bool = True) -> str | None:
-        value = self._get(name, required)
+    def text(self, name: str, optional: bool = False) -> str | None:
+        value = self._get(name, optional)
         if value is None:
             return None
         if not isinstance(value, str):
@@ -376,23 +376,26 @@ class _Reader:
         return value
 
     def strings(self, name: str) -> tuple[str, ...]:
-        value = self._get(name, False) or []
+        value = self._get(name, optional=True) or []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise BenchError(f"{self.where}.{name} is not a list of strings")
         return tuple(value)
 
-    def obj(self, name: str, required: bool = True) -> _Reader | None:
-        value = self._get(name, required)
+    def obj(self, name: str) -> _Reader:
+        return _Reader(self._get(name), f"{self.where}.{name}")
+
+    def optional_obj(self, name: str) -> _Reader | None:
+        value = self._get(name, optional=True)
         return None if value is None else _Reader(value, f"{self.where}.{name}")
 
     def items(self, name: str) -> list[_Reader]:
-        value = self._get(name, False) or []
+        value = self._get(name, optional=True) or []
         if not isinstance(value, list):
             raise BenchError(f"{self.where}.{name} is not a list")
         return [_Reader(v, f"{self.where}.{name}[{i}]") for i, v in enumerate(value)]
 
     def estimate(self, name: str) -> Estimate | None:
-        value = self._get(name, False)
+        value = self._get(name, optional=True)
         if value is None:
             return None
         try:
@@ -416,30 +419,28 @@ def _plan_v2(r: _Reader | None) -> PlanFacts | None:
         return None
     return PlanFacts(
         file=r.text("file") or "",
-        sql=r.text("sql", required=False),
-        execution_ms=r.number("execution_ms", required=False),
-        planning_ms=r.number("planning_ms", required=False),
-        total_ms=r.number("total_ms", required=False),
+        sql=r.text("sql", optional=True),
+        execution_ms=r.number("execution_ms", optional=True),
+        planning_ms=r.number("planning_ms", optional=True),
+        total_ms=r.number("total_ms", optional=True),
         indexes_used=r.strings("indexes_used"),
         node_types=r.strings("node_types"),
-        findings=tuple(FindingFact(code=f.text("code") or "", node=f.text("node", required=False),
+        findings=tuple(FindingFact(code=f.text("code") or "", node=f.text("node", optional=True),
                                    message=f.text("message") or "") for f in r.items("findings")),
         nodes=tuple(PlanNodeRow(label=n.text("label") or "", depth=n.count("depth") or 0,
-                                subplan_name=n.text("subplan_name", required=False),
-                                exclusive_ms=n.number("exclusive_ms", required=False),
-                                actual_rows=n.number("actual_rows", required=False),
-                                plan_rows=n.number("plan_rows", required=False),
-                                loops=n.number("loops", required=False),
-                                shared_hit=n.count("shared_hit", required=False),
-                                shared_read=n.count("shared_read", required=False)) for n in r.items("nodes")),
+                                subplan_name=n.text("subplan_name", optional=True),
+                                exclusive_ms=n.number("exclusive_ms", optional=True),
+                                actual_rows=n.number("actual_rows", optional=True),
+                                plan_rows=n.number("plan_rows", optional=True),
+                                loops=n.number("loops", optional=True),
+                                shared_hit=n.count("shared_hit", optional=True),
+                                shared_read=n.count("shared_read", optional=True)) for n in r.items("nodes")),
     )
 
 
-def _server_traffic(r: _Reader | None, where: str, redis: bool) -> ServerTraffic:
-    if r is None:
-        raise BenchError(f"{where} lacks {'redis' if redis else 'postgres'}")
+def _server_traffic(r: _Reader, commands_optional: bool = False) -> ServerTraffic:
     trips, sent, received = (r.number(name) or 0.0 for name in ("round_trips", "bytes_sent", "bytes_received"))
-    commands = r.number("commands", required=redis)
+    commands = r.number("commands", optional=commands_optional)
     if min(trips, sent, received, commands or 0.0) < 0:
         raise BenchError(f"{r.where} has a negative count")
     return ServerTraffic(trips, sent, received, commands=commands)
@@ -453,13 +454,12 @@ def traffic_record(raw: Any, where: str) -> Traffic | None:
     calls = r.count("calls") or 0
     if calls < 1:
         raise BenchError(f"{where}.calls must be at least 1")
-    return Traffic(calls=calls, postgres=_server_traffic(r.obj("postgres", False), where, redis=False),
-                   redis=_server_traffic(r.obj("redis", False), where, redis=True))
+    return Traffic(calls=calls, postgres=_server_traffic(r.obj("postgres"), commands_optional=True),
+                   redis=_server_traffic(r.obj("redis")))
 
 
 def _trial_medians(r: _Reader) -> dict[int, float]:
     raw = r.obj("trial_medians_ms")
-    assert raw is not None
     medians: dict[int, float] = {}
     for key in raw.raw:
         if not str(key).isdigit():
@@ -478,19 +478,19 @@ def _case(raw: Any, where: str, version: int) -> CaseResult:
         raise BenchError(f"{where}.params is not an object")
     stats = _stats(r)
     if version == 1:
-        plan_file_name = r.text("plan_file", required=False)
+        plan_file_name = r.text("plan_file", optional=True)
         plan = None if plan_file_name is None else PlanFacts(
-            file=plan_file_name, sql=None, execution_ms=r.number("execution_ms", required=False),
-            planning_ms=r.number("planning_ms", required=False), total_ms=None,
+            file=plan_file_name, sql=None, execution_ms=r.number("execution_ms", optional=True),
+            planning_ms=r.number("planning_ms", optional=True), total_ms=None,
             indexes_used=r.strings("indexes_used"), node_types=r.strings("node_types"))
-        old = r.obj("overhead", required=False)
+        old = r.optional_obj("overhead")
         overhead = None if old is None else Overhead(
             model=old.text("model") or "", pairs=old.count("pairs") or 0, model_ms=old.number("model_ms") or 0.0,
             raw_ms=old.number("raw_ms") or 0.0, ratio=Estimate(old.number("ratio") or 0.0, None, None, 1))
         medians = {1: stats.median_ms}
     else:
-        plan = _plan_v2(r.obj("plan", required=False))
-        new = r.obj("overhead", required=False)
+        plan = _plan_v2(r.optional_obj("plan"))
+        new = r.optional_obj("overhead")
         ratio = None if new is None else new.estimate("ratio")
         overhead = None if new is None or ratio is None else Overhead(
             model=new.text("model") or "", pairs=new.count("pairs") or 0, model_ms=new.number("model_ms") or 0.0,
@@ -498,8 +498,8 @@ def _case(raw: Any, where: str, version: int) -> CaseResult:
         medians = _trial_medians(r)
     traffic = traffic_record(r.raw.get("traffic"), f"{where}.traffic") if version >= 2 else None
     return CaseResult(coords=coords, params=params, rounds=r.count("rounds") or 0, stats=stats,
-                      trial_medians_ms=medians, cache_hits=r.count("cache_hits", required=False),
-                      cache_misses=r.count("cache_misses", required=False), plan=plan, overhead=overhead,
+                      trial_medians_ms=medians, cache_hits=r.count("cache_hits", optional=True),
+                      cache_misses=r.count("cache_misses", optional=True), plan=plan, overhead=overhead,
                       traffic=traffic)
 
 
@@ -510,7 +510,6 @@ def _experiment(raw: Any, where: str) -> ExperimentResult:
     checks_raw = r.obj("checks")
     notes = r.raw.get("notes")
     notes = {} if notes is None else notes
-    assert figures_raw is not None and ratios_raw is not None and checks_raw is not None
     figures: dict[str, Estimate] = {}
     for key in figures_raw.raw:
         estimate = figures_raw.estimate(key)
@@ -526,7 +525,7 @@ def _experiment(raw: Any, where: str) -> ExperimentResult:
         raise BenchError(f"{where}.notes is not an object")
     return ExperimentResult(
         name=r.text("name") or "", title=r.text("title") or "", question=r.text("question") or "",
-        scale=r.text("scale", required=False) or "",
+        scale=r.text("scale", optional=True) or "",
         variants=tuple(VariantInfo(name=v.text("name") or "", description=v.text("description") or "",
                                    layout=v.text("layout") or "", schema=v.text("schema") or "")
                        for v in r.items("variants")),
@@ -539,10 +538,9 @@ def _design(doc: dict[str, Any], version: int, where: str) -> Design:
     if version == 1:
         return Design(trials=1, order_seed=None, budget_s=None)
     r = _Reader(doc.get("design"), f"{where}: design")
-    return Design(trials=r.count("trials") or 0, order_seed=r.count("order_seed", required=False),
-                  budget_s=r.number("budget_s", required=False),
-                  confidence=r.number("confidence", required=False) or CONFIDENCE,
-                  interval=METHOD)
+    return Design(trials=r.count("trials") or 0, order_seed=r.count("order_seed", optional=True),
+                  budget_s=r.number("budget_s", optional=True),
+                  confidence=r.number("confidence", optional=True) or CONFIDENCE)
 
 
 def read_summary(path: Path) -> Summary:

@@ -126,6 +126,8 @@ def test_unknown_versions_are_refused_with_what_to_do(tmp_path: Path, version: o
     with pytest.raises(BenchError) as info:
         read_summary(path)
     assert str(path) in str(info.value) and "reads versions 1, 2, 3" in str(info.value)
+    assert str(info.value).endswith("; use the balance-bench release that wrote it, or re-run the benchmarks with "
+                                    "this one")
 
 
 def _v2_case() -> dict[str, Any]:
@@ -810,9 +812,9 @@ def test_writing_leaves_only_the_summary_and_stringifies_what_json_cannot_hold(t
 
 def test_a_plan_file_name_is_the_case_id_with_unsafe_characters_replaced() -> None:
     """Letters, digits, _, . and - stay; anything else (a slash, a space, a colon) becomes _."""
-    odd = COORDS.with_(query="by id/2:x", experiment="a.b", variant="v w")
+    odd = COORDS.with_(query="by ID/2:x", experiment="a.b", variant="v W")
     assert plan_file(COORDS) == "plans/tiny-with_012-find_by_id-cold-optimized-balance.json"
-    assert plan_file(odd) == "plans/tiny-with_012-by_id_2_x-cold-optimized-balance-a.b-v_w.json"
+    assert plan_file(odd) == "plans/tiny-with_012-by_ID_2_x-cold-optimized-balance-a.b-v_W.json"
 
 
 def test_a_plan_document_carries_the_case_sql_params_and_settings_redacted() -> None:
@@ -845,3 +847,38 @@ def test_run_directories_are_named_by_time_scales_and_label_and_numbered_when_ta
     assert new_run_dir(out, ("tiny", "small")) == out / "20261126-101500-tiny-small-3"
     assert new_run_dir(out, ("tiny",), label="aa") == out / "20261126-101500-tiny-aa"
     assert new_run_dir(out, ("tiny",), label="") == out / "20261126-101500-tiny"
+
+
+def test_a_version_1_plan_without_timings_has_none(tmp_path: Path) -> None:
+    """Version 1: a plan file named without execution or planning time loads with both none."""
+    v1 = {k: v for k, v in V1_CASE.items() if k not in ("execution_ms", "planning_ms", "indexes_used", "node_types")}
+    (case,) = read_summary(_write(tmp_path / "summary.json",
+                                  {"schema_version": 1, "environment": {}, "cases": [v1]})).cases
+    assert case.plan == PlanFacts(file="plans/x.json", sql=None, execution_ms=None, planning_ms=None, total_ms=None,
+                                  indexes_used=(), node_types=())
+
+
+def test_empty_experiment_texts_stay_empty(tmp_path: Path) -> None:
+    """An experiment whose name, title, question and a variant's name are empty strings loads them as empty."""
+    experiment = {"name": "", "title": "", "question": "", "scale": "", "conclusion": "", "figures": {},
+                  "ratios": {}, "checks": {}, "variants": [{"name": "", "description": "", "layout": "",
+                                                             "schema": ""}]}
+    (loaded,) = _hand_written(tmp_path, CASE_V3, experiments=[experiment]).experiments
+    assert (loaded.name, loaded.title, loaded.question, loaded.scale, loaded.conclusion) == ("", "", "", "", "")
+    assert loaded.variants == (VariantInfo("", "", "", ""),)
+
+
+def test_a_utf8_summary_reads_the_same_under_an_ascii_locale(tmp_path: Path) -> None:
+    """summary.json is read as UTF-8 whatever the machine's locale: non-ASCII text written unescaped comes back."""
+    import locale
+
+    doc = {"schema_version": 3, "environment": {"host": "café-π"}, "design": {"trials": 2}, "cases": [CASE_V3]}
+    path = tmp_path / "summary.json"
+    path.write_bytes(json.dumps(doc, ensure_ascii=False).encode("utf-8"))
+    saved = locale.setlocale(locale.LC_CTYPE)
+    try:
+        locale.setlocale(locale.LC_CTYPE, "C")
+        summary = read_summary(path)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+    assert summary.environment == {"host": "café-π"}
