@@ -48,7 +48,7 @@ def test_trials_of_a_case_become_one_record_with_each_trial_median(tmp_path: Pat
     ])
     summary = read_summary(summarise(run))
     (case,) = summary.cases
-    assert case.coords == COLD and case.rounds == 7 and case.trials == 2
+    assert case.coords == COLD and case.rounds == 7 and case.trials == 2 and case.params == {"user_id": 3}
     assert case.trial_medians_ms == {1: pytest.approx(2.0), 2: pytest.approx(5.5)}
     assert case.median_ms == pytest.approx(4.0) and case.stats.max_ms == pytest.approx(7.0)
     assert (case.cache_hits, case.cache_misses) == (0, 11)
@@ -306,10 +306,13 @@ def test_the_environment_and_selected_experiments_reach_the_summary(tmp_path: Pa
     summary = read_summary(summarise(run))
     assert summary.environment == {"python": "3.11"} and summary.experiments == []
     document = _document(run)
-    document["balance_bench"]["experiments"] = {"selected": ["guide_table"]}
+    document["balance_bench"]["experiments"] = {
+        "selected": ["guide_table", "pagination"],
+        "experiments": {"pagination": {"scales": {"tiny": {"with_012": {"check": "passed"}}}}}}
     _rewrite(run, document)
-    (experiment,) = read_summary(summarise(run)).experiments
-    assert experiment.name == "guide_table" and experiment.figures
+    pagination, table = read_summary(summarise(run)).experiments
+    assert table.name == "guide_table" and table.figures
+    assert (pagination.name, pagination.scale, pagination.checks) == ("pagination", "tiny", {"with_012": "passed"})
 
 
 @pytest.mark.parametrize(("document", "expected"), [
@@ -359,3 +362,40 @@ def test_plan_facts_sort_indexes_and_node_types() -> None:
     raw = json.loads((PLANS / "nested_loop.json").read_text())
     assert list(facts.indexes_used) == sorted(_index_names(raw))
     assert list(facts.node_types) == sorted(set(facts.node_types)) and len(facts.node_types) >= 2
+
+
+def test_a_foreign_entry_before_ours_does_not_end_the_cases(tmp_path: Path) -> None:
+    """An entry that is not one of ours, first in the file, is skipped and the cases after it are read."""
+    run = _run(tmp_path, [{"name": "someone_elses", "stats": {"data": [0.1]}, "extra_info": {}},
+                          _entry(COLD, 1, [1.0])], with_plan=False)
+    assert [c.coords for c in read_summary(summarise(run)).cases] == [COLD]
+
+
+def test_a_plan_is_judged_against_its_cases_query_even_when_the_file_names_no_case(tmp_path: Path) -> None:
+    """A bare EXPLAIN capture (a sequential scan) as the plan of a find_by_address case: the guide's index for that
+    query is reported as not used."""
+    address = Coordinates(Kind.READ, "find_by_address", CacheState.NOCACHE, Migration.WITHOUT_012, "tiny",
+                          "optimized", "address")
+    run = _run(tmp_path, [_entry(address, 1, [1.0], plan_file=plan_file(address))], with_plan=False)
+    (run / plan_file(address)).write_text((PLANS / "seq_scan_filter.json").read_text(), encoding="utf-8")
+    (case,) = read_summary(summarise(run)).cases
+    assert case.plan is not None
+    (finding,) = [f for f in case.plan.findings if f.code == "index-not-used"]
+    assert finding.message.startswith("the guide says find_by_address uses idx_balances_address")
+
+
+def test_a_utf8_benchmarks_file_reads_the_same_under_an_ascii_locale(tmp_path: Path) -> None:
+    """benchmarks.json is read as UTF-8 whatever the machine's locale: a non-ASCII environment value comes back."""
+    import locale
+
+    run = _run(tmp_path, [_entry(COLD, 1, [1.0])], with_plan=False)
+    document = _document(run)
+    document["balance_bench"]["environment"] = {"host": "café-π"}
+    (run / BENCHMARKS_FILE).write_bytes(json.dumps(document, ensure_ascii=False).encode("utf-8"))
+    saved = locale.setlocale(locale.LC_CTYPE)
+    try:
+        locale.setlocale(locale.LC_CTYPE, "C")
+        written = summarise(run)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+    assert read_summary(written).environment == {"host": "café-π"}
