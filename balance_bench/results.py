@@ -544,7 +544,7 @@ def _design(doc: dict[str, Any], version: int, where: str) -> Design:
 
 
 def read_summary(path: Path) -> Summary:
-    """Load and validate ``summary.json`` (version 1 or 2); every problem is one BenchError line naming the file."""
+    """Load and validate ``summary.json`` (versions 1 to 3); every problem is one BenchError line naming the file."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
