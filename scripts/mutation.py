@@ -1,8 +1,15 @@
 """Mutation testing of the modules that judge: mutmut over a scope from pyproject.toml, scored with the equivalents.
 
 Scopes live in ``[tool.balance-bench.mutation.scopes.NAME]`` (modules to mutate, the tests that may kill
-them); adding a module to mutation testing is one line there. ``--ci`` runs the scopes marked ``ci``
-(pure modules, no servers) and exits 1 when the score is below ``minimum-score``.
+them); adding a module to mutation testing is one line there. ``--ci`` runs the scopes marked
+``ci = true`` whole and those marked ``ci = "sample"`` on a tenth of their mutants (pure modules, no
+servers), and exits 1 when the score is below ``minimum-score``.
+
+The sample is every mutant whose number ends in one digit (``*__mutmut_*D``), the digit taken from
+the commit being tested: reproducible for one commit, a different tenth for the next, every function
+with a mutant of that number checked. A tenth of a scope whose survivors are all killed or documented
+scores 100%; a change that lets one in ten mutants survive is caught with a probability that grows
+with the sample (a hundred sampled mutants miss a 5% survivor rate about once in 170 commits).
 
 mutmut names mutants after file paths, while the suite imports bench/, fixtures/ and reports/ as
 ``balance_bench.bench``/``.fixtures``/``.reports`` (setuptools package-dir). So mutmut runs in a staged
@@ -19,7 +26,8 @@ orphan an entry; a listed mutant that is killed, or whose change no longer match
     python scripts/mutation.py                 # every scope (services ones start or use servers)
     python scripts/mutation.py judge           # one scope
     python scripts/mutation.py judge --module reports/compare.py  # one module of it
-    python scripts/mutation.py --ci            # the CI gate
+    python scripts/mutation.py --ci            # the CI gate (the sampled scopes' digit from git HEAD)
+    python scripts/mutation.py parser --sample 7   # the mutants of a scope numbered ...7
     python scripts/mutation.py --list          # scopes, modules and the score required
 """
 
@@ -43,6 +51,9 @@ REPO = Path(__file__).resolve().parents[1]
 STAGING = REPO / "build" / "mutation"
 KILLED = frozenset({"killed", "timeout", "caught by type check", "segfault"})
 """mutmut statuses where a test run failed on the mutant."""
+NOT_CHECKED = "not checked"
+"""mutmut's status of a mutant outside the names a run was given (a sample's unsampled mutants)."""
+CI_ALL, CI_SAMPLE = "all", "sample"
 _RESULT = re.compile(r"^\s*(?P<name>\S+): (?P<status>.+?)\s*$")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _MANGLED = re.compile(r"^(?P<module>.+?)\.x[_ǁ]")
@@ -62,7 +73,7 @@ class Scope:
     modules: tuple[str, ...]  # repository paths, e.g. reports/analyse.py
     tests: tuple[str, ...]
     pytest_args: tuple[str, ...] = ()
-    ci: bool = False
+    ci: str = ""  # "all": CI runs it whole; "sample": CI runs a tenth of it; "": not in CI
     services: bool = False
 
 
@@ -77,13 +88,37 @@ class Settings:
     package_dirs: dict[str, str] = field(default_factory=dict)  # import name -> repository folder
 
 
+def _ci_mode(value: object) -> str:
+    """A scope's ``ci`` setting: true (whole), "sample" (a tenth), false/absent (not in CI)."""
+    if value is True:
+        return CI_ALL
+    if value in (False, None):
+        return ""
+    if value == CI_SAMPLE:
+        return CI_SAMPLE
+    raise SystemExit(f"pyproject.toml: a scope's ci is true, false or \"sample\", not {value!r}")
+
+
+def sample_pattern(digit: int) -> str:
+    """mutmut's name pattern for the mutants numbered ...``digit`` of every function."""
+    if not 0 <= digit <= 9:
+        raise SystemExit(f"--sample takes a digit 0-9, not {digit}")
+    return f"*__mutmut_*{digit}"
+
+
+def commit_digit(repo: Path = REPO) -> int:
+    """The sample digit of the commit under test: its hash modulo 10 (1 when there is no git checkout)."""
+    proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=False)
+    return int(proc.stdout.strip(), 16) % 10 if proc.returncode == 0 and proc.stdout.strip() else 1
+
+
 def load_settings(pyproject: Path = REPO / "pyproject.toml") -> Settings:
     """Read the scopes and the package layout from pyproject.toml."""
     data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     section = data["tool"]["balance-bench"]["mutation"]
     scopes = {
         name: Scope(name, tuple(s["modules"]), tuple(s["tests"]), tuple(s.get("pytest-args", ())),
-                    bool(s.get("ci", False)), bool(s.get("services", False)))
+                    _ci_mode(s.get("ci", False)), bool(s.get("services", False)))
         for name, s in section["scopes"].items()
     }
     setuptools = data["tool"]["setuptools"]
@@ -330,25 +365,37 @@ def score(mutants: list[Mutant], equivalents: list[Equivalent]) -> tuple[dict[st
     return modules, stale
 
 
+def _import_name(module: str, settings: Settings) -> str:
+    """``reports/analyse.py`` -> ``balance_bench.reports.analyse``: the module as mutmut names it."""
+    return staged_path(module, settings.package_dirs).removesuffix(".py").replace("/", ".")
+
+
 # ---- command ------------------------------------------------------------------------------------------------
 
 
-def run_scope(scope: Scope, settings: Settings, args: argparse.Namespace, env: dict[str, str]) -> list[Mutant]:
+def run_scope(scope: Scope, settings: Settings, args: argparse.Namespace, env: dict[str, str],
+              sample: int | None = None) -> list[Mutant]:
+    """Mutate the scope's modules and run their tests: every mutant, or with ``sample`` those numbered ...digit."""
     modules = [m for m in scope.modules if not args.module or m in args.module]
     if not modules:
         return []
     root = stage(scope, settings, modules, args.keep)
     started = time.monotonic()
-    print(f"== {scope.name}: mutating {', '.join(modules)} ({root})", flush=True)
+    what = "" if sample is None else f", the mutants numbered ...{sample}"
+    print(f"== {scope.name}: mutating {', '.join(modules)}{what} ({root})", flush=True)
     extra = ["--max-children", str(args.max_children)] if args.max_children else []
+    if sample is not None:
+        extra.append(sample_pattern(sample))
     mutmut(root, "run", *extra, env=env, log=root / "mutmut.log")
-    mutants = results(root)
+    mutants = [m for m in results(root) if sample is None or m.status != NOT_CHECKED]
     print(f"   {len(mutants)} mutants in {time.monotonic() - started:.0f} s", flush=True)
     return mutants
 
 
-def report(mutants: list[Mutant], settings: Settings) -> Score:
+def report(mutants: list[Mutant], settings: Settings, sampled: frozenset[str] = frozenset()) -> Score:
+    """Print the tally per module and the survivors' rows; ``sampled`` modules' unmatched equivalents are not stale."""
     modules, stale = score(mutants, load_equivalents(settings.equivalents))
+    stale = [e for e in stale if _module_of(e.name) not in sampled]
     total = Score()
     print(f"{'module':<44} {'mutants':>7} {'killed':>6} {'equiv':>5} {'survived':>8} {'score':>7}")
     for module, tally in sorted(modules.items()):
@@ -376,6 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--module", action="append", help="only this module of the scope (repeatable)")
     parser.add_argument("--keep", action="store_true", help="reuse mutmut's results of the last run of the scope")
     parser.add_argument("--max-children", type=int, help="parallel mutants (default: one per core)")
+    parser.add_argument("--sample", type=int, metavar="DIGIT",
+                        help="only the mutants numbered ...DIGIT (a tenth; --ci samples its sampled scopes this way)")
     parser.add_argument("--list", action="store_true", help="print the scopes and exit")
     from balance_bench.config import add_options
 
@@ -385,12 +434,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown scope {', '.join(sorted(unknown))}; scopes: {', '.join(settings.scopes)}")
     if args.list:
         for scope in settings.scopes.values():
-            flags = ", ".join(f for f, on in (("ci", scope.ci), ("services", scope.services)) if on)
+            flags = ", ".join(f for f, on in ((f"ci: {scope.ci}", scope.ci), ("services", scope.services)) if on)
             print(f"{scope.name} ({flags or '-'}): {', '.join(scope.modules)}")
         print(f"minimum score {settings.minimum_score:.0f}%; equivalents in {settings.equivalents.relative_to(REPO)}")
         return 0
     chosen = [s for s in settings.scopes.values() if s.ci] if args.ci else [
         settings.scopes[name] for name in (args.scopes or settings.scopes)]
+    digit = args.sample if args.sample is not None else (commit_digit() if args.ci else None)
+
+    def sample_of(scope: Scope) -> int | None:
+        return digit if args.sample is not None or (args.ci and scope.ci == CI_SAMPLE) else None
     started = time.monotonic()
     mutants: list[Mutant] = []
     with contextlib.ExitStack() as stack:
@@ -398,9 +451,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if any(s.services for s in chosen):
             env.update(stack.enter_context(servers(args)))
         for scope in chosen:
-            mutants += run_scope(scope, settings, args, env)
+            mutants += run_scope(scope, settings, args, env, sample_of(scope))
     print()
-    total = report(mutants, settings)
+    sampled = frozenset(_import_name(path, settings) for s in chosen if sample_of(s) is not None for path in s.modules)
+    total = report(mutants, settings, sampled)
     print(f"\nmutation score {total.score:.1f}% (minimum {settings.minimum_score:.0f}%) "
           f"in {time.monotonic() - started:.0f} s")
     return 1 if total.score < settings.minimum_score else 0

@@ -75,3 +75,48 @@ def test_every_scope_names_existing_modules_and_tests(mutation: ModuleType) -> N
         for path in (*scope.modules, *scope.tests):
             assert (repo / path).exists(), f"{scope.name}: {path}"
     assert 0 < settings.minimum_score <= 100 and settings.equivalents.exists()
+
+
+def test_a_sample_pattern_picks_the_mutants_numbered_by_its_digit(mutation: ModuleType) -> None:
+    """The pattern mutmut is given matches ...3, ...13, ...23 of any function and nothing else; digits only."""
+    import fnmatch
+
+    pattern = mutation.sample_pattern(3)
+    names = [f"balance_bench.reports.analyse.x__spilled__mutmut_{n}" for n in (3, 13, 23, 30, 31, 4)]
+    assert [n for n in names if fnmatch.fnmatchcase(n, pattern)] == names[:3]
+    for wrong in (-1, 10):
+        with pytest.raises(SystemExit):
+            mutation.sample_pattern(wrong)
+
+
+def test_the_sample_digit_comes_from_the_commit_under_test(mutation: ModuleType, tmp_path: Path) -> None:
+    """Inside a checkout the digit is HEAD's hash (as git prints it) modulo 10; outside a checkout, 1."""
+    import subprocess
+
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=SCRIPT.parents[1], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert mutation.commit_digit() == int(head, 16) % 10
+    assert mutation.commit_digit(tmp_path) == 1
+
+
+def test_ci_modes_read_from_pyproject(mutation: ModuleType) -> None:
+    """true runs a scope whole in CI, "sample" a tenth, false or nothing keeps it out; anything else is refused."""
+    assert [mutation._ci_mode(v) for v in (True, "sample", False, None)] == ["all", "sample", "", ""]
+    with pytest.raises(SystemExit):
+        mutation._ci_mode("yes")
+    scopes = mutation.load_settings().scopes
+    assert scopes["judge"].ci == "all" and {scopes[n].ci for n in ("records", "analyser", "parser")} == {"sample"}
+    assert not scopes["services"].ci and not scopes["cache"].ci
+
+
+def test_a_sampled_module_reports_no_stale_equivalents(mutation: ModuleType, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Rows of unsampled mutants are not stale in a sampled run, and still are in a whole one."""
+    table = tmp_path / "equivalent.md"
+    table.write_text("| `pkg.mod.x_f__mutmut_1` | `a -> b` | same |\n", encoding="utf-8")
+    settings = mutation.Settings(90.0, table, {}, {})
+    killed = [mutation.Mutant("pkg.mod.x_f__mutmut_3", "killed")]
+    mutation.report(killed, settings, frozenset({"pkg.mod"}))
+    assert "matches no surviving mutant" not in capsys.readouterr().out
+    mutation.report(killed, settings)
+    assert "matches no surviving mutant" in capsys.readouterr().out
