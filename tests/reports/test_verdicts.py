@@ -10,21 +10,23 @@ from pathlib import Path
 import pytest
 
 from balance_bench.coordinates import CacheState, Coordinates, Kind, Migration
-from balance_bench.network import LOCAL, parse_profiles
-from balance_bench.reports.expectations import LATENCY_CLAIMS
+from balance_bench.network import LOCAL, Link, Profile, parse_profiles
+from balance_bench.reports.expectations import LATENCY_CLAIMS, LatencyClaim
 from balance_bench.reports.runs import Run, load_run
 from balance_bench.reports.verdicts import (
     INCONCLUSIVE,
+    NetworkVerdict,
     format_estimate,
     improvement_verdict,
     judge_interval,
     migration_verdict,
+    network_verdict,
     transport_floor,
     verdicts,
     verdicts_frame,
 )
-from balance_bench.results import PlanFacts, ServerTraffic, Traffic
-from balance_bench.statistics import Estimate
+from balance_bench.results import CaseResult, PlanFacts, ServerTraffic, Traffic
+from balance_bench.statistics import Estimate, TimingStats
 from tests.reports.conftest import trial_run
 
 RANGE = (85.0, 90.0)
@@ -615,3 +617,157 @@ def test_an_interval_missing_either_bound_decides_nothing() -> None:
     """A half-open interval is no interval: inconclusive, whichever bound is missing."""
     assert judge_interval(Estimate(87.0, 86.0, None, 2), RANGE) == INCONCLUSIVE
     assert judge_interval(Estimate(87.0, None, 89.0, 2), RANGE) == INCONCLUSIVE
+
+
+# --- the network projection, worked out by hand ------------------------------------------------------------------
+
+HOP = Profile("hop", Link(1.0), Link(1.0))  # 1 ms per round trip to either server, no transfer time
+FIND_BY_ID = LatencyClaim("find_by_id", "findById", (5.0, 10.0), (0.5, 1.0), (90.0, 95.0))  # the guide's row
+
+
+def _measured(medians: dict[int, float], traffic: Traffic | None) -> CaseResult:
+    """A case with exactly these per-trial medians and this traffic per call (its coordinates play no part)."""
+    return CaseResult(_read("find_by_id", CacheState.COLD, Migration.WITH_012, "balance"), {}, len(medians),
+                      TimingStats(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), medians, traffic=traffic)
+
+
+# Per trial (three alike, so every interval is a point), with the round trips each call makes:
+COLD_OVER_HOP = _measured(_three(0.5), _trips(1, 3))  # 0.5 + 4 x 1 ms = 4.5 ms
+WARM_OVER_HOP = _measured(_three(0.25), _trips(0, 1))  # 0.25 + 1 ms = 1.25 ms
+GUIDE_OVER_HOP = _measured(_three(0.5), _trips(1, 2))  # 0.5 + 3 ms = 3.5 ms
+WITHOUT_OVER_HOP = _measured(_three(1.5), _trips(1, 0))  # 1.5 + 1 ms = 2.5 ms
+WITH_OVER_HOP = _measured(_three(0.5), _trips(1, 0))  # 0.5 + 1 ms = 1.5 ms
+
+
+def test_a_network_verdict_and_its_cell_written_out_by_hand() -> None:
+    """Over 1 ms hops: 1 - 1.25/4.5 = 72.2% (short of 90-95%), cold 4.5 ms below ~5-10, warm 1.25 above ~0.5-1; the
+    guide's cache 1 - 1.25/3.5 = 64.3% (short), race-freedom 4.5/3.5 = 1.29x; 012 2.5/1.5 = 1.67x, faster."""
+    n = network_verdict(COLD_OVER_HOP, WARM_OVER_HOP, FIND_BY_ID, HOP, (WITHOUT_OVER_HOP, WITH_OVER_HOP),
+                        guide_cold=GUIDE_OVER_HOP)
+    assert (n.profile, n.missing) == ("hop", None)
+    assert _estimate(n.cold) == (4.5, 4.5, 4.5, 3) and _estimate(n.warm) == (1.25, 1.25, 1.25, 3)
+    assert _estimate(n.improvement) == (100 * (1 - 1.25 / 4.5), 100 * (1 - 1.25 / 4.5), 100 * (1 - 1.25 / 4.5), 3)
+    assert (n.improvement_verdict, n.cold_vs_guide, n.warm_vs_guide) == ("short", "below", "above")
+    assert _estimate(n.guide_improvement) == (100 * (1 - 1.25 / 3.5),) * 3 + (3,)
+    assert n.guide_improvement_verdict == "short"
+    assert _estimate(n.race_free_price) == (4.5 / 3.5,) * 3 + (3,)
+    assert _estimate(n.migration_speedup) == (2.5 / 1.5,) * 3 + (3,) and n.migration_effect == "faster"
+    assert n.cell() == ("short: 72.2% [72.2, 72.2]; cold 4.5 ms, warm 1.25 ms (below / above); "
+                        "guide's cache short: 64.3% [64.3, 64.3], race-free miss ours/guide 1.29x [1.29, 1.29]; "
+                        "012 faster 1.67x [1.67, 1.67]")
+
+
+def test_without_a_claim_the_network_figures_stand_unjudged() -> None:
+    """No claim: the same figures, every verdict and position None, and the cell says "no claim" for both caches."""
+    n = network_verdict(COLD_OVER_HOP, WARM_OVER_HOP, None, HOP, guide_cold=GUIDE_OVER_HOP)
+    assert n.improvement is not None and n.improvement.value == pytest.approx(100 * (1 - 1.25 / 4.5))
+    assert (n.improvement_verdict, n.cold_vs_guide, n.warm_vs_guide, n.guide_improvement_verdict) == (
+        None, None, None, None)
+    assert (n.migration_speedup, n.migration_effect) == (None, None)  # no no-cache cases: 012 not projected
+    assert n.cell() == ("no claim: 72.2% [72.2, 72.2]; cold 4.5 ms, warm 1.25 ms; "
+                        "guide's cache no claim: 64.3% [64.3, 64.3], race-free miss ours/guide 1.29x [1.29, 1.29]")
+
+
+def test_a_claim_without_a_within_trial_pair_has_no_network_improvement() -> None:
+    """Cold and warm measured in different trials: no improvement, so no verdict, but the positions are judged."""
+    n = network_verdict(_measured({1: 0.5}, _trips(1, 3)), _measured({2: 0.25}, _trips(0, 1)), FIND_BY_ID, HOP)
+    assert (n.improvement, n.improvement_verdict) == (None, None)
+    assert (n.cold_vs_guide, n.warm_vs_guide) == (INCONCLUSIVE, INCONCLUSIVE)  # one trial each: no interval
+    assert n.cell() == "no claim: —; cold 4.5 ms, warm 1.25 ms (inconclusive / inconclusive)"
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    (WITHOUT_OVER_HOP, _measured(_three(0.5), None)),
+    (_measured(_three(1.5), None), WITH_OVER_HOP),
+    (WITHOUT_OVER_HOP, None),
+    (None, WITH_OVER_HOP),
+], ids=["with-012-uncounted", "without-012-uncounted", "no-with-012", "no-without-012"])
+def test_012_is_projected_only_with_both_no_cache_cases_and_their_traffic(before: CaseResult | None,
+                                                                         after: CaseResult | None) -> None:
+    """A no-cache side missing, or measured before traffic was counted, leaves 012's effect unprojected."""
+    n = network_verdict(COLD_OVER_HOP, WARM_OVER_HOP, FIND_BY_ID, HOP, (before, after))
+    assert (n.migration_speedup, n.migration_effect) == (None, None)
+    assert n.improvement_verdict == "short" and "012" not in n.cell()
+
+
+def test_the_same_plan_both_ways_stays_drift_over_a_network(tmp_path: Path) -> None:
+    """The no-cache plans without and with 012 alike: "same plan" locally and over the network, though 2x faster."""
+    q, same = "find_by_id", _plan("balances_pkey")
+    run = trial_run(tmp_path, {
+        _read(q, CacheState.COLD, Migration.WITH_012, "balance"): _three(0.5),
+        _read(q, CacheState.WARM, Migration.WITH_012, "balance"): _three(0.25),
+        _read(q, CacheState.NOCACHE, Migration.WITHOUT_012, "balance"): _three(2.0),
+        _read(q, CacheState.NOCACHE, Migration.WITH_012, "balance"): _three(1.0),
+    })
+    run = replace(run, summary=replace(run.summary, cases=[
+        replace(c, plan=same if c.coords.cache is CacheState.NOCACHE else None) for c in run.summary.cases]))
+    run = _with_traffic(run, {CacheState.COLD: _trips(1, 3), CacheState.WARM: _trips(0, 1),
+                              CacheState.NOCACHE: _trips(1, 0)})
+    (v,) = verdicts(run, [HOP])
+    (n,) = v.networks
+    assert v.migration_effect == n.migration_effect == "same plan"
+    assert n.migration_speedup is not None and n.migration_speedup.value == pytest.approx(3.0 / 2.0)
+    assert n.cell().endswith("; 012 same plan 1.5x [1.5, 1.5]")
+    direct = network_verdict(COLD_OVER_HOP, WARM_OVER_HOP, FIND_BY_ID, HOP, (WITHOUT_OVER_HOP, WITH_OVER_HOP),
+                             same_plan=True)
+    assert direct.migration_effect == "same plan"
+
+
+def test_a_missing_side_or_its_traffic_is_named_under_the_profile() -> None:
+    """Cold or warm absent, or either side measured before traffic was counted: no figures, and the reason."""
+    for cold, warm in ((COLD_OVER_HOP, None), (None, WARM_OVER_HOP)):
+        n = network_verdict(cold, warm, FIND_BY_ID, HOP)
+        assert n == NetworkVerdict("hop", missing="no cold and warm cases")
+        assert n.cell() == "not projected: no cold and warm cases"
+    uncounted = "the run recorded no traffic (made before it was counted)"
+    for cold, warm in ((COLD_OVER_HOP, _measured(_three(0.25), None)), (_measured(_three(0.5), None), WARM_OVER_HOP)):
+        assert network_verdict(cold, warm, FIND_BY_ID, HOP) == NetworkVerdict("hop", missing=uncounted)
+
+
+def test_a_trial_timed_at_zero_is_left_out_of_the_projected_latency() -> None:
+    """As for the measured latency, a 0 ms trial median (a clock too coarse) is no latency: the other two decide."""
+    cold, warm = _measured({1: 0.0, 2: 2.0, 3: 2.0}, _trips(1, 3)), _measured({1: 0.0, 2: 0.5, 3: 0.5}, _trips(0, 1))
+    n = network_verdict(cold, warm, FIND_BY_ID, LOCAL)
+    assert _estimate(n.cold) == (2.0, 2.0, 2.0, 2) and _estimate(n.warm) == (0.5, 0.5, 0.5, 2)
+
+
+def test_a_network_cell_shows_dashes_and_thousands_as_written() -> None:
+    """Figures absent show a dash; three significant digits with a lower-case exponent; 012 needs speedup and word."""
+    assert NetworkVerdict("hop").cell() == "no claim: —; cold — ms, warm — ms"
+    big = NetworkVerdict("hop", cold=Estimate(2.0, 1.9, 2.1, 5), warm=Estimate(0.2, 0.19, 0.21, 5),
+                         improvement=Estimate(90.0, 89.0, 91.0, 5), improvement_verdict="inconclusive",
+                         guide_improvement=Estimate(91.0, 90.5, 91.5, 5), guide_improvement_verdict="met",
+                         race_free_price=Estimate(1500.0, 1200.0, 1800.0, 5),
+                         migration_speedup=Estimate(1234.0, 1000.0, 2000.0, 5), migration_effect="faster")
+    assert big.cell() == ("inconclusive: 90.0% [89.0, 91.0]; cold 2 ms, warm 0.2 ms; guide's cache met: 91.0% "
+                          "[90.5, 91.5], race-free miss ours/guide 1.5e+03x [1.2e+03, 1.8e+03]; "
+                          "012 faster 1.23e+03x [1e+03, 2e+03]")
+    assert "012" not in replace(big, migration_effect=None).cell()
+    assert "012" not in replace(big, migration_speedup=None).cell()
+
+
+def test_several_profiles_are_named_in_the_text_and_get_a_column_each(tmp_path: Path) -> None:
+    """Cold 0.30 ms, warm 0.10: 66.7% locally (short); near (PostgreSQL 2 ms, Redis 0.1 ms) 1 - 0.2/2.6 = 92.3%
+    (met); far (PostgreSQL 10 ms) 1 - 0.1/10.3 = 99.0% (better)."""
+    near, far = Profile("near", Link(2.0), Link(0.1)), Profile("far", Link(10.0), Link())
+    run = _with_traffic(trial_run(tmp_path, {
+        _read("find_by_id", CacheState.COLD, Migration.WITH_012, "balance"): _three(0.30),
+        _read("find_by_id", CacheState.WARM, Migration.WITH_012, "balance"): _three(0.10),
+    }), {CacheState.COLD: _trips(1, 3), CacheState.WARM: _trips(0, 1)})
+    (v,) = verdicts(run, [near, far])
+    assert "Projected over a network (near; far): short locally, met at near, better at far." in v.text
+    row = verdicts_frame([v]).iloc[0]
+    assert (row["near: improvement verdict"], row["far: improvement verdict"]) == ("met", "better")
+    assert row["near: improvement %"] == pytest.approx(100 * (1 - 0.2 / 2.6))
+    assert row["far: improvement %"] == pytest.approx(100 * (1 - 0.1 / 10.3))
+
+
+def test_a_query_without_a_claim_is_not_projected(tmp_path: Path) -> None:
+    """find_by_address has no row in the guide's table: no network verdicts and no network columns."""
+    run = _with_traffic(trial_run(tmp_path, {
+        _read("find_by_address", CacheState.COLD, Migration.WITH_012, "address"): _three(0.30),
+        _read("find_by_address", CacheState.WARM, Migration.WITH_012, "address"): _three(0.10),
+    }), {CacheState.COLD: _trips(1, 3), CacheState.WARM: _trips(0, 1)})
+    (v,) = verdicts(run, [HOP])
+    assert v.networks == () and "network" not in v.text
+    assert not [c for c in verdicts_frame([v]).columns if c.startswith("hop:")]
