@@ -14,13 +14,13 @@ import redis
 from sqlalchemy import create_engine
 
 from balance_bench.config import Config
-from balance_bench.doctor import DEAD_TUPLE_RATIO_WARN, Check, diagnose
+from balance_bench.doctor import DEAD_TUPLE_RATIO_WARN, Check, diagnose, diagnose_scales
 from balance_bench.fixtures import migrate
 from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned
-from balance_bench.fixtures.datasets import Dataset, ensure_dataset
+from balance_bench.fixtures.datasets import Dataset, database_name, ensure_dataset
 from balance_bench.fixtures.embedded import start_redis, stop_redis
 from balance_bench.fixtures.services import Endpoints, psycopg_dsn
-from balance_bench.scales import get_scale
+from balance_bench.scales import custom_scale, get_scale
 from balance_model.cache import FAMILIES
 from tests.conftest import run_cli
 
@@ -155,3 +155,23 @@ def test_cli_unreachable_service_is_a_fail_line_not_a_traceback() -> None:
     assert proc.returncode == 1
     assert "FAIL" in proc.stdout and "cannot reach PostgreSQL" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr and "hunter2" not in proc.stdout + proc.stderr
+
+
+def test_each_scale_is_checked_and_a_missing_dataset_says_how_to_seed_it(tiny: Dataset, bench_config: Config) -> None:
+    """A scale never seeded is one failed "dataset" line naming the seed command; the next scale is still checked."""
+    unseeded = custom_scale(1234)
+    checks = diagnose_scales(replace(bench_config, scales=(unseeded, tiny.scale)))
+    assert checks[0] == Check("dataset", "fail", f"no dataset database {database_name(unseeded, bench_config.seed)!r}",
+                              f"balance-bench seed --scale rows1234 --seed {bench_config.seed}")
+    rest = _by_name(checks[1:])
+    assert rest["redis-ping"].status == "pass" and rest["indexes-012"].status == "pass" and "bloat" in rest
+    assert len(checks) == 1 + len(rest)
+
+
+def test_an_unreachable_server_is_one_failed_check_without_its_password(bench_config: Config) -> None:
+    """In process, as the CLI calls it: nothing listens on port 1, so one "services" line, password redacted."""
+    (check,) = diagnose_scales(replace(bench_config, dsn="postgresql://u:hunter2@127.0.0.1:1/postgres",
+                                       scales=(get_scale("tiny"),)))
+    assert (check.name, check.status) == ("services", "fail")
+    assert check.message.startswith("cannot reach PostgreSQL") and "hunter2" not in check.message
+    assert check.remedy == "check --dsn/--redis-url and that the servers run"
