@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,13 +15,21 @@ import redis
 from sqlalchemy import create_engine
 
 from balance_bench.config import Config
-from balance_bench.doctor import DEAD_TUPLE_RATIO_WARN, Check, diagnose, diagnose_scales
+from balance_bench.doctor import (
+    DEAD_TUPLE_RATIO_WARN,
+    Check,
+    _bloat_check,
+    _index_catalog_check,
+    diagnose,
+    diagnose_scales,
+)
 from balance_bench.fixtures import migrate
 from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned
 from balance_bench.fixtures.datasets import Dataset, database_name, ensure_dataset
 from balance_bench.fixtures.embedded import start_redis, stop_redis
 from balance_bench.fixtures.services import Endpoints, psycopg_dsn
 from balance_bench.scales import custom_scale, get_scale
+from balance_model import cache as cache_module
 from balance_model.cache import FAMILIES
 from tests.conftest import run_cli
 
@@ -80,6 +89,7 @@ def test_a_wrong_ttl_fails(endpoints: Endpoints, clone: str, tiny: Dataset, fact
     wrong = checks["cache-key:by_user"]
     assert wrong.status == "fail" and ("below" if factor > 1 else "above") in wrong.message, wrong
     assert f"TTL 60s, {'below' if factor > 1 else 'above'} the expected {int(60 * factor)}s" in wrong.message
+    assert wrong.remedy == "check the cache's TTL table (balance_model.cache.FAMILIES)"
     assert all(checks[f"cache-key:{f.name}"].status == "pass" for f in FAMILIES if f.name != "by_user")
 
 
@@ -96,6 +106,11 @@ def test_a_redis_refusing_writes_fails_the_key_and_hit_rate_checks(endpoints: En
         stop_redis(server, child)
     assert checks["redis-ping"].status == "pass"
     assert all(checks[f"cache-key:{f.name}"].status == "fail" for f in FAMILIES)
+    for f in FAMILIES:  # no key at all (TTL -2): the read did not set it
+        check = checks[f"cache-key:{f.name}"]
+        assert check.message.startswith(f"a {f.query} read did not set balance:"), check
+        assert check.remedy == "verify the cache is enabled and Redis accepts writes"
+    assert checks["cache-key:by_id"].message == f"a find_by_id read did not set balance:id:{tiny.params.balance_id}"
     assert checks["hit-rate:cache"].status == "fail" and "Redis errors" in checks["hit-rate:cache"].message
 
 
@@ -139,6 +154,9 @@ def test_bloat_check_on_both_sides_of_its_threshold(endpoints: Endpoints, clone:
     assert (updated / (1 + updated) > DEAD_TUPLE_RATIO_WARN) == (status == "warn")
     assert bloat.status == status, bloat
     assert bloat.remedy == ("VACUUM ANALYZE balances;" if status == "warn" else "")
+    dead = int(live * updated)
+    assert re.fullmatch(rf"balances: {live} live, {dead} dead tuples \({100 * dead / (live + dead):.1f}%\); "
+                        r"last vacuum never, last analyze 20\d\d-\d\d-\d\d .+", bloat.message), bloat
 
 
 def test_cli_passes_on_a_seeded_scale(tiny: Dataset, bench_config: Config) -> None:
@@ -175,3 +193,167 @@ def test_an_unreachable_server_is_one_failed_check_without_its_password(bench_co
     assert (check.name, check.status) == ("services", "fail")
     assert check.message.startswith("cannot reach PostgreSQL") and "hunter2" not in check.message
     assert check.remedy == "check --dsn/--redis-url and that the servers run"
+
+
+def test_the_ping_names_the_redis_version(endpoints: Endpoints, clone: str, tiny: Dataset) -> None:
+    """A Redis that answers is named with its version number, x.y.z."""
+    ping = _by_name(diagnose(endpoints, clone, tiny.params))["redis-ping"]
+    assert re.fullmatch(r"Redis \d+\.\d+\.\d+ answered PING", ping.message) and ping.remedy == "", ping
+
+
+def test_a_redis_that_does_not_answer_fails_the_ping_and_skips_the_cache_checks(endpoints: Endpoints, clone: str,
+                                                                                tiny: Dataset, tmp_path: Path) -> None:
+    """No server on the socket: one failed PING with the error and a remedy, no key or hit-rate lines; PostgreSQL's
+    checks still run."""
+    gone = replace(endpoints, redis_url=f"unix://{tmp_path / 'nobody.sock'}", redis_prefix="")
+    checks = diagnose(gone, clone, tiny.params)
+    ping = checks[0]
+    assert (ping.name, ping.status) == ("redis-ping", "fail")
+    assert ping.remedy == "check the Redis URL and that the server runs"
+    assert ping.message.startswith("Redis did not answer PING: ") and "nobody.sock" in ping.message, ping
+    names = [c.name for c in checks]
+    assert not [n for n in names if n.startswith(("cache-key:", "hit-rate:"))]
+    assert names[1] == "indexes-012" and names[-1] == "bloat"
+
+
+def test_a_key_set_for_one_second_is_one_second_not_no_ttl(endpoints: Endpoints, clone: str, tiny: Dataset,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache that stores by_id keys for 1 s: TTL 1 is below the expected 300 s, not a key without a TTL (-1)."""
+    monkeypatch.setattr(cache_module, "FAMILIES",
+                        tuple(replace(f, ttl_s=1) if f.name == "by_id" else f for f in FAMILIES))
+    check = _by_name(diagnose(endpoints, clone, tiny.params, families=FAMILIES))["cache-key:by_id"]
+    assert check == Check("cache-key:by_id", "fail",
+                          f"a find_by_id read set balance:id:{tiny.params.balance_id} with TTL 1s, below the expected "
+                          "300s", "check the cache's TTL table (balance_model.cache.FAMILIES)")
+
+
+def test_the_hit_rate_lines_count_the_key_checks_reads_and_the_servers(endpoints: Endpoints, clone: str,
+                                                                       tiny: Dataset) -> None:
+    """Each of the five families is read twice, a miss then a hit: 5 hits, 5 misses, 50%; the server's line gives
+    its own INFO counters and their rate."""
+    checks = _by_name(diagnose(endpoints, clone, tiny.params))
+    assert checks["hit-rate:cache"] == Check(
+        "hit-rate:cache", "pass", "the cache's own counters (BalanceCache.stats(), the key checks' reads only): "
+        "5 hits, 5 misses, 0 errors, hit rate 50%: every family hit when read again")
+    server = checks["hit-rate:server"]
+    match = re.fullmatch(r"server-wide INFO counters since the server started: (\d+) hits, (\d+) misses, hit rate "
+                         r"(\d+)% \(every lookup on this server: the cache's fill-token lookups and other clients' "
+                         r"keys too\)", server.message)
+    assert match is not None and (server.status, server.remedy) == ("info", ""), server
+    hits, misses, rate = (int(g) for g in match.groups())
+    assert hits >= 5 and misses >= 5 and rate == round(100 * hits / (hits + misses))
+
+
+def test_a_redis_refusing_writes_names_its_errors(endpoints: Endpoints, clone: str, tiny: Dataset,
+                                                  tmp_path: Path) -> None:
+    """Writes refused: no read ever hits, the errors are counted, and the remedy says to make fills stick."""
+    child, server = start_redis(tmp_path)
+    try:
+        full = redis.Redis(unix_socket_path=str(server.socket))
+        full.config_set("maxmemory", 1)
+        full.close()
+        check = _by_name(diagnose(replace(endpoints, redis_url=server.url, redis_prefix=""), clone,
+                                  tiny.params))["hit-rate:cache"]
+    finally:
+        stop_redis(server, child)
+    match = re.fullmatch(r"the cache's own counters \(BalanceCache.stats\(\), the key checks' reads only\): 0 hits, "
+                         r"(\d+) misses, (\d+) errors, hit rate (0%|n/a); Redis errors: (\d+)", check.message)
+    assert match is not None and match[2] == match[4] != "0", check
+    assert check.remedy == ("check that fills are stored (Redis writable, no concurrent invalidation) and Redis is "
+                            "reachable")
+
+
+def _status(name: str, columns: tuple[str, ...] = ("user_id",), expected: tuple[str, ...] = ("user_id",),
+            present: bool = True, valid: bool = True) -> migrate.IndexStatus:
+    return migrate.IndexStatus(name, columns if present else (), expected, present, valid, 8192)
+
+
+def test_the_index_catalog_check_names_each_problem_and_its_remedy() -> None:
+    """Missing, invalid and misplaced indexes are each listed with their own remedy, in that order; all well passes."""
+    assert _index_catalog_check([_status("a"), _status("b")]) == Check(
+        "indexes-012", "pass", "all five migration 012 indexes exist, are valid and on the migration's columns "
+        "(pg_index, pg_attribute)")
+    statuses = [_status("a", present=False), _status("b", valid=False), _status("c", present=False),
+                _status("d", valid=False), _status("e", ("token_id", "user_id"), ("user_id", "token_id")),
+                _status("f", ("x",), ("y",))]
+    assert _index_catalog_check(statuses) == Check(
+        "indexes-012", "fail",
+        "migration 012 indexes missing: a, c; invalid: b, d; on the wrong columns: e (token_id, user_id; expected "
+        "user_id, token_id), f (x; expected y)",
+        "run `balance-bench migrate up`; REINDEX INDEX b;; REINDEX INDEX d;; recreate them: `balance-bench migrate "
+        "down`, then `balance-bench migrate up`")
+    assert _index_catalog_check([_status("a", ("x",), ("y",), valid=False)]) == Check(
+        "indexes-012", "fail", "migration 012 indexes invalid: a; on the wrong columns: a (x; expected y)",
+        "REINDEX INDEX a;; recreate them: `balance-bench migrate down`, then `balance-bench migrate up`")
+
+
+def test_without_its_claimed_index_a_plan_on_another_012_index_warns(endpoints: Endpoints, clone: str,
+                                                                     tiny: Dataset) -> None:
+    """Without idx_balances_address the address lookup has no index (fail, no index named); the others still pass."""
+    engine = create_engine(endpoints.database_url(clone))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX idx_balances_address")
+    engine.dispose()
+    checks = _by_name(diagnose(endpoints, clone, tiny.params))
+    assert checks["index-use:find_by_address"] == Check(
+        "index-use:find_by_address", "fail", "find_by_address plan does not use idx_balances_address (uses: no index)",
+        "run `balance-bench migrate up`, then `VACUUM ANALYZE balances;`")
+    assert checks["index-use:find_by_token_id"] == Check(
+        "index-use:find_by_token_id", "pass", "find_by_token_id plan uses idx_balances_token_id")
+
+
+def test_bloat_before_any_statistics_warns_and_names_what_is_missing(endpoints: Endpoints, clone: str,
+                                                                     tiny: Dataset) -> None:
+    """A fresh copy has no statistics yet: 0 live, 0 dead (0.0%), never vacuumed or analysed: warn, analyse it."""
+    engine = create_engine(endpoints.database_url(clone))
+    try:
+        assert _bloat_check(engine) == Check(
+            "bloat", "warn", "balances: 0 live, 0 dead tuples (0.0%); last vacuum never, last analyze never",
+            "VACUUM ANALYZE balances;")
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE balances CASCADE")
+        assert _bloat_check(engine) == Check("bloat", "fail", "table balances not found",
+                                             "seed the dataset: `balance-bench seed`")
+    finally:
+        engine.dispose()
+
+
+def test_a_fill_that_forgets_the_ttl_fails_as_a_key_without_one(endpoints: Endpoints, clone: str, tiny: Dataset,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache whose fill script stores keys with no expiry (TTL -1): every key check fails, naming the TTL due."""
+    forgetful = cache_module._FILL.replace(", 'PX', ARGV[3]", "")
+    assert forgetful != cache_module._FILL
+    monkeypatch.setattr(cache_module, "_FILL", forgetful)
+    checks = _by_name(diagnose(endpoints, clone, tiny.params))
+    assert checks["cache-key:by_id"] == Check(
+        "cache-key:by_id", "fail",
+        f"a find_by_id read set balance:id:{tiny.params.balance_id} without a TTL (expected 300s)",
+        "check the cache's TTL table (balance_model.cache.FAMILIES)")
+    for f in FAMILIES:
+        assert checks[f"cache-key:{f.name}"].message.endswith(f"without a TTL (expected {f.ttl_s}s)")
+
+
+@pytest.mark.parametrize(("expected_s", "status"), [(60, "pass"), (65, "pass"), (66, "fail"), (59, "fail")])
+def test_a_ttl_may_have_lost_up_to_five_seconds(endpoints: Endpoints, clone: str, tiny: Dataset, expected_s: int,
+                                                 status: str) -> None:
+    """by_user is stored for 60 s and read at once as 60: as expected for 60 to 65 s, not for 66 s or 59 s."""
+    expected = tuple(replace(f, ttl_s=expected_s) if f.name == "by_user" else f for f in FAMILIES)
+    check = _by_name(diagnose(endpoints, clone, tiny.params, families=expected))["cache-key:by_user"]
+    assert check.status == status and "TTL 60s" in check.message, check
+
+
+def test_a_redis_that_serves_no_cached_read_has_no_hit_rate(endpoints: Endpoints, clone: str, tiny: Dataset,
+                                                            tmp_path: Path) -> None:
+    """Reads refused (ACL: no GET, no scripts) while PING, TTL and INFO answer: no hit or miss, so no rate."""
+    child, server = start_redis(tmp_path)
+    try:
+        locked = redis.Redis(unix_socket_path=str(server.socket))
+        locked.execute_command("ACL", "SETUSER", "default", "-get", "-evalsha", "-eval")
+        locked.close()
+        check = _by_name(diagnose(replace(endpoints, redis_url=server.url, redis_prefix=""), clone,
+                                  tiny.params))["hit-rate:cache"]
+    finally:
+        stop_redis(server, child)
+    assert check.status == "fail" and re.fullmatch(
+        r"the cache's own counters \(BalanceCache.stats\(\), the key checks' reads only\): 0 hits, 0 misses, "
+        r"(\d+) errors, hit rate n/a; Redis errors: \1", check.message), check
