@@ -223,8 +223,8 @@ def test_a_key_set_for_one_second_is_one_second_not_no_ttl(endpoints: Endpoints,
                         tuple(replace(f, ttl_s=1) if f.name == "by_id" else f for f in FAMILIES))
     check = _by_name(diagnose(endpoints, clone, tiny.params, families=FAMILIES))["cache-key:by_id"]
     assert check == Check("cache-key:by_id", "fail",
-                          f"a find_by_id read set balance:id:{tiny.params.balance_id} with TTL 1s, below the expected "
-                          "300s", "check the cache's TTL table (balance_model.cache.FAMILIES)")
+                          f"a find_by_id read set {endpoints.redis_prefix}balance:id:{tiny.params.balance_id} with TTL "
+                          "1s, below the expected 300s", "check the cache's TTL table (balance_model.cache.FAMILIES)")
 
 
 def test_the_hit_rate_lines_count_the_key_checks_reads_and_the_servers(endpoints: Endpoints, clone: str,
@@ -327,7 +327,8 @@ def test_a_fill_that_forgets_the_ttl_fails_as_a_key_without_one(endpoints: Endpo
     checks = _by_name(diagnose(endpoints, clone, tiny.params))
     assert checks["cache-key:by_id"] == Check(
         "cache-key:by_id", "fail",
-        f"a find_by_id read set balance:id:{tiny.params.balance_id} without a TTL (expected 300s)",
+        f"a find_by_id read set {endpoints.redis_prefix}balance:id:{tiny.params.balance_id} without a TTL "
+        "(expected 300s)",
         "check the cache's TTL table (balance_model.cache.FAMILIES)")
     for f in FAMILIES:
         assert checks[f"cache-key:{f.name}"].message.endswith(f"without a TTL (expected {f.ttl_s}s)")
