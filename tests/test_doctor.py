@@ -358,3 +358,17 @@ def test_a_redis_that_serves_no_cached_read_has_no_hit_rate(endpoints: Endpoints
     assert check.status == "fail" and re.fullmatch(
         r"the cache's own counters \(BalanceCache.stats\(\), the key checks' reads only\): 0 hits, 0 misses, "
         r"(\d+) errors, hit rate n/a; Redis errors: \1", check.message), check
+
+
+def test_fills_that_are_always_refused_never_hit_and_are_named(endpoints: Endpoints, clone: str, tiny: Dataset,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every fill refused (as a concurrent invalidation refuses it) and no Redis error: each family, by name, never
+    hits when read again; every key check finds no key."""
+    monkeypatch.setattr(cache_module, "_FILL", "return 0")
+    checks = _by_name(diagnose(endpoints, clone, tiny.params))
+    assert checks["hit-rate:cache"] == Check(
+        "hit-rate:cache", "fail", "the cache's own counters (BalanceCache.stats(), the key checks' reads only): "
+        "0 hits, 10 misses, 0 errors, hit rate 0%; never hit when read again: by_id, by_user, by_user_token, total, "
+        "total_by_user",
+        "check that fills are stored (Redis writable, no concurrent invalidation) and Redis is reachable")
+    assert all(checks[f"cache-key:{f.name}"].message.startswith(f"a {f.query} read did not set ") for f in FAMILIES)
