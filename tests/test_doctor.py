@@ -372,3 +372,18 @@ def test_fills_that_are_always_refused_never_hit_and_are_named(endpoints: Endpoi
         "total_by_user",
         "check that fills are stored (Redis writable, no concurrent invalidation) and Redis is reachable")
     assert all(checks[f"cache-key:{f.name}"].message.startswith(f"a {f.query} read did not set ") for f in FAMILIES)
+
+
+def test_a_plan_on_another_012_index_warns_and_names_it(endpoints: Endpoints, clone: str, tiny: Dataset) -> None:
+    """Without the two (user_id, ...) indexes it claims, totalBalanceByUser falls back on idx_balances_user_token,
+    the one left that starts with user_id: a warning naming both, not a failure."""
+    engine = create_engine(endpoints.database_url(clone))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX idx_balances_user_usd")
+        conn.exec_driver_sql("DROP INDEX idx_balances_user_created")
+    engine.dispose()
+    checks = _by_name(diagnose(endpoints, clone, tiny.params))
+    assert checks["index-use:total_balance_by_user"] == Check(
+        "index-use:total_balance_by_user", "warn",
+        "total_balance_by_user plan uses idx_balances_user_token, not the guide's idx_balances_user_usd",
+        "the planner prefers another migration 012 index here; compare both plans in the report")
