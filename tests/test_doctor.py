@@ -287,7 +287,7 @@ def test_the_index_catalog_check_names_each_problem_and_its_remedy() -> None:
         "REINDEX INDEX a;; recreate them: `balance-bench migrate down`, then `balance-bench migrate up`")
 
 
-def test_without_its_claimed_index_a_plan_on_another_012_index_warns(endpoints: Endpoints, clone: str,
+def test_without_its_index_the_address_lookup_fails_naming_no_index(endpoints: Endpoints, clone: str,
                                                                      tiny: Dataset) -> None:
     """Without idx_balances_address the address lookup has no index (fail, no index named); the others still pass."""
     engine = create_engine(endpoints.database_url(clone))
