@@ -51,6 +51,7 @@ __all__ = [
     "VariantInfo",
     "ExperimentResult",
     "traffic_record",
+    "ORDER_BLOCKS",
     "Design",
     "Summary",
     "read_summary",
@@ -64,6 +65,8 @@ SUMMARY_FILE = "summary.json"
 BENCHMARKS_FILE = "benchmarks.json"
 PLANS_DIR = "plans"
 REPORT_FILE = "report.html"
+ORDER_BLOCKS = "comparison blocks"
+"""A trial's order since the states of one question run back to back (``Design.order``)."""
 
 PLAN_FORMAT = "balance-bench-plan"
 PLAN_SCHEMA_VERSION = 1
@@ -260,6 +263,7 @@ class Design:
     order_seed: int | None
     budget_s: float | None  # timing budget per case over the whole run
     confidence: float = CONFIDENCE
+    order: str = ""  # how a trial orders its cases: ORDER_BLOCKS, or "" (recorded before: all cases shuffled)
     interval: str = METHOD  # estimates are recomputed from per-trial medians when read: always today's method
 
 
@@ -286,7 +290,7 @@ class Summary:
 
 def _design_json(design: Design) -> dict[str, Any]:
     return {"trials": design.trials, "order_seed": design.order_seed, "budget_s": design.budget_s,
-            "confidence": design.confidence, "interval": design.interval}
+            "confidence": design.confidence, "interval": design.interval, "order": design.order}
 
 
 def _case_json(case: CaseResult) -> dict[str, Any]:
@@ -540,7 +544,8 @@ def _design(doc: dict[str, Any], version: int, where: str) -> Design:
     r = _Reader(doc.get("design"), f"{where}: design")
     return Design(trials=r.count("trials") or 0, order_seed=r.count("order_seed", optional=True),
                   budget_s=r.number("budget_s", optional=True),
-                  confidence=r.number("confidence", optional=True) or CONFIDENCE)
+                  confidence=r.number("confidence", optional=True) or CONFIDENCE,
+                  order=r.text("order", optional=True) or "")
 
 
 def read_summary(path: Path) -> Summary:

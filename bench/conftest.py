@@ -37,7 +37,7 @@ from balance_bench.coordinates import Coordinates
 from balance_bench.fixtures.datasets import Dataset, ensure_dataset
 from balance_bench.fixtures.plugin import config_of, preset_of
 from balance_bench.fixtures.services import Endpoints
-from balance_bench.results import BENCHMARKS_FILE, PLANS_DIR
+from balance_bench.results import BENCHMARKS_FILE, ORDER_BLOCKS, PLANS_DIR
 
 _RUN_DIR = pytest.StashKey[Path]()
 _RECORD = pytest.StashKey[dict[str, Any]]()
@@ -218,7 +218,8 @@ def _record_run(pytestconfig: pytest.Config, w: World, placement: Placement) -> 
 
 def design_of(config: Config) -> dict[str, Any]:
     """The run's design as recorded: trials, the seed of their order, each case's timing budget."""
-    return {"trials": trials_of(config), "order_seed": order_seed_of(config), "budget_s": budget_of(config)}
+    return {"trials": trials_of(config), "order_seed": order_seed_of(config), "budget_s": budget_of(config),
+            "order": ORDER_BLOCKS}
 
 
 @pytest.fixture()

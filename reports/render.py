@@ -59,7 +59,7 @@ from balance_bench.reports.tables import (
     write_frame,
 )
 from balance_bench.reports.verdicts import APPROX_TOLERANCE, Verdict, transport_floor, verdicts
-from balance_bench.results import REPORT_FILE, CaseResult, PlanFacts
+from balance_bench.results import ORDER_BLOCKS, REPORT_FILE, CaseResult, PlanFacts
 from balance_bench.statistics import geometric_estimate
 
 __all__ = ["write_report", "render_report", "write_html"]
@@ -223,6 +223,7 @@ def render_report(run: Run, baseline: Run | None = None, fail_on_regression: flo
         "run_name": run.path.name,
         "environment": environment,
         "design": run.design,
+        "order_blocks": ORDER_BLOCKS,
         "schema_version": run.summary.schema_version,
         "captured_at": str(environment.get("captured_at", "unknown")),
         "scales": scales,

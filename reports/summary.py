@@ -147,7 +147,7 @@ def case_results(run_dir: Path, benchmarks: list[dict[str, Any]]) -> list[CaseRe
 def _design(record: dict[str, Any]) -> Design:
     design = record.get("design") or {}
     return Design(trials=int(design.get("trials") or 1), order_seed=design.get("order_seed"),
-                  budget_s=design.get("budget_s"))
+                  budget_s=design.get("budget_s"), order=str(design.get("order") or ""))
 
 
 def build_summary(run_dir: Path, document: dict[str, Any]) -> Summary:

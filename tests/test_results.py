@@ -486,6 +486,7 @@ def test_a_damaged_experiment_is_refused_naming_the_field(tmp_path: Path, damage
     (lambda d: d["design"].update(order_seed="11"), "design.order_seed is not a number: '11'"),
     (lambda d: d["design"].update(budget_s="1.2"), "design.budget_s is not a number: '1.2'"),
     (lambda d: d["design"].update(confidence="95%"), "design.confidence is not a number: '95%'"),
+    (lambda d: d["design"].update(order=["blocks"]), "design.order is not a string"),
 ])
 def test_a_damaged_design_is_refused_naming_the_field(tmp_path: Path, damage: Any, expected: str) -> None:
     """The run's design (trials, order seed, budget, confidence): missing or mistyped, named exactly."""
@@ -626,8 +627,9 @@ def test_optional_fields_left_out_or_null_load_as_none_or_their_defaults(tmp_pat
 def test_a_stated_design_is_read_as_stated(tmp_path: Path) -> None:
     """Trials, order seed, budget and a confidence other than the default come back as written."""
     summary = _hand_written(tmp_path, CASE_V3, design={"trials": 7, "order_seed": 11, "budget_s": 1.5,
-                                                      "confidence": 0.9})
-    assert summary.design == Design(trials=7, order_seed=11, budget_s=1.5, confidence=0.9)
+                                                      "confidence": 0.9, "order": "comparison blocks"})
+    assert summary.design == Design(trials=7, order_seed=11, budget_s=1.5, confidence=0.9,
+                                    order="comparison blocks")
 
 
 def test_an_overhead_without_a_ratio_is_no_overhead(tmp_path: Path) -> None:
@@ -756,7 +758,7 @@ def test_the_written_json_is_exactly_the_documented_form(tmp_path: Path) -> None
     assert doc["schema_version"] == 3 and doc["environment"] == {"postgres": {"version": "18"}}
     assert doc["design"] == {"trials": 3, "order_seed": 11, "budget_s": 1.2, "confidence": 0.95,
                              "interval": "20%-trimmed mean across trials with Yuen's interval "
-                                         "(log scale for latencies and ratios)"}
+                                         "(log scale for latencies and ratios)", "order": ""}
     (case,) = doc["cases"]
     median_ci = case.pop("median_ci_ms")
     assert len(median_ci) == 4 and median_ci[3] == 3 and median_ci[1] < median_ci[0] < median_ci[2]

@@ -176,6 +176,7 @@ def build_run(
     env: dict[str, Any] | None = None,
     plans: dict[str, tuple[str, str]] | None = None,
     counted: bool = True,
+    order: str | None = None,
 ) -> Path:
     """Write the raw artifacts of a synthetic run into ``run_dir`` and summarise them with the real stage.
 
@@ -223,7 +224,9 @@ def build_run(
     if evil:
         environment_doc["machine"]["cpu"] = EVIL
     environment_doc.update(env or {})
-    design = {"trials": trials, "order_seed": seed, "budget_s": 1.2}
+    design: dict[str, Any] = {"trials": trials, "order_seed": seed, "budget_s": 1.2}
+    if order is not None:
+        design["order"] = order
     document = {"benchmarks": benchmarks, "balance_bench": {"environment": environment_doc, "design": design}}
     (run_dir / BENCHMARKS_FILE).write_text(json.dumps(document), encoding="utf-8")
     summarise(run_dir)

@@ -171,6 +171,14 @@ def test_intervals_and_inconclusive_verdicts_are_shown(make_run: Callable[..., P
     assert "This run has a single trial" in single and ">inconclusive<" in single
 
 
+def test_the_report_says_how_each_trial_was_ordered(make_run: Callable[..., Path]) -> None:
+    """A run recorded comparison by comparison says so; one recorded before that (no order) does not claim it."""
+    blocked = " ".join(write_report(make_run(order="comparison blocks")).read_text(encoding="utf-8").split())
+    assert "comparison by comparison (all states of one question back to back" in blocked
+    for older in (make_run(), make_run(order="")):
+        assert "comparison by" not in write_report(older).read_text(encoding="utf-8")
+
+
 def test_a_version_1_run_still_renders(make_run: Callable[..., Path]) -> None:
     """A summary written before trials existed loads as one trial and renders, saying what it lacks."""
     run = make_run()

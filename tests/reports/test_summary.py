@@ -287,17 +287,20 @@ def test_cases_of_several_scales_follow_the_matrix_of_those_scales(tmp_path: Pat
 
 
 def test_a_run_without_a_design_record_is_one_trial_and_a_stated_one_is_read(tmp_path: Path) -> None:
-    """No design: 1 trial, no seed, no budget; trials 0 is read as 1."""
+    """No design: 1 trial, no seed, no budget, no order; trials 0 is read as 1; a recorded order is kept."""
     run = _run(tmp_path, [_entry(COLD, 1, [1.0])], with_plan=False)
     document = _document(run)
     del document["balance_bench"]["design"]
     _rewrite(run, document)
     design = read_summary(summarise(run)).design
-    assert (design.trials, design.order_seed, design.budget_s) == (1, None, None)
+    assert (design.trials, design.order_seed, design.budget_s, design.order) == (1, None, None, "")
     document["balance_bench"]["design"] = {"trials": 0, "order_seed": 0, "budget_s": 0.5}
     _rewrite(run, document)
     design = read_summary(summarise(run)).design
-    assert (design.trials, design.order_seed, design.budget_s) == (1, 0, 0.5)
+    assert (design.trials, design.order_seed, design.budget_s, design.order) == (1, 0, 0.5, "")
+    document["balance_bench"]["design"]["order"] = "comparison blocks"
+    _rewrite(run, document)
+    assert read_summary(summarise(run)).design.order == "comparison blocks"
 
 
 def test_the_environment_and_selected_experiments_reach_the_summary(tmp_path: Path) -> None:
