@@ -26,6 +26,7 @@ orphan an entry; a listed mutant that is killed, or whose change no longer match
     python scripts/mutation.py                 # every scope (services ones start or use servers)
     python scripts/mutation.py judge           # one scope
     python scripts/mutation.py judge --module reports/compare.py  # one module of it
+    python scripts/mutation.py ownership      # a scope narrowed by its `mutants` patterns to some functions
     python scripts/mutation.py --ci            # the CI gate (the sampled scopes' digit from git HEAD)
     python scripts/mutation.py parser --sample 7   # the mutants of a scope numbered ...7
     python scripts/mutation.py --list          # scopes, modules and the score required
@@ -75,6 +76,7 @@ class Scope:
     pytest_args: tuple[str, ...] = ()
     ci: str = ""  # "all": CI runs it whole; "sample": CI runs a tenth of it; "": not in CI
     services: bool = False
+    mutants: tuple[str, ...] = ()  # mutmut name patterns: only these functions' mutants (default: every one)
 
 
 @dataclass(frozen=True)
@@ -99,11 +101,13 @@ def _ci_mode(value: object) -> str:
     raise SystemExit(f"pyproject.toml: a scope's ci is true, false or \"sample\", not {value!r}")
 
 
-def sample_pattern(digit: int) -> str:
-    """mutmut's name pattern for the mutants numbered ...``digit`` of every function."""
-    if not 0 <= digit <= 9:
-        raise SystemExit(f"--sample takes a digit 0-9, not {digit}")
-    return f"*__mutmut_*{digit}"
+def mutant_patterns(narrowed: Sequence[str], sample: int | None) -> list[str]:
+    """mutmut's name patterns: the scope's own (none: every mutant), each cut to the mutants numbered ...``sample``."""
+    if sample is None:
+        return list(narrowed)
+    if not 0 <= sample <= 9:
+        raise SystemExit(f"--sample takes a digit 0-9, not {sample}")
+    return [f"{pattern}{sample}" for pattern in narrowed or ["*__mutmut_*"]]
 
 
 def commit_digit(repo: Path = REPO) -> int:
@@ -118,7 +122,7 @@ def load_settings(pyproject: Path = REPO / "pyproject.toml") -> Settings:
     section = data["tool"]["balance-bench"]["mutation"]
     scopes = {
         name: Scope(name, tuple(s["modules"]), tuple(s["tests"]), tuple(s.get("pytest-args", ())),
-                    _ci_mode(s.get("ci", False)), bool(s.get("services", False)))
+                    _ci_mode(s.get("ci", False)), bool(s.get("services", False)), tuple(s.get("mutants", ())))
         for name, s in section["scopes"].items()
     }
     setuptools = data["tool"]["setuptools"]
@@ -384,10 +388,9 @@ def run_scope(scope: Scope, settings: Settings, args: argparse.Namespace, env: d
     what = "" if sample is None else f", the mutants numbered ...{sample}"
     print(f"== {scope.name}: mutating {', '.join(modules)}{what} ({root})", flush=True)
     extra = ["--max-children", str(args.max_children)] if args.max_children else []
-    if sample is not None:
-        extra.append(sample_pattern(sample))
-    mutmut(root, "run", *extra, env=env, log=root / "mutmut.log")
-    mutants = [m for m in results(root) if sample is None or m.status != NOT_CHECKED]
+    patterns = mutant_patterns(scope.mutants, sample)
+    mutmut(root, "run", *extra, *patterns, env=env, log=root / "mutmut.log")
+    mutants = [m for m in results(root) if not patterns or m.status != NOT_CHECKED]
     print(f"   {len(mutants)} mutants in {time.monotonic() - started:.0f} s", flush=True)
     return mutants
 

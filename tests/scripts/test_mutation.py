@@ -78,15 +78,19 @@ def test_every_scope_names_existing_modules_and_tests(mutation: ModuleType) -> N
 
 
 def test_a_sample_pattern_picks_the_mutants_numbered_by_its_digit(mutation: ModuleType) -> None:
-    """The pattern mutmut is given matches ...3, ...13, ...23 of any function and nothing else; digits only."""
+    """The pattern mutmut is given matches ...3, ...13, ...23 of any (narrowed) function, nothing else."""
     import fnmatch
 
-    pattern = mutation.sample_pattern(3)
     names = [f"balance_bench.reports.analyse.x__spilled__mutmut_{n}" for n in (3, 13, 23, 30, 31, 4)]
-    assert [n for n in names if fnmatch.fnmatchcase(n, pattern)] == names[:3]
+    (every,) = mutation.mutant_patterns((), 3)
+    assert [n for n in names if fnmatch.fnmatchcase(n, every)] == names[:3]
+    (narrowed,) = mutation.mutant_patterns(("balance_bench.reports.analyse.x__spilled__mutmut_*",), 3)
+    assert [n for n in names if fnmatch.fnmatchcase(n, narrowed)] == names[:3]
+    assert not fnmatch.fnmatchcase("balance_bench.reports.analyse.x_other__mutmut_3", narrowed)
+    assert mutation.mutant_patterns(("a.*", "b.*"), None) == ["a.*", "b.*"] and mutation.mutant_patterns((), None) == []
     for wrong in (-1, 10):
         with pytest.raises(SystemExit):
-            mutation.sample_pattern(wrong)
+            mutation.mutant_patterns((), wrong)
 
 
 def test_the_sample_digit_comes_from_the_commit_under_test(mutation: ModuleType, tmp_path: Path) -> None:
@@ -106,7 +110,7 @@ def test_ci_modes_read_from_pyproject(mutation: ModuleType) -> None:
         mutation._ci_mode("yes")
     scopes = mutation.load_settings().scopes
     assert scopes["judge"].ci == "all" and {scopes[n].ci for n in ("records", "analyser", "parser")} == {"sample"}
-    assert not scopes["services"].ci and not scopes["cache"].ci
+    assert not any(scopes[n].ci for n in ("ownership", "doctor", "cache"))
 
 
 def test_a_sampled_module_reports_no_stale_equivalents(mutation: ModuleType, tmp_path: Path,
@@ -120,3 +124,14 @@ def test_a_sampled_module_reports_no_stale_equivalents(mutation: ModuleType, tmp
     assert "matches no surviving mutant" not in capsys.readouterr().out
     mutation.report(killed, settings)
     assert "matches no surviving mutant" in capsys.readouterr().out
+
+
+def test_a_scopes_mutant_patterns_name_functions_of_its_own_modules(mutation: ModuleType) -> None:
+    """A pattern outside the scope's modules would select nothing (mutmut then stops): each names one of them."""
+    settings = mutation.load_settings()
+    narrowed = [scope for scope in settings.scopes.values() if scope.mutants]
+    assert narrowed, "the ownership scope narrows datasets.py to its fingerprint and reuse checks"
+    for scope in narrowed:
+        modules = {mutation._import_name(path, settings) for path in scope.modules}
+        for pattern in scope.mutants:
+            assert pattern.rsplit(".", 1)[0] in modules, (scope.name, pattern)
