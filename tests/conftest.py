@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.basetemp is None and not hasattr(config, "workerinput"):
         config.option.basetemp = tempfile.mkdtemp(prefix="balance-bench-tests-")
         config.stash[_OWN_BASETEMP] = Path(config.option.basetemp)
+    # A session started in the background by a non-interactive shell (``cmd &``, as nohup wrappers and some CI
+    # runners do) inherits SIGINT ignored, and every child would inherit it too: the Ctrl-C tests would test
+    # nothing. A handled signal is reset to its default in a child, an ignored one is not: handle it here.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
