@@ -17,7 +17,8 @@ verdict from ``short`` to ``inconclusive`` between two runs of one commit.
 With fewer than five trials nothing is trimmed and the interval is Student's t;
 fewer than two trials give no interval at all, and a verdict must then say
 "inconclusive". The regression gate's test is the matching Yuen-Welch test
-(``scipy.stats.ttest_ind(..., trim=0.2)``).
+(``scipy.stats.ttest_ind(..., trim=0.2)``), one-sided against a margin: it asks
+whether a case is slower by more than the threshold, not whether it moved.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "ratio_estimate",
     "improvement_estimate",
     "welch_log_p",
+    "margin_log_p",
     "detectable_change_pct",
 ]
 
@@ -185,31 +187,67 @@ def improvement_estimate(cold: TrialValues, warm: TrialValues) -> Estimate | Non
     return mean_estimate([(c - w) / c * 100.0 for c, w in pairs])
 
 
-def welch_log_p(a: Sequence[float], b: Sequence[float]) -> float | None:
-    """Two-sided Yuen-Welch test (trimmed means, unequal variances) on the logs of two independent samples of
-    per-trial values; None below 2 each."""
+def _logs(a: Sequence[float], b: Sequence[float]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The logs of two samples of per-trial values, or None when either has fewer than two or a value <= 0."""
     if len(a) < 2 or len(b) < 2 or min(*a, *b) <= 0:
         return None
-    la, lb = np.log(np.asarray(a, dtype=float)), np.log(np.asarray(b, dtype=float))
-    if np.ptp(la) <= _FLAT and np.ptp(lb) <= _FLAT:  # no spread at all: the test is undefined, the answer is not
-        return 1.0 if abs(la.mean() - lb.mean()) <= _FLAT else 0.0
-    p = float(stats.ttest_ind(la, lb, equal_var=False, trim=TRIM).pvalue)
+    return np.log(np.asarray(a, dtype=float)), np.log(np.asarray(b, dtype=float))
+
+
+def _flat(la: np.ndarray, lb: np.ndarray) -> bool:
+    """No spread on either side: the t statistic is undefined, but the answer is exact."""
+    return bool(np.ptp(la) <= _FLAT and np.ptp(lb) <= _FLAT)
+
+
+def _p(p: float) -> float | None:
+    """A test's p-value, None where the test is 0 / 0 (no spread and no difference left after trimming)."""
     return None if math.isnan(p) else p
 
 
-def detectable_change_pct(a: Sequence[float], b: Sequence[float], alpha: float, power: float = 0.8) -> float | None:
-    """The smallest slowdown (in %) the gate's test at ``alpha`` detects with ``power``, given these samples' spread.
-
-    The usual normal-approximation formula on the log scale,
-    ``(z(1 - alpha/2) + z(power)) * sqrt(se_a^2 + se_b^2)`` with Yuen's
-    standard errors of the trimmed means, and the t quantile for the smaller
-    trimmed sample's degrees of freedom in place of z so that few trials are
-    not flattered.
-    """
-    if len(a) < 2 or len(b) < 2 or min(*a, *b) <= 0:
+def welch_log_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided Yuen-Welch test (trimmed means, unequal variances) on the logs of two independent samples of
+    per-trial values; None below 2 each. It answers "did the case move?", not the gate's question."""
+    logs = _logs(a, b)
+    if logs is None:
         return None
-    _, se_a, h_a = _trimmed(np.log(np.asarray(a, dtype=float)))
-    _, se_b, h_b = _trimmed(np.log(np.asarray(b, dtype=float)))
+    la, lb = logs
+    if _flat(la, lb):
+        return 1.0 if abs(la.mean() - lb.mean()) <= _FLAT else 0.0
+    return _p(float(stats.ttest_ind(la, lb, equal_var=False, trim=TRIM).pvalue))
+
+
+def margin_log_p(a: Sequence[float], b: Sequence[float], margin_pct: float) -> float | None:
+    """One-sided Yuen-Welch p that ``b`` is slower than ``a`` by MORE than ``margin_pct`` percent; None below 2 each.
+
+    H0: ratio <= 1 + margin / 100, H1: ratio > 1 + margin / 100, on the logs. A plain "is it slower?" test
+    grows more certain with every trial, so a run-to-run shift just above the threshold becomes an alarm;
+    this one needs evidence that the slowdown exceeds the threshold. A shift exactly at the margin is H0.
+    """
+    logs = _logs(a, b)
+    if logs is None:
+        return None
+    la, lb = logs
+    shifted = lb - math.log1p(margin_pct / 100.0)
+    if _flat(la, lb):
+        return 0.0 if shifted.mean() - la.mean() > _FLAT else 1.0
+    return _p(float(stats.ttest_ind(shifted, la, equal_var=False, trim=TRIM, alternative="greater").pvalue))
+
+
+def detectable_change_pct(a: Sequence[float], b: Sequence[float], alpha: float, power: float,
+                          margin_pct: float) -> float | None:
+    """The smallest true slowdown (in %) that ``margin_log_p`` at ``alpha`` flags with ``power``, given this spread.
+
+    The gate asks for a slowdown beyond the margin, so what it can catch is the margin plus what the spread
+    costs: ``(1 + margin/100) * exp((t(1 - alpha) + t(power)) * sqrt(se_a^2 + se_b^2)) - 1``, one-sided like
+    the test, with Yuen's standard errors of the trimmed log means and the t quantile for the smaller trimmed
+    sample's degrees of freedom in place of z so that few trials are not flattered. Margin 0: the plain
+    one-sided detectable change.
+    """
+    logs = _logs(a, b)
+    if logs is None:
+        return None
+    _, se_a, h_a = _trimmed(logs[0])
+    _, se_b, h_b = _trimmed(logs[1])
     df = min(h_a, h_b) - 1
-    delta = (stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * math.sqrt(se_a**2 + se_b**2)
-    return (math.exp(delta) - 1.0) * 100.0
+    delta = (stats.t.ppf(1 - alpha, df) + stats.t.ppf(power, df)) * math.sqrt(se_a**2 + se_b**2)
+    return ((1.0 + margin_pct / 100.0) * math.exp(delta) - 1.0) * 100.0

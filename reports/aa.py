@@ -3,8 +3,11 @@
 Nothing changed between the two runs, so every difference is this machine's
 noise, and every case the gate flags is a false alarm. Per case the check
 states how far the two runs landed apart (plainly and against the transport
-floor) and the smallest slowdown the gate could detect given the trial-to-trial
-spread; the threshold a team gates on should sit above both.
+floor), the gate's p-value, and the smallest regression the gate could detect
+at the chosen threshold given the trial-to-trial spread: the threshold plus
+what the spread costs. The threshold a team gates on should sit above the
+distance between the runs, and the detectable figure says how far beyond it a
+slowdown must go to be caught.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ class AACase:
     kind: Kind
     change_pct: float
     floor_change_pct: float | None
-    p_value: float | None
-    detectable_pct: float | None
+    p_value: float | None  # two-sided: did the case move at all?
+    gate_p: float | None  # one-sided: is it slower by more than the threshold?
+    detectable_pct: float | None  # the smallest true slowdown the gate flags at the threshold with POWER
     flagged: bool  # the gate would call this a regression at the threshold: a false alarm
 
 
@@ -68,7 +72,7 @@ class AAResult:
 
     @property
     def resolvable_pct(self) -> float | None:
-        """The smallest threshold at which the gate would detect a slowdown of that size in 90% of the cases."""
+        """The smallest slowdown the gate at the threshold would detect (with POWER) in 90% of the cases."""
         values = sorted(c.detectable_pct for c in self.gated if c.detectable_pct is not None)
         return values[int(0.9 * len(values))] if values else None  # int(0.9 n) <= n - 1: always an index
 
@@ -83,7 +87,8 @@ def aa_result(first: Run, second: Run, threshold_pct: float) -> AAResult:
     """Compare ``second`` with ``first`` (same commit) case by case, as the gate does."""
     cases = tuple(
         AACase(case=c.label, kind=c.kind, change_pct=c.change_pct, floor_change_pct=c.floor_change_pct,
-               p_value=c.p_value, detectable_pct=c.detectable_pct, flagged=c.is_regression(threshold_pct))
+               p_value=c.p_value, gate_p=c.gate_p(threshold_pct), detectable_pct=c.detectable_pct(threshold_pct),
+               flagged=c.is_regression(threshold_pct))
         for c in compare_runs(second, first)
     )
     return AAResult(first=str(first.path), second=str(second.path), threshold_pct=threshold_pct,

@@ -9,12 +9,17 @@ Each trial also measured the transport floor it stands on (raw ``GET`` for
 warm reads, raw ``SELECT 1`` for everything that reaches the database) in the
 same minutes, so every per-trial median is first divided by its own trial's
 floor: what is left is the case's cost relative to this machine's state at
-that moment. A regression is a case whose floor-relative trial values are
-significantly higher (two-sided Welch t-test on their logs, p < ``ALPHA``) and
-that is slower by more than the threshold both relative to its floor and in
-plain terms. The reference cases measure the machine, so they are shown but
-never gate. Each comparison also states the smallest slowdown the two runs'
-trial-to-trial spread lets the test detect.
+that moment. A regression is a case that the data show, at ``ALPHA``, to be
+slower by MORE than the threshold: a one-sided Yuen-Welch test on the logs of
+the floor-relative trial values against the margin (H0: ratio <= 1 + pct/100),
+and the point change beyond the threshold both relative to its floor and in
+plain terms. Asking "significantly slower?" instead would let every run-to-run
+shift just above the threshold become an alarm once there are enough trials.
+The two-sided p-value still gives each case its verdict (slower, faster, no
+significant change). The reference cases measure the machine, so they are
+shown but never gate. Each comparison also states the smallest true slowdown
+the gate would flag with ``POWER``, given the two runs' trial-to-trial spread
+and the threshold.
 """
 
 from __future__ import annotations
@@ -28,20 +33,28 @@ import pandas as pd
 from balance_bench.coordinates import CacheState, Coordinates, Kind
 from balance_bench.reports.runs import Run
 from balance_bench.results import CaseResult
-from balance_bench.statistics import detectable_change_pct, geometric_estimate, welch_log_p
+from balance_bench.statistics import detectable_change_pct, geometric_estimate, margin_log_p, welch_log_p
 
 __all__ = ["ALPHA", "POWER", "FLOORS", "Comparison", "floor_of", "floor_values", "trial_values", "compare_runs",
-           "unmatched", "regressions", "comparisons_frame", "NOT_TESTED", "NO_CHANGE", "SLOWER", "FASTER"]
+           "unmatched", "regressions", "comparisons_frame", "below_alpha", "NOT_TESTED", "NO_CHANGE", "SLOWER",
+           "FASTER", "GATE_P"]
 
 ALPHA = 0.01
 """Significance level: strict, because a report compares dozens of cases and some will differ by chance."""
 POWER = 0.8
 """The power at which the detectable slowdown is stated."""
+GATE_P = "p (gate: slower by > threshold)"
+"""The gate's one-sided p-value, by name, wherever a table shows it."""
 
 FLOORS = {"redis": "raw_redis_get", "postgres": "raw_pg_select_1"}
 """The reference cases that measure each transport's floor in every trial."""
 
 NOT_TESTED, NO_CHANGE, SLOWER, FASTER = "not tested", "no significant change", "slower", "faster"
+
+
+def below_alpha(p: float | None) -> bool:
+    """Whether a p-value is evidence at ``ALPHA`` (strictly below it); a test that could not run is not."""
+    return p is not None and p < ALPHA
 
 
 def floor_of(coords: Coordinates) -> str | None:
@@ -83,8 +96,8 @@ class Comparison:
     floor: str | None  # the floor the case was divided by, when both runs measured it in every trial
     floor_ratio: float | None  # that floor's current / baseline
     relative_ratio: float | None  # current / baseline of the floor-relative per-trial values
-    p_value: float | None  # Welch t on the logs of the (floor-relative) per-trial values
-    detectable_pct: float | None  # the smallest slowdown that test detects at ALPHA with POWER
+    before: tuple[float, ...]  # the baseline's per-trial values that are tested: floor-relative when ``floor``
+    after: tuple[float, ...]  # the current run's, likewise
 
     @property
     def kind(self) -> Kind:
@@ -105,8 +118,21 @@ class Comparison:
         return None if self.relative_ratio is None else (self.relative_ratio - 1.0) * 100.0
 
     @property
+    def p_value(self) -> float | None:
+        """Two-sided Yuen-Welch p on the logs of the tested values: did the case move at all?"""
+        return welch_log_p(self.before, self.after)
+
+    def gate_p(self, pct: float) -> float | None:
+        """The gate's one-sided p: evidence that the case is slower by MORE than ``pct`` percent."""
+        return margin_log_p(self.before, self.after, pct)
+
+    def detectable_pct(self, pct: float) -> float | None:
+        """The smallest true slowdown the gate at ``pct`` flags with ``POWER`` (always above ``pct``)."""
+        return detectable_change_pct(self.before, self.after, ALPHA, POWER, pct)
+
+    @property
     def significant(self) -> bool:
-        return self.p_value is not None and self.p_value < ALPHA
+        return below_alpha(self.p_value)
 
     @property
     def verdict(self) -> str:
@@ -119,24 +145,31 @@ class Comparison:
         return SLOWER if gated > 1 else FASTER
 
     def is_regression(self, pct: float) -> bool:
-        """Significantly slower by more than ``pct`` percent, both in plain terms and relative to its floor.
+        """Shown (gate p < ALPHA) to be slower by more than ``pct`` percent, and beyond it in plain terms and
+        relative to its floor.
 
         Reference cases measure the machine, not the code: they are compared but never a regression.
         """
         if self.kind is Kind.REFERENCE:
             return False
         beyond_floor = self.floor_change_pct is None or self.floor_change_pct > pct
-        return self.significant and self.change_pct > pct and beyond_floor
+        return self.change_pct > pct and beyond_floor and below_alpha(self.gate_p(pct))
 
-    def line(self) -> str:
-        """One line for the terminal."""
-        p = "n/a" if self.p_value is None else f"{self.p_value:.2g}"
+    def line(self, pct: float | None) -> str:
+        """One line for the terminal; with the threshold ``pct``, also the gate's p-value."""
+        p = _p_text(self.p_value)
+        gate = "" if pct is None else f"; gate p={_p_text(self.gate_p(pct))} for slower by more than {pct:g}%"
         floor = ""
         if self.floor_change_pct is not None and self.floor_ratio is not None:
             floor = (f", {self.floor_change_pct:+.1f}% against the {self.floor} floor, "
                      f"which moved {(self.floor_ratio - 1) * 100:+.1f}%")
+        trials = f"{self.baseline_trials}+{self.current_trials} trials"
         return (f"{self.label}: {self.baseline_median_ms:.4g} ms -> {self.current_median_ms:.4g} ms "
-                f"({self.change_pct:+.1f}%{floor}; p={p} over {self.baseline_trials}+{self.current_trials} trials)")
+                f"({self.change_pct:+.1f}%{floor}; p={p} over {trials}{gate})")
+
+
+def _p_text(p: float | None) -> str:
+    return "n/a" if p is None else f"{p:.2g}"
 
 
 def _geomean(values: Sequence[float]) -> float | None:
@@ -165,8 +198,8 @@ def _compare(current: Run, baseline: Run, now: CaseResult, before: CaseResult) -
         floor=floor_of(now.coords) if usable else None,
         floor_ratio=floor_ratio,
         relative_ratio=relative_ratio,
-        p_value=welch_log_p(rel_before, rel_now),
-        detectable_pct=detectable_change_pct(rel_before, rel_now, ALPHA, POWER),
+        before=tuple(rel_before),
+        after=tuple(rel_now),
     )
 
 
@@ -188,12 +221,15 @@ def unmatched(current: Run, baseline: Run) -> tuple[list[Coordinates], list[Coor
 
 
 def regressions(comparisons: Sequence[Comparison], pct: float) -> list[Comparison]:
-    """The comparisons that are significant slowdowns by more than ``pct`` percent."""
+    """The comparisons shown to be slower by more than ``pct`` percent (``Comparison.is_regression``)."""
     return [c for c in comparisons if c.is_regression(pct)]
 
 
 def comparisons_frame(comparisons: Sequence[Comparison], pct: float | None = None) -> pd.DataFrame:
-    """A table of the comparisons (slowest change first), for the report and notebooks."""
+    """A table of the comparisons (slowest change first), for the report and notebooks.
+
+    Without a threshold there is no gate: no gate p, and the detectable slowdown is the plain one-sided one.
+    """
     rows = [
         {
             "case": c.label,
@@ -203,7 +239,8 @@ def comparisons_frame(comparisons: Sequence[Comparison], pct: float | None = Non
             "change vs floor (%)": c.floor_change_pct,
             "trials": f"{c.baseline_trials}+{c.current_trials}",
             "p (Welch, trials)": c.p_value,
-            "detectable (%)": c.detectable_pct,
+            GATE_P: None if pct is None else c.gate_p(pct),
+            "detectable (%)": c.detectable_pct(0.0 if pct is None else pct),
             "verdict": ("regression" if pct is not None and c.is_regression(pct) else c.verdict),
         }
         for c in comparisons

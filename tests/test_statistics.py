@@ -12,6 +12,7 @@ from balance_bench.statistics import (
     detectable_change_pct,
     geometric_estimate,
     improvement_estimate,
+    margin_log_p,
     mean_estimate,
     paired_values,
     ratio_estimate,
@@ -165,7 +166,8 @@ def test_the_gate_test_is_yuen_welch_on_trimmed_logs() -> None:
 
 
 def test_detectable_change_grows_with_spread_and_shrinks_with_trials() -> None:
-    """The detectable slowdown follows (t(1-a/2) + t(power)) * se on the log scale, se Yuen's (one trimmed a side)."""
+    """The detectable slowdown follows (t(1-a) + t(power)) * se on the log scale (one-sided, like the gate), se
+    Yuen's (one trimmed a side); a margin multiplies it in: (1 + margin) * exp(...) - 1."""
     from scipy.stats import t as student
 
     a = [1.0, 1.1, 0.9, 1.05, 0.95]
@@ -173,12 +175,90 @@ def test_detectable_change_grows_with_spread_and_shrinks_with_trials() -> None:
     wins = [logs[1], logs[1], logs[2], logs[3], logs[3]]
     m = sum(wins) / 5
     se = math.sqrt(sum((w - m) ** 2 for w in wins) / 4) * math.sqrt(5) / 3
-    expected = (math.exp((student.ppf(0.995, 2) + student.ppf(0.8, 2)) * math.sqrt(2) * se) - 1) * 100
-    assert detectable_change_pct(a, a, 0.01) == pytest.approx(expected)
-    wider = detectable_change_pct([x**2 for x in a], [x**2 for x in a], 0.01)
-    more = detectable_change_pct(a * 4, a * 4, 0.01)
+    spread = math.exp((student.ppf(0.99, 2) + student.ppf(0.8, 2)) * math.sqrt(2) * se)
+    expected = (spread - 1) * 100
+    assert detectable_change_pct(a, a, 0.01, 0.8, 0.0) == pytest.approx(expected)
+    assert detectable_change_pct(a, a, 0.01, 0.8, 10.0) == pytest.approx((1.1 * spread - 1) * 100)
+    assert detectable_change_pct(a, a, 0.01, 0.8, 10.0) > 10.0 + expected  # a product, not a sum
+    wider = detectable_change_pct([x**2 for x in a], [x**2 for x in a], 0.01, 0.8, 0.0)
+    more = detectable_change_pct(a * 4, a * 4, 0.01, 0.8, 0.0)
     assert wider is not None and more is not None and wider > expected > more
-    assert detectable_change_pct([1.0], a, 0.01) is None
+    assert detectable_change_pct([1.0], a, 0.01, 0.8, 0.0) is None
+
+
+def test_detectable_change_uses_the_alpha_and_power_it_is_given() -> None:
+    """n = 2 a side, nothing trimmed, df 1 (Cauchy: t(q, 1) = tan(pi (q - 1/2))): alpha 0.05 and power 0.5 by hand."""
+    a, b = [1.0, math.e**0.1], [2.0, 2.0 * math.e**0.1]
+    se = math.sqrt(0.1**2 / 2 / 2 * 2)  # each side: variance 0.1^2 / 2 over 2 trials
+    quantiles = math.tan(math.pi * (0.95 - 0.5)) + math.tan(math.pi * (0.5 - 0.5))
+    assert detectable_change_pct(a, b, 0.05, 0.5, 20.0) == pytest.approx((1.2 * math.exp(quantiles * se) - 1) * 100)
+
+
+# --- the gate's one-sided test against a margin ----------------------------------------------------------------
+
+
+def _two_a_side(shift: float, spread: float) -> tuple[list[float], list[float]]:
+    """Logs {0, s} and {d, d + s}: each variance s^2 / 2, se^2 = s^2 / 2, t = (d - m) / (s / sqrt 2), Welch df = 2."""
+    return [1.0, math.exp(spread)], [math.exp(shift), math.exp(shift + spread)]
+
+
+def _t2_sf(t: float) -> float:
+    """Student's t survival function with 2 degrees of freedom, in closed form."""
+    return 0.5 - t / (2 * math.sqrt(t * t + 2))
+
+
+def test_the_margin_test_is_one_sided_welch_against_the_margin_by_hand() -> None:
+    """n = 2 a side: p = sf_2((d - log(1 + m)) / (s / sqrt 2)) for slower-by-more-than-m; faster or less: p > 1/2."""
+    a, b = _two_a_side(0.5, 0.05)
+    for margin in (0.0, 10.0, 50.0, 80.0):
+        t = (0.5 - math.log(1 + margin / 100)) / (0.05 / math.sqrt(2))
+        assert margin_log_p(a, b, margin) == pytest.approx(_t2_sf(t)), margin
+    assert margin_log_p(a, b, 10.0) < 0.01 < margin_log_p(a, b, 50.0)  # type: ignore[operator]
+    assert margin_log_p(b, a, 0.0) == pytest.approx(_t2_sf(-0.5 / (0.05 / math.sqrt(2))))  # faster: near 1
+    assert margin_log_p(a, b, 0.0) == pytest.approx(welch_log_p(a, b) / 2)  # type: ignore[operator]
+
+
+def test_the_margin_test_trims_like_the_two_sided_one() -> None:
+    """Ten trials with an outlier each side, against scipy's trimmed test called directly on the shifted logs."""
+    from scipy import stats
+
+    a = [1.0, 1.02, 0.98, 1.01, 0.99, 1.0, 1.03, 0.97, 1.0, 3.0]
+    b = [1.3, 1.32, 1.28, 1.31, 1.29, 1.3, 1.33, 1.27, 1.3, 0.2]
+    for margin in (10.0, 25.0, 30.0):
+        la, lb = [math.log(x) for x in a], [math.log(x) - math.log(1 + margin / 100) for x in b]
+        expected = stats.ttest_ind(lb, la, equal_var=False, trim=0.2, alternative="greater").pvalue
+        assert margin_log_p(a, b, margin) == pytest.approx(expected), margin
+    assert margin_log_p(a, b, 10.0) < 0.01 < margin_log_p(a, b, 30.0)  # type: ignore[operator]
+
+
+def test_flat_samples_are_decided_exactly_against_the_margin() -> None:
+    """No spread: slower by more than the margin is certain (p 0); at the margin, or within rounding of it, or
+    below it, there is no evidence (p 1): a slowdown exactly at the threshold is not beyond it."""
+    assert margin_log_p([2.0, 2.0], [3.0, 3.0], 49.0) == 0.0
+    assert margin_log_p([2.0, 2.0], [3.0, 3.0], 50.0) == 1.0
+    assert margin_log_p([2.0, 2.0], [3.0, 3.0], 51.0) == 1.0
+    assert margin_log_p([2.0, 2.0, 2.0], [3.0 * (1 + 1e-14)] * 3, 50.0) == 1.0  # within rounding of the margin
+    assert margin_log_p([2.0, 2.0, 2.0], [3.0 * (1 + 1e-11)] * 3, 50.0) == 0.0  # beyond it
+    assert margin_log_p([2.0, 2.0], [2.0, 2.0], 0.0) == 1.0 and margin_log_p([2.0, 2.0], [1.0, 1.0], 0.0) == 1.0
+
+
+def test_one_flat_side_is_still_tested_against_the_margin() -> None:
+    """1, 1, 1 against 1.2 x (1, 1.1, 0.9), margin 10%: t = (mean(log b) - log 1.1) / se_b, 2 degrees of freedom."""
+    from scipy.stats import t as student
+
+    b = [1.2, 1.32, 1.08]
+    lb = [math.log(x) for x in b]
+    mean = sum(lb) / 3
+    se = math.sqrt(sum((x - mean) ** 2 for x in lb) / 2 / 3)
+    assert margin_log_p([1.0, 1.0, 1.0], b, 10.0) == pytest.approx(student.sf((mean - math.log(1.1)) / se, 2))
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")  # scipy's, on the 0 / 0 it meets
+def test_trimmed_samples_without_spread_are_decided_against_the_margin() -> None:
+    """1, 1, 1, 1, 5 against 2, 2, 2, 2, 9 trims to a flat 1 against a flat 2: beyond a 50% margin certain (p 0),
+    short of a 150% margin no evidence (p 1), exactly at 100% 0 / 0: no test (None, never nan)."""
+    a, b = [1.0, 1.0, 1.0, 1.0, 5.0], [2.0, 2.0, 2.0, 2.0, 9.0]
+    assert (margin_log_p(a, b, 50.0), margin_log_p(a, b, 150.0), margin_log_p(a, b, 100.0)) == (0.0, 1.0, None)
 
 
 # --- each guard and filter on both sides, with answers worked out by hand or by scipy directly ------------------
@@ -232,7 +312,8 @@ def test_the_gate_test_refuses_one_trial_or_a_non_positive_value_on_either_side(
         for a, b in (([1.0], [1.0, 1.0]), ([1.0, 1.0], [1.0]), ([1.0], [2.0, 2.1, 2.2]),
                      ([1.0, 0.0], [1.0, 2.0]), ([1.0, 2.0], [1.0, 0.0]), ([1.0, 2.0], [-1.0, 2.0])):
             assert welch_log_p(a, b) is None, (a, b)
-            assert detectable_change_pct(a, b, 0.01) is None, (a, b)
+            assert margin_log_p(a, b, 10.0) is None, (a, b)
+            assert detectable_change_pct(a, b, 0.01, 0.8, 10.0) is None, (a, b)
 
 
 def test_equal_flat_samples_away_from_one_are_no_change() -> None:
@@ -264,10 +345,10 @@ def test_trimmed_samples_without_spread_and_equal_centres_give_no_p_value() -> N
 
 
 def test_two_trials_a_side_give_a_detectable_change() -> None:
-    """n = 2, nothing trimmed: (t(0.995, 1) + t(0.8, 1)) * sqrt(sa^2/2 + sb^2/2) on the log scale."""
+    """n = 2, nothing trimmed: (t(0.99, 1) + t(0.8, 1)) * sqrt(sa^2/2 + sb^2/2) on the log scale."""
     from scipy.stats import t as student
 
     a, b = [1.0, 1.1], [1.0, 1.2]
     var = [(math.log(x) - math.log(y)) ** 2 / 2 for x, y in ((1.1, 1.0), (1.2, 1.0))]  # two values: d^2 / 2
-    delta = (student.ppf(0.995, 1) + student.ppf(0.8, 1)) * math.sqrt(var[0] / 2 + var[1] / 2)
-    assert detectable_change_pct(a, b, 0.01) == pytest.approx((math.exp(delta) - 1) * 100)
+    delta = (student.ppf(0.99, 1) + student.ppf(0.8, 1)) * math.sqrt(var[0] / 2 + var[1] / 2)
+    assert detectable_change_pct(a, b, 0.01, 0.8, 0.0) == pytest.approx((math.exp(delta) - 1) * 100)

@@ -35,12 +35,13 @@ def _print(result: AAResult, console: Console) -> None:
     from rich.table import Table
 
     table = Table(title=f"A/A: the same commit twice ({result.trials[0]} + {result.trials[1]} trials)")
-    for column in ("case", "change %", "vs floor %", "p", "detectable %", "gate"):
+    for column in ("case", "change %", "vs floor %", "p", "gate p", "detectable %", "gate"):
         table.add_column(column, justify="left" if column == "case" else "right")
     for c in sorted(result.cases, key=lambda c: -(c.detectable_pct or 0.0)):
         table.add_row(escape(c.case), f"{c.change_pct:+.1f}",  # labels hold [..]: not markup
                       "—" if c.floor_change_pct is None else f"{c.floor_change_pct:+.1f}",
                       "—" if c.p_value is None else f"{c.p_value:.2g}",
+                      "—" if c.gate_p is None else f"{c.gate_p:.2g}",
                       "—" if c.detectable_pct is None else f"{c.detectable_pct:.1f}",
                       "[red]FALSE ALARM[/]" if c.flagged else ("ok" if c in result.gated else "machine floor"))
     console.print(table)

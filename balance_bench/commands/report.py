@@ -61,5 +61,5 @@ def run(config: Config, args: argparse.Namespace) -> int:
                          "so there is nothing to test for regressions")
     bad = regressions(comparisons, pct)
     for comparison in bad:
-        print(f"regression over {pct:g}%: {comparison.line()}", file=sys.stderr)
+        print(f"regression over {pct:g}%: {comparison.line(pct)}", file=sys.stderr)
     return 1 if bad else 0
