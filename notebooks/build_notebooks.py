@@ -306,8 +306,10 @@ else:
 
 Cases are matched by their coordinates. `change (%)` compares the geometric means of the per-trial medians
 (above 0: slower); `change vs floor (%)` divides each trial's median by the transport floor measured in the
-same trial first. A change only counts when a Welch t-test on both runs' (floor-relative) per-trial medians
-is significant (p < 0.01); `detectable (%)` is the smallest slowdown that test can find with 80% power.
+same trial first. `verdict` counts a change when a two-sided Welch t-test on both runs' (floor-relative)
+per-trial medians is significant (p < 0.01). The CI gate (`report --fail-on-regression PCT`) asks instead whether
+a case is slower by *more* than PCT (one-sided, p < 0.01); this table has no threshold, so its gate column is
+empty and `detectable (%)` is the smallest slowdown a one-sided test finds with 80% power.
 """)
     nb.code('''
 if BASELINE_DIR is None:
