@@ -23,6 +23,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from balance_bench.config import RUN_TRIALS
 from balance_bench.coordinates import OPTIMIZED, PROJECTIONS, CacheState, Kind, Migration
 from balance_bench.errors import BenchError, redact
 from balance_bench.network import FORMULA, Profile, is_local_server
@@ -226,6 +227,7 @@ def render_report(run: Run, baseline: Run | None = None, fail_on_regression: flo
         "environment": environment,
         "design": run.design,
         "order_blocks": ORDER_BLOCKS,
+        "run_trials": RUN_TRIALS,
         "schema_version": run.summary.schema_version,
         "captured_at": str(environment.get("captured_at", "unknown")),
         "scales": scales,

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from balance_bench.config import DATASET, SERVICE, Config
+from balance_bench.config import DATASET, QUICK_TRIALS, RUN_TRIALS, SERVICE, Config
 from balance_bench.errors import BenchError
 
 if TYPE_CHECKING:
@@ -23,8 +23,6 @@ NAME = "run"
 HELP = ("run the benchmark matrix (or, with --experiments, the chosen experiments) in randomized interleaved "
         "trials and write a run directory with the report")
 OPTIONS = (*SERVICE, *DATASET, "out", "quick", "trials", "order_seed", "cpu", "replica_dsn", "experiments", "network")
-RUN_TRIALS = 10
-QUICK_TRIALS = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def with_trials(config: Config) -> Config:
-    """``config`` with its trial count decided: ``--trials`` if given, else 10 (3 with ``--quick``)."""
+    """``config`` with its trial count: ``--trials`` if given, else RUN_TRIALS (QUICK_TRIALS with ``--quick``)."""
     return replace(config, trials=config.trials or (QUICK_TRIALS if config.quick else RUN_TRIALS))
 
 
