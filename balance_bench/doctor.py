@@ -28,7 +28,7 @@ from balance_model.cache import FAMILIES, BalanceCache, KeyFamily
 from balance_model.model import BalanceModel
 from balance_model.schema import INDEX_012_NAMES
 
-__all__ = ["Check", "STATUSES", "diagnose", "diagnose_scales"]
+__all__ = ["Check", "STATUSES", "diagnose", "diagnose_scales", "hit_rate_text", "dead_ratio", "needs_vacuum"]
 
 DEAD_TUPLE_RATIO_WARN = 0.10
 TTL_SLACK_S = 5  # a key read right after its fill has lost at most this much of its TTL
@@ -93,7 +93,7 @@ def _cache_hit_rate(cache: BalanceCache) -> Check:
     """The cache's own counters over the key checks' reads: each family must hit when read a second time."""
     stats = cache.stats()
     hits, misses, errors = (sum(getattr(s, field) for s in stats.values()) for field in ("hits", "misses", "errors"))
-    rate = f"{hits / (hits + misses):.0%}" if hits + misses else "n/a"
+    rate = hit_rate_text(hits, misses)
     counts = (f"the cache's own counters (BalanceCache.stats(), the key checks' reads only): {hits} hits, "
               f"{misses} misses, {errors} errors, hit rate {rate}")
     never = sorted(name for name, s in stats.items() if s.hits == 0)
@@ -108,10 +108,15 @@ def _server_hit_rate(client: redis.Redis) -> Check:
     """The server's INFO keyspace counters: shown beside the cache's, not judged, since they count more."""
     stats = client.info("stats")
     hits, misses = int(stats.get("keyspace_hits", 0)), int(stats.get("keyspace_misses", 0))
-    rate = f"{hits / (hits + misses):.0%}" if hits + misses else "n/a"
+    rate = hit_rate_text(hits, misses)
     return Check("hit-rate:server", "info",
                  f"server-wide INFO counters since the server started: {hits} hits, {misses} misses, hit rate {rate} "
                  "(every lookup on this server: the cache's fill-token lookups and other clients' keys too)")
+
+
+def hit_rate_text(hits: int, misses: int) -> str:
+    """A hit rate in whole percent, or ``n/a`` before the first lookup (never a division by zero)."""
+    return f"{hits / (hits + misses):.0%}" if hits + misses else "n/a"
 
 
 def _index_checks(engine: Engine, params: Any) -> Iterator[Check]:
@@ -187,12 +192,22 @@ def _bloat_check(engine: Engine) -> Check:
     if row is None:
         return Check("bloat", "fail", "table balances not found", "seed the dataset: `balance-bench seed`")
     live, dead, vacuumed, analysed = row
-    ratio = dead / max(live + dead, 1)
+    ratio = dead_ratio(live, dead)
     message = (f"balances: {live} live, {dead} dead tuples ({ratio:.1%}); last vacuum {vacuumed or 'never'}, "
                f"last analyze {analysed or 'never'}")
-    if ratio > DEAD_TUPLE_RATIO_WARN or analysed is None:
+    if needs_vacuum(ratio, analysed is not None):
         return Check("bloat", "warn", message, "VACUUM ANALYZE balances;")
     return Check("bloat", "pass", message)
+
+
+def dead_ratio(live: int, dead: int) -> float:
+    """Dead tuples' share of all the table's tuples; 0 for a table with none (never a division by zero)."""
+    return dead / max(live + dead, 1)
+
+
+def needs_vacuum(ratio: float, analysed: bool) -> bool:
+    """Warn above the dead-tuple ratio (exactly at it is still fine), or when the planner has no statistics."""
+    return ratio > DEAD_TUPLE_RATIO_WARN or not analysed
 
 
 def diagnose(endpoints: Endpoints, database: str, params: Any,

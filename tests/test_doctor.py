@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import redis
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url
 
+from balance_bench import doctor as doctor_module
 from balance_bench.config import Config
 from balance_bench.doctor import (
     DEAD_TUPLE_RATIO_WARN,
     Check,
     _bloat_check,
     _index_catalog_check,
+    _server_hit_rate,
+    dead_ratio,
     diagnose,
     diagnose_scales,
+    hit_rate_text,
+    needs_vacuum,
 )
 from balance_bench.fixtures import migrate
 from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned
@@ -393,3 +401,73 @@ def test_a_plan_on_another_012_index_warns_and_names_it(endpoints: Endpoints, cl
         "index-use:total_balance_by_user", "warn",
         "total_balance_by_user plan uses idx_balances_user_token, not the guide's idx_balances_user_usd",
         "the planner prefers another migration 012 index here; compare both plans in the report")
+
+
+def test_a_hit_rate_is_whole_percent_and_n_a_before_any_lookup() -> None:
+    """0 lookups: n/a (no division by zero); one hit, one miss: 50%; three hits, one miss: 75%."""
+    assert (hit_rate_text(0, 0), hit_rate_text(1, 1), hit_rate_text(3, 1), hit_rate_text(0, 2)) == (
+        "n/a", "50%", "75%", "0%")
+
+
+def test_the_server_hit_rate_of_a_fresh_redis_is_n_a_then_counts_its_lookups(tmp_path: Path) -> None:
+    """A Redis of our own, started for this test: no lookup yet is n/a; a miss and then a hit are one each, 50%."""
+    child, server = start_redis(tmp_path)
+    try:
+        client = redis.Redis(unix_socket_path=str(server.socket))
+        fresh = _server_hit_rate(client)
+        client.get("doctor-test:k")
+        client.set("doctor-test:k", "v")
+        client.get("doctor-test:k")
+        counted = _server_hit_rate(client)
+        client.close()
+    finally:
+        stop_redis(server, child)
+    assert (fresh.name, fresh.status) == ("hit-rate:server", "info")
+    assert "0 hits, 0 misses, hit rate n/a " in fresh.message, fresh
+    assert "1 hits, 1 misses, hit rate 50% " in counted.message, counted
+
+
+def test_the_dead_tuple_ratio_and_its_threshold_exactly() -> None:
+    """900 live, 100 dead is exactly the 10% threshold: fine; one live fewer is above it: warn. No tuples: 0, not
+    a division by zero; a lone dead tuple: all dead. No statistics warn whatever the ratio."""
+    assert DEAD_TUPLE_RATIO_WARN == 0.10
+    assert (dead_ratio(900, 100), dead_ratio(0, 0), dead_ratio(0, 1), dead_ratio(3, 1)) == (0.1, 0.0, 1.0, 0.25)
+    assert not needs_vacuum(dead_ratio(900, 100), analysed=True)
+    assert needs_vacuum(dead_ratio(899, 100), analysed=True)
+    assert needs_vacuum(0.0, analysed=False) and not needs_vacuum(0.0, analysed=True)
+
+
+def test_the_index_checks_connect_with_the_password_they_were_given(endpoints: Endpoints, clone: str, tiny: Dataset,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan-recording engine gets the real password, not the masked one a rendered URL shows by default (a
+    server that asks for it would refuse "***"); this server trusts, so the URL is read on its way in."""
+    secret = "doctor-s3cret"
+    given = replace(endpoints, pg_url=make_url(endpoints.pg_url).set(password=secret).render_as_string(
+        hide_password=False))
+    seen: list[str] = []
+    real = doctor_module.recording_engine
+
+    def spy(url_text: str) -> Any:
+        seen.append(url_text)
+        return real(url_text)
+
+    monkeypatch.setattr(doctor_module, "recording_engine", spy)
+    checks = _by_name(diagnose(given, clone, tiny.params))
+    assert checks["indexes-012"].status == "pass"
+    assert len(seen) == 1 and make_url(seen[0]).password == secret and "***" not in seen[0]
+
+
+def test_a_redis_that_accepts_and_never_answers_fails_the_ping_within_seconds(endpoints: Endpoints, clone: str,
+                                                                             tiny: Dataset) -> None:
+    """A socket that takes the connection and says nothing: PING times out (5 s) and fails; it does not hang."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        mute = replace(endpoints, redis_url=f"redis://127.0.0.1:{silent.getsockname()[1]}/0", redis_prefix="")
+        found: list[list[Check]] = []
+        worker = threading.Thread(target=lambda: found.append(diagnose(mute, clone, tiny.params)), daemon=True)
+        worker.start()
+        worker.join(timeout=60)
+        hung = worker.is_alive()
+    worker.join(timeout=10)  # closing the socket resets a connection still waiting
+    assert not hung, "the doctor waited more than 60 s on a silent Redis"
+    ping = found[0][0]
+    assert (ping.name, ping.status) == ("redis-ping", "fail") and "Timeout" in ping.message, ping
