@@ -8,7 +8,7 @@ pool's checkout/reset work (tens of microseconds, as much as a primary-key
 lookup). Statements run on the psycopg connection itself with ``prepare=True``,
 so each connection parses and plans a statement once. Connections go back to
 the engine's pool (autocommit off again) when more than ``max_idle`` are idle, on
-``close()``, or are invalidated when the server broke them. At most ``max_idle``
+``close()``, or are invalidated when the server broke them or a statement was interrupted midway. At most ``max_idle``
 are held idle, which defaults to the engine pool's size, so the pool's overflow
 stays available to everyone else; size the pool for the model's concurrency.
 
@@ -25,6 +25,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
 import psycopg
+from psycopg import pq
 from psycopg_pool import ConnectionPool
 from sqlalchemy import Engine
 from sqlalchemy.pool import PoolProxiedConnection
@@ -69,7 +70,7 @@ class HeldConnections:
             self._release(pooled, conn)
 
     def _release(self, pooled: PoolProxiedConnection, conn: psycopg.Connection) -> None:
-        if conn.broken or conn.closed:
+        if not _reusable(conn):
             pooled.invalidate()
         elif len(self._idle) < self._max_idle:
             self._idle.append(pooled)
@@ -78,6 +79,9 @@ class HeldConnections:
 
     @staticmethod
     def _give_back(pooled: PoolProxiedConnection, conn: psycopg.Connection) -> None:
+        if not _reusable(conn):
+            pooled.invalidate()
+            return
         conn.autocommit = False  # the engine's other users expect its default
         pooled.close()
 
@@ -86,6 +90,12 @@ class HeldConnections:
         while self._idle:
             pooled = self._idle.pop()
             self._give_back(pooled, pooled.driver_connection)  # type: ignore[arg-type]
+
+
+def _reusable(conn: psycopg.Connection[Any]) -> bool:
+    """Open, unbroken and idle: a statement interrupted midway (Ctrl-C while the server still runs it) leaves the
+    connection busy with a result nobody will read; it can be neither reused nor reset, only discarded."""
+    return not (conn.broken or conn.closed) and conn.info.transaction_status is pq.TransactionStatus.IDLE
 
 
 class PooledConnections:

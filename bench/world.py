@@ -22,6 +22,7 @@ this run wrote (by its own prefix), nothing else.
 from __future__ import annotations
 
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import psycopg
@@ -90,11 +91,14 @@ class Copy:
         return self.models[key]
 
     def close(self) -> None:
-        for model in self.models.values():
-            model.close()
-        self.engine.dispose()
-        self.capture_engine.dispose()
-        self.traffic.close()
+        """Close every model and engine; each is closed even when closing another failed (the last error is
+        raised once all are done)."""
+        with ExitStack() as stack:
+            stack.callback(self.traffic.close)
+            stack.callback(self.capture_engine.dispose)
+            stack.callback(self.engine.dispose)
+            for model in self.models.values():
+                stack.callback(model.close)
 
 
 @dataclass
@@ -179,17 +183,28 @@ class World:
         return {name: dict(w.index_sizes) for name, w in self.scales.items()}
 
     def close(self) -> None:
-        """Drop this run's copies and delete the cache keys it wrote (by its own prefix only)."""
-        for world in self.scales.values():
-            for copy in world.copies.values():
-                copy.close()
+        """Drop this run's copies and delete the cache keys it wrote (by its own prefix only).
+
+        Each step runs even when an earlier one failed: after a Ctrl-C mid-statement, closing a model may fail,
+        and the copies must be dropped all the same (their connections are ended by the forced drop).
+        """
+        with ExitStack() as stack:
+            stack.callback(self.redis.close)
+            stack.callback(self._delete_keys)
+            stack.callback(self._drop_databases)
+            for world in self.scales.values():
+                for copy in world.copies.values():
+                    stack.callback(copy.close)
+
+    def _drop_databases(self) -> None:
         for name in self._databases:
             drop_owned(self.endpoints, name)
+
+    def _delete_keys(self) -> None:
         if not self.endpoints.redis_embedded:
             keys = list(self.redis.scan_iter(match=f"{_glob_escape(self.key_prefix)}*", count=1000))
             for start in range(0, len(keys), 500):
                 self.redis.delete(*keys[start:start + 500])
-        self.redis.close()
 
 
 def _write_target(engine: Engine, dataset: Dataset) -> WriteTarget:

@@ -1,7 +1,9 @@
-"""The model on a shared psycopg_pool: same answers as on its own connections, autocommit required, pool left open."""
+"""Where the model's connections come from: a shared psycopg_pool (same answers, autocommit required, pool left
+open) or connections held from the engine (one interrupted mid-statement is never reused)."""
 
 from __future__ import annotations
 
+import signal
 import threading
 from decimal import Decimal
 
@@ -11,7 +13,7 @@ from sqlalchemy import Engine
 
 from balance_bench.fixtures.services import psycopg_dsn
 from balance_model.cache import BalanceCache
-from balance_model.connections import PooledConnections
+from balance_model.connections import HeldConnections, PooledConnections
 from balance_model.model import BalanceModel
 from tests.balance_model.conftest import db_balance, strict
 
@@ -56,3 +58,33 @@ def test_a_pool_without_autocommit_is_refused(db: Engine) -> None:
     """Statements must commit on their own: a transactional pool is a ValueError naming the fix."""
     with _pool(db, 1, autocommit=False) as pool, pytest.raises(ValueError, match="autocommit"):
         PooledConnections(pool)
+
+
+class _Interrupted(Exception):
+    """What the timer raises in the middle of a statement, as Ctrl-C would."""
+
+
+def _interrupt_after(seconds: float) -> None:
+    def handler(signum: int, frame: object) -> None:
+        raise _Interrupted
+
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def test_a_statement_interrupted_midway_leaves_its_connection_out_and_close_works(db: Engine) -> None:
+    """Interrupted while the server still runs the statement, the connection is never reused, close() succeeds
+    (a run's teardown after Ctrl-C must get on to dropping its databases), and the next call gets a fresh one."""
+    held = HeldConnections(db)
+    previous = signal.getsignal(signal.SIGALRM)
+    try:
+        with pytest.raises(_Interrupted), held.connection() as conn:
+            _interrupt_after(0.3)
+            conn.execute("SELECT pg_sleep(3)")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    with held.connection() as again:
+        assert again is not conn
+        assert again.execute("SELECT 1").fetchone() == (1,)
+    held.close()
