@@ -109,8 +109,8 @@ def test_ci_modes_read_from_pyproject(mutation: ModuleType) -> None:
     with pytest.raises(SystemExit):
         mutation._ci_mode("yes")
     scopes = mutation.load_settings().scopes
-    assert scopes["judge"].ci == "all" and {scopes[n].ci for n in ("analyser", "parser")} == {"sample"}
-    assert not any(scopes[n].ci for n in ("records", "ownership", "doctor", "cache"))
+    assert scopes["judge"].ci == "all" and {scopes[n].ci for n in ("records", "analyser", "parser")} == {"sample"}
+    assert not any(scopes[n].ci for n in ("ownership", "doctor", "cache"))
 
 
 def test_a_sampled_module_reports_no_stale_equivalents(mutation: ModuleType, tmp_path: Path,
