@@ -8,9 +8,10 @@ pool's checkout/reset work (tens of microseconds, as much as a primary-key
 lookup). Statements run on the psycopg connection itself with ``prepare=True``,
 so each connection parses and plans a statement once. Connections go back to
 the engine's pool (autocommit off again) when more than ``max_idle`` are idle, on
-``close()``, or are invalidated when the server broke them or a statement was interrupted midway. At most ``max_idle``
-are held idle, which defaults to the engine pool's size, so the pool's overflow
-stays available to everyone else; size the pool for the model's concurrency.
+``close()``, or are invalidated when the server broke them or a statement was
+interrupted midway. At most ``max_idle`` are held idle, which defaults to the
+engine pool's size, so the pool's overflow stays available to everyone else;
+size the pool for the model's concurrency.
 
 ``PooledConnections`` takes one connection per statement from a ``psycopg_pool``
 pool shared by many callers (the guide's "connection pooling"): callers beyond
@@ -70,15 +71,14 @@ class HeldConnections:
             self._release(pooled, conn)
 
     def _release(self, pooled: PoolProxiedConnection, conn: psycopg.Connection) -> None:
-        if not _reusable(conn):
-            pooled.invalidate()
-        elif len(self._idle) < self._max_idle:
+        if _reusable(conn) and len(self._idle) < self._max_idle:
             self._idle.append(pooled)
         else:
             self._give_back(pooled, conn)
 
     @staticmethod
     def _give_back(pooled: PoolProxiedConnection, conn: psycopg.Connection) -> None:
+        """Back to the engine's pool in its default mode; a broken or busy connection is discarded instead."""
         if not _reusable(conn):
             pooled.invalidate()
             return
