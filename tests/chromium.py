@@ -1,6 +1,7 @@
 """Headless Chromium for the tests that open a report: Debian's chromium and chromium-driver, via selenium.
 
-Missing pieces are a skip with the reason locally and a failure under CI (``prerequisites.missing``).
+Missing pieces are a skip with the reason, and a failure when ``BALANCE_BENCH_STRICT`` is set, as .ci/run
+sets it (``prerequisites.missing``).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def guide_path() -> Path:
 
 
 def guide_text() -> str:
-    """The guide's Markdown; skips the test locally (fails it under CI) when the guide is not there."""
+    """The guide's Markdown; when the guide is not there, skips the test (fails it if ``BALANCE_BENCH_STRICT``)."""
     path = guide_path()
     if not path.is_file():
         missing(f"the guide is not at {path} (set {GUIDE_ENV} to its path)")
