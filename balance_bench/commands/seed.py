@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import sys
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -14,6 +12,7 @@ from typing import TYPE_CHECKING
 from balance_bench.config import DATASET, SERVICE, Config
 from balance_bench.fixtures.layouts import LAYOUTS, get_layout  # light: no driver imported
 from balance_bench.scales import Scale
+from balance_bench.terminal import interactive
 
 if TYPE_CHECKING:
     from balance_bench.fixtures.load import Progress
@@ -30,14 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "by user_id); each layout is a dataset of its own")
 
 
-def _show_progress() -> bool:
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
 @contextlib.contextmanager
 def _progress_bar(scale: Scale) -> Iterator[Progress | None]:
     """A rich bar (rows/s, ETA) on a terminal; nothing when piped or in CI."""
-    if not _show_progress():
+    if not interactive():
         yield None
         return
     from rich.console import Console
