@@ -3,7 +3,8 @@
 ``run_matrix`` only chooses pytest's arguments and the run directory; the
 cases, trials and artifacts are the ``bench`` conftest's business. A server
 lost mid-run (``outage``) becomes one BenchError line naming it, the case and
-where the partial results are.
+where the partial results are. pytest's own terminal output is muted for
+this session: ``progress`` shows the trials and reports failures instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from balance_bench.bench.outage import outage_of
+from balance_bench.bench.progress import matrix_progress
 from balance_bench.config import Config
 from balance_bench.errors import BenchError
 from balance_bench.fixtures.datasets import Dataset
@@ -37,10 +39,11 @@ def run_matrix(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset
         "--benchmark-json", str(run_dir / BENCHMARKS_FILE),
         "--benchmark-quiet",  # the per-item table would list every case once per trial; the report has it all
         "-q", "--no-header", "-p", "no:warnings",
+        "--tb=short",  # the failure text MatrixProgress prints as it happens
         *(extra_args or []),
     ]
     session = _Session()
-    code = int(pytest.main(argv, plugins=[Preset(config, endpoints, datasets), session]))
+    code = int(pytest.main(argv, plugins=[Preset(config, endpoints, datasets), session, matrix_progress()]))
     outage = outage_of(session.config) if session.config is not None else None
     if outage is not None:
         where = (f"partial results in {run_dir}" if (run_dir / BENCHMARKS_FILE).exists()
