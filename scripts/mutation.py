@@ -125,18 +125,8 @@ def load_settings(pyproject: Path = REPO / "pyproject.toml") -> Settings:
                     _ci_mode(s.get("ci", False)), bool(s.get("services", False)), tuple(s.get("mutants", ())))
         for name, s in section["scopes"].items()
     }
-    setuptools = data["tool"]["setuptools"]
-    mapped: dict[str, str] = setuptools.get("package-dir", {})
-
-    def folder(package: str) -> str:
-        """Where setuptools finds ``package``: its own mapping, else its nearest mapped parent's folder."""
-        parts = package.split(".")
-        for cut in range(len(parts), 0, -1):
-            if (parent := ".".join(parts[:cut])) in mapped:
-                return "/".join([mapped[parent], *parts[cut:]])
-        return "/".join(parts)
-
-    package_dirs = {pkg: folder(pkg) for pkg in setuptools["packages"]}
+    # The layout setup.py derives the wheel's packages from: each package folder under these is installed too.
+    package_dirs: dict[str, str] = dict(data["tool"]["setuptools"]["package-dir"])
     return Settings(float(section["minimum-score"]), REPO / section["equivalents"], dict(section.get("mutmut", {})),
                     scopes, package_dirs)
 
@@ -145,12 +135,14 @@ def load_settings(pyproject: Path = REPO / "pyproject.toml") -> Settings:
 
 
 def staged_path(module: str, package_dirs: dict[str, str]) -> str:
-    """``reports/analyse.py`` -> ``balance_bench/reports/analyse.py``: where the module sits as installed."""
-    folder, _, filename = module.rpartition("/")
+    """``reports/analyse.py`` -> ``balance_bench/reports/analyse.py``: where the module sits as installed.
+
+    The deepest mapped folder that holds the module decides (``bench/load/plan.py`` is under ``bench``).
+    """
     for package, source in sorted(package_dirs.items(), key=lambda item: -len(item[1])):
-        if folder == source:
-            return f"{package.replace('.', '/')}/{filename}"
-    raise SystemExit(f"{module} is not in a package listed in [tool.setuptools] packages")
+        if module.startswith(f"{source}/"):
+            return f"{package.replace('.', '/')}/{module.removeprefix(f'{source}/')}"
+    raise SystemExit(f"{module} is not under a folder of [tool.setuptools.package-dir] in pyproject.toml")
 
 
 def _toml_value(value: object) -> str:

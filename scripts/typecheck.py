@@ -3,7 +3,8 @@
 The user-facing folders bench/, fixtures/ and reports/ install as balance_bench.bench,
 balance_bench.fixtures and balance_bench.reports (setuptools package-dir); the editable
 install resolves them with an import hook mypy cannot follow. So this script builds a
-link tree in build/typecheck that mirrors the installed layout and checks that.
+link tree in build/typecheck that mirrors the installed layout and checks that. The
+layout is read from pyproject.toml's [tool.setuptools.package-dir], as setup.py reads it.
 
 Usage: python scripts/typecheck.py [extra mypy arguments]
 """
@@ -14,31 +15,43 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TREE = REPO / "build" / "typecheck"
-MAPPED = {"bench": "bench", "fixtures": "fixtures", "reports": "reports"}
 
 
-def link_tree() -> Path:
-    """build/typecheck/{balance_bench (with bench, fixtures, reports inside), balance_model} as symlinks."""
+def package_dirs() -> dict[str, str]:
+    """Import name -> repository folder, from pyproject.toml's [tool.setuptools.package-dir]."""
+    data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    return dict(data["tool"]["setuptools"]["package-dir"])
+
+
+def link_tree(dirs: dict[str, str]) -> Path:
+    """build/typecheck laid out as installed: each package a link to its folder, or, when mapped packages go
+    inside it (balance_bench: bench, fixtures, reports), a real folder of links to its folder's entries."""
     shutil.rmtree(TREE, ignore_errors=True)
-    package = TREE / "balance_bench"
-    package.mkdir(parents=True)
-    for entry in (REPO / "balance_bench").iterdir():
-        if entry.name != "__pycache__":
-            (package / entry.name).symlink_to(entry)
-    for name, folder in MAPPED.items():
-        (package / name).symlink_to(REPO / folder)
-    (TREE / "balance_model").symlink_to(REPO / "balance_model")
+    TREE.mkdir(parents=True)
+    for name, folder in sorted(dirs.items()):  # a package before the packages mapped into it
+        target = TREE.joinpath(*name.split("."))
+        if any(other.startswith(f"{name}.") for other in dirs):
+            target.mkdir(parents=True, exist_ok=True)
+            for entry in (REPO / folder).iterdir():
+                if entry.name != "__pycache__":
+                    (target / entry.name).symlink_to(entry)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(REPO / folder)
     return TREE
 
 
 def main() -> int:
-    tree = link_tree()
+    dirs = package_dirs()
+    tree = link_tree(dirs)
+    top_level = sorted({name.split(".")[0] for name in dirs})
     command = [sys.executable, "-m", "mypy", "--config-file", str(REPO / "pyproject.toml"),
-               "-p", "balance_bench", "-p", "balance_model", *sys.argv[1:]]
+               *(arg for name in top_level for arg in ("-p", name)), *sys.argv[1:]]
     return subprocess.run(command, cwd=tree, env={**os.environ, "MYPYPATH": str(tree)}, check=False).returncode
 
 
