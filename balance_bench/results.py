@@ -37,6 +37,10 @@ __all__ = [
     "BENCHMARKS_FILE",
     "PLANS_DIR",
     "REPORT_FILE",
+    "VERDICTS_FILE",
+    "VERDICTS_MD_FILE",
+    "GATE_FILE",
+    "GATE_MD_FILE",
     "PLAN_FORMAT",
     "PLAN_SCHEMA_VERSION",
     "plan_file",
@@ -65,6 +69,13 @@ SUMMARY_FILE = "summary.json"
 BENCHMARKS_FILE = "benchmarks.json"
 PLANS_DIR = "plans"
 REPORT_FILE = "report.html"
+VERDICTS_FILE = "verdicts.json"
+"""Every claim verdict of the run, machine-readable (schema: reports/schemas/verdicts.schema.json)."""
+VERDICTS_MD_FILE = "verdicts.md"
+"""The headline table in GitHub-flavoured Markdown, for a CI job summary or a pull-request comment."""
+GATE_FILE = "gate.json"
+GATE_MD_FILE = "gate.md"
+"""What ``report --baseline --fail-on-regression`` decided, as JSON and as Markdown."""
 ORDER_BLOCKS = "comparison blocks"
 """A trial's order since the states of one question run back to back (``Design.order``)."""
 

@@ -28,9 +28,10 @@ from markupsafe import Markup
 from balance_bench.coordinates import Kind
 from balance_bench.errors import BenchError, redact
 from balance_bench.reports.charts import targets_chart
+from balance_bench.reports.claim_tables import headline_rows
+from balance_bench.reports.claims import judge_run
 from balance_bench.reports.runs import Run
-from balance_bench.reports.tables import environment_frame, html_table, verdict_table
-from balance_bench.reports.verdicts import verdicts
+from balance_bench.reports.tables import environment_frame, html_table
 
 __all__ = ["MIN_RUNS", "HEADLINE_KEYS", "NOISE_KEYS", "Target", "targets", "check_comparable",
            "environment_differences", "headline", "plan_differences", "render_comparison", "write_comparison"]
@@ -199,8 +200,7 @@ def render_comparison(runs: Sequence[Run]) -> str:
         targets_table=html_table(_targets_frame(labelled), "targets"),
         differences=html_table(differences, "differences"),
         difference_count=len(differences),
-        verdict_tables=[(t.label, _anchor("verdicts", str(i)), verdict_table(verdicts(t.run),
-                                                                             f"verdicts-{i}"))
+        verdict_tables=[(t.label, _anchor("verdicts", str(i)), headline_rows(judge_run(t.run)[1]))
                         for i, t in enumerate(labelled, start=1)],
         charts=charts,
         plans=html_table(plan_differences(labelled), "plans"),

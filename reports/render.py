@@ -28,6 +28,8 @@ from balance_bench.coordinates import OPTIMIZED, PROJECTIONS, CacheState, Kind, 
 from balance_bench.errors import BenchError, redact
 from balance_bench.network import FORMULA, Profile, is_local_server
 from balance_bench.reports.charts import distribution_chart, query_chart, write_cost_chart
+from balance_bench.reports.claim_tables import headline_rows, topic_tables
+from balance_bench.reports.claims import ClaimVerdict, judge_run
 from balance_bench.reports.compare import (
     ALPHA,
     FLOORS,
@@ -57,14 +59,14 @@ from balance_bench.reports.tables import (
     profiles_frame,
     projected_column,
     stats_frame,
-    verdict_table,
     write_frame,
 )
-from balance_bench.reports.verdicts import APPROX_TOLERANCE, Verdict, transport_floor, verdicts
+from balance_bench.reports.verdict_document import write_verdicts
+from balance_bench.reports.verdicts import APPROX_TOLERANCE, Verdict, transport_floor
 from balance_bench.results import ORDER_BLOCKS, REPORT_FILE, CaseResult, PlanFacts
 from balance_bench.statistics import geometric_estimate
 
-__all__ = ["write_report", "render_report", "write_html"]
+__all__ = ["write_report", "render_report", "write_html", "publish", "Publication"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "report.html.j2"
@@ -212,12 +214,15 @@ def _template() -> Any:
 
 
 def render_report(run: Run, baseline: Run | None = None, fail_on_regression: float | None = None,
-                  profiles: tuple[Profile, ...] = ()) -> tuple[str, list[Comparison]]:
+                  profiles: tuple[Profile, ...] = (),
+                  judged: tuple[list[Verdict], list[ClaimVerdict]] | None = None) -> tuple[str, list[Comparison]]:
     """The report's HTML for ``run`` (compared with ``baseline`` when given), and the comparisons made.
 
     Each network profile re-judges the verdicts and adds projected latencies (from the saved traffic).
+    ``judged`` is ``claims.judge_run``'s result when the caller already has it (to write verdicts.json from
+    the same judgement); otherwise the run is judged here.
     """
-    items = verdicts(run, profiles)
+    items, claims = judged if judged is not None else judge_run(run, profiles)
     scales = list(dict.fromkeys(c.coords.scale for c in run.summary.cases))
     environment = run.environment
     comparisons = compare_runs(run, baseline) if baseline is not None else []
@@ -235,7 +240,8 @@ def render_report(run: Run, baseline: Run | None = None, fail_on_regression: flo
         "has_matrix": any(not c.coords.experiment for c in run.summary.cases),
         "experiments": experiment_sections(run),
         "has_raw": not run.timings.empty,
-        "verdict_table": verdict_table(items) if items else Markup(""),
+        "headline": headline_rows(claims),
+        "topics": topic_tables(items, claims),
         "projections": html_table(projections_frame(run), "projections",
                                   {f"{p} p50 ms": ms for p in PROJECTIONS}) if items else Markup(""),
         "sections": _query_sections(run, items, profiles),
@@ -280,8 +286,27 @@ def write_html(run_dir: Path, html: str) -> Path:
     return target
 
 
-def write_report(run_dir: Path, baseline: Path | None = None, profiles: tuple[Profile, ...] = ()) -> Path:
-    """Build ``report.html`` in ``run_dir`` (projected at ``profiles``) and return its path."""
+@dataclass(frozen=True)
+class Publication:
+    """What ``publish`` wrote for a run, and the claim verdicts it wrote them from."""
+
+    report: Path
+    verdicts_json: Path
+    verdicts_md: Path
+    claims: list[ClaimVerdict]
+
+
+def publish(run_dir: Path, profiles: tuple[Profile, ...] = (), baseline: Path | None = None) -> Publication:
+    """Write ``report.html`` (compared with ``baseline`` when given), ``verdicts.json`` and ``verdicts.md`` into
+    ``run_dir``, all from one judgement."""
     run = load_run(run_dir)
-    html, _ = render_report(run, load_run(baseline) if baseline is not None else None, profiles=profiles)
-    return write_html(run.path, html)
+    judged = judge_run(run, profiles)
+    html, _ = render_report(run, load_run(baseline) if baseline is not None else None, profiles=profiles,
+                            judged=judged)
+    verdicts_json, verdicts_md = write_verdicts(run, judged[1])
+    return Publication(write_html(run.path, html), verdicts_json, verdicts_md, judged[1])
+
+
+def write_report(run_dir: Path, baseline: Path | None = None, profiles: tuple[Profile, ...] = ()) -> Path:
+    """Build the report (and the verdict files beside it) in ``run_dir``, projected at ``profiles``; its path."""
+    return publish(run_dir, profiles, baseline).report

@@ -19,26 +19,13 @@ from balance_bench.errors import redact
 from balance_bench.network import Profile, projected_ms
 from balance_bench.reports.expectations import INDEX_CLAIMS
 from balance_bench.reports.runs import Run
-from balance_bench.reports.verdicts import (
-    FASTER,
-    INCONCLUSIVE,
-    MET,
-    SAME_PLAN,
-    SHORT,
-    SLOWER,
-    Verdict,
-    format_estimate,
-    verdicts_frame,
-)
+from balance_bench.reports.verdicts import format_estimate
 from balance_bench.results import CaseResult, PlanFacts, Traffic
 from balance_bench.statistics import ratio_estimate
 
-__all__ = ["html_table", "verdict_table", "stats_frame", "TRAFFIC_COLUMNS", "profiles_frame", "projected_column",
+__all__ = ["html_table", "stats_frame", "TRAFFIC_COLUMNS", "profiles_frame", "projected_column",
            "overhead_frame", "write_frame", "index_sizes_frame",
            "environment_frame", "datasets_frame", "node_frame", "STAT_FORMATS", "ms", "times"]
-
-VERDICT_CLASSES = {MET: "good", "better": "good", SHORT: "bad", "yes": "good", "no": "bad", FASTER: "good",
-                   SLOWER: "bad", INCONCLUSIVE: "neutral", SAME_PLAN: "neutral"}
 
 
 def ms(value: float) -> str:
@@ -80,62 +67,6 @@ def html_table(frame: pd.DataFrame, table_id: str, formats: Mapping[str, Callabl
     if classes is not None:
         styler = styler.set_td_classes(classes)
     return Markup(styler.to_html())  # every cell and header escaped by pandas above
-
-
-def _with_guide(text: str | None, expected: str | None) -> str | None:
-    if text is None:
-        return None
-    return f"{text} (guide {expected})" if expected else text
-
-
-def verdict_table(items: list[Verdict], table_id: str = "verdicts") -> Markup:
-    """The verdicts compactly: each measured figure with its interval, and the guide's beside it.
-
-    Each network profile the verdicts were re-judged at adds a column ``at PROFILE (projected)``.
-    """
-    frame = verdicts_frame(items)  # the numeric table notebooks get; shown here in a denser layout
-    shown = pd.DataFrame({
-        "query": frame["query"],
-        "scale": frame["scale"],
-        "params": frame["params"],
-        "cold ms": [_with_guide(format_estimate(v.cold) if v.cold else None, g)
-                    for v, g in zip(items, frame["guide cold"], strict=True)],
-        "warm ms": [_with_guide(format_estimate(v.warm) if v.warm else None, g)
-                    for v, g in zip(items, frame["guide warm"], strict=True)],
-        "improvement %": [_with_guide(format_estimate(v.improvement, "{:.1f}") if v.improvement else None, g)
-                          for v, g in zip(items, frame["guide improvement"], strict=True)],
-        "improvement": frame["improvement verdict"],
-        "vs its ms (implied %)": [f"{v.implied_verdict} ({g})" if v.implied_verdict else None
-                                  for v, g in zip(items, frame["implied improvement"], strict=True)],
-        "guide's cache: improvement %": [
-            _with_guide(format_estimate(v.guide_improvement, "{:.1f}") if v.guide_improvement else None, g)
-            for v, g in zip(items, frame["guide improvement"], strict=True)],
-        "guide's cache": frame["guide-cache improvement verdict"],
-        "race-free miss, ours/guide": [format_estimate(v.race_free_price, "{:.3g}", "x") if v.race_free_price
-                                       else None for v in items],
-        "ms vs guide": [f"{v.cold_vs_guide} / {v.warm_vs_guide}" if v.cold_vs_guide else None for v in items],
-        "012 speedup, no cache": [format_estimate(v.migration_speedup, "{:.3g}", "x") if v.migration_speedup
-                                  else None for v in items],
-        "012 effect": frame["012 effect"],
-        "claimed index": frame["claimed index"],
-        "index used": frame["index used"],
-    })
-    profiles = list(dict.fromkeys(n.profile for v in items for n in v.networks))
-    for name in profiles:
-        cells = [next((n for n in v.networks if n.profile == name), None) for v in items]
-        shown[f"at {name} (projected)"] = [n.cell() if n else None for n in cells]
-    shown = shown.astype(object).where(shown.notna(), None)  # type: ignore[call-overload]  # stubs lack None
-    classes = pd.DataFrame("", index=shown.index, columns=shown.columns)
-    for column in ("improvement", "guide's cache", "index used", "012 effect"):
-        classes[column] = shown[column].map(lambda v: VERDICT_CLASSES.get(v, "") if isinstance(v, str) else "")
-    classes["vs its ms (implied %)"] = shown["vs its ms (implied %)"].map(
-        lambda v: VERDICT_CLASSES.get(v.split(" ")[0], "") if isinstance(v, str) else "")
-    for name in profiles:
-        column = f"at {name} (projected)"
-        classes[column] = shown[column].map(
-            lambda v: VERDICT_CLASSES.get(v.split(":", 1)[0], "") if isinstance(v, str) else "")
-    classes["ms vs guide"] = shown["ms vs guide"].map(lambda v: "neutral" if v else "")
-    return html_table(shown, table_id, classes=classes)
 
 
 TRAFFIC_COLUMNS = ("PG round trips", "PG bytes out/in", "Redis commands", "Redis round trips", "Redis bytes out/in")

@@ -101,5 +101,5 @@ def test_the_page_names_the_difference_at_the_top_and_holds_every_target(base: R
     html = render_comparison([base, _pg15(base)])
     top = html[:html.index("<nav>")]
     assert "PostgreSQL version: 18.1" in top and "15.20" in top
-    assert len(re.findall(r'<table id="T_verdicts-\d+"', html)) == 2
+    assert len(re.findall(r'<table class="data headline" id="verdicts-\d+-table"', html)) == 2
     assert "<svg" in html and "<script" not in html

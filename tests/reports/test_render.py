@@ -24,10 +24,10 @@ def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_report_has_verdicts_first_then_charts_per_query(report_path: Path) -> None:
-    """The verdict table opens the report and every read query gets a section with a chart."""
+    """The headline table opens the report, before the navigation; every read query gets a section with a chart."""
     html = report_path.read_text(encoding="utf-8")
-    verdicts, first_svg = html.find('id="T_verdicts"'), html.find("<svg")
-    assert 0 < verdicts < first_svg
+    headline, nav, first_svg = html.find('id="T_headline"'), html.find("<nav>"), html.find("<svg")
+    assert 0 < headline < nav < first_svg
     queries = set(re.findall(r'<section id="q-[^"]+" class="query">', html))
     assert len(queries) >= 4
     assert html.count("<svg") >= 2 * len(queries)
@@ -165,8 +165,8 @@ def test_cli_gate_refuses_runs_without_trials(make_run: Callable[..., Path]) -> 
 def test_intervals_and_inconclusive_verdicts_are_shown(make_run: Callable[..., Path]) -> None:
     """The verdict table prints each figure with its interval; a one-trial run says why it cannot decide."""
     html = write_report(make_run()).read_text(encoding="utf-8")
-    assert re.search(r"\d+\.\d \[\d+\.\d, \d+\.\d\]", html), "an improvement with its interval"
-    assert "confidence interval across trials" in html and "single trial" not in html
+    assert re.search(r"\d+\.\d% \[\d+\.\d, \d+\.\d\]", html), "an improvement with its interval"
+    assert "95% intervals across trials" in html and "This run has a single trial" not in html
     single = write_report(make_run(trials=1)).read_text(encoding="utf-8")
     assert "This run has a single trial" in single and ">inconclusive<" in single
 
@@ -208,14 +208,15 @@ def _cells(html: str, table_id: str) -> tuple[list[str], list[list[str]]]:
 
 
 def test_each_network_profile_is_a_verdict_column_and_a_projected_latency(make_run: Callable[..., Path]) -> None:
-    """--network same-zone,rtt=2ms: a projected column per profile in the verdicts, each query's table and all cases,
-    with the traffic beside the latencies and the formula stated; without profiles there are none of them."""
+    """--network same-zone,rtt=2ms: a column per profile in the cache topic table, a projected latency in each
+    query's table and all cases, with the traffic beside the latencies and the formula stated; without profiles
+    there are none of them."""
     run = make_run()
     html = write_report(run, profiles=parse_profiles("same-zone,rtt=2ms")).read_text(encoding="utf-8")
-    headers, rows = _cells(html, "verdicts")
-    assert headers[-2:] == ["at same-zone (projected)", "at rtt=2ms (projected)"]
+    headers, rows = _cells(html, "topic-cache")
+    assert headers == ["query", "params", "measured here %", "same-zone %", "rtt=2ms %"]
     by_id = {r[0]: r for r in rows}
-    assert re.match(r"(met|short|better|inconclusive): \d+\.\d%", by_id["findById"][-1])
+    assert re.fullmatch(r"\d+\.\d% \[\d+\.\d, \d+\.\d\]", by_id["findById"][-1])
     headers, rows = _cells(html, "cases")
     for column in ("PG round trips", "Redis round trips", "Redis bytes out/in", "p50 ms at same-zone (projected)",
                    "p50 ms at rtt=2ms (projected)"):
@@ -235,8 +236,8 @@ def test_a_run_without_traffic_says_it_cannot_project(make_run: Callable[..., Pa
     """A run made before traffic was counted renders, with a banner and "not projected" cells instead of numbers."""
     html = write_report(make_run(counted=False), profiles=parse_profiles("same-zone")).read_text(encoding="utf-8")
     assert "This run recorded no traffic" in html
-    _, rows = _cells(html, "verdicts")
-    assert all(r[-1].startswith("not projected") for r in rows if r[-1] != "—")
+    headers, _ = _cells(html, "topic-cache")
+    assert headers == ["query", "params", "measured here %"]
 
 
 @pytest.mark.parametrize(("services", "stated"), [
