@@ -24,19 +24,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--baseline", type=Path, help="an earlier run directory to compare against")
     parser.add_argument("--fail-on-regression", type=float, metavar="PCT",
-                        help="exit 1 when a significant slowdown versus --baseline exceeds PCT percent")
+                        help="exit 1 when a significant slowdown versus --baseline exceeds PCT percent; also writes "
+                             "gate.json and gate.md into RUN_DIR")
+    parser.add_argument("--junit-xml", type=Path, metavar="PATH",
+                        help="with --fail-on-regression: write each gated case as a JUnit test case to PATH, failed "
+                             "when it regressed")
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Write the report; with ``--fail-on-regression``, 1 when the gate finds a regression."""
+    from balance_bench.reports.claims import judge_run
     from balance_bench.reports.compare import regressions
+    from balance_bench.reports.gate_document import write_gate, write_junit
     from balance_bench.reports.load_section import write_load_report
     from balance_bench.reports.render import render_report, write_html
     from balance_bench.reports.runs import load_run
+    from balance_bench.reports.verdict_document import write_verdicts
 
     pct = args.fail_on_regression
     if pct is not None and args.baseline is None:
         raise BenchError("--fail-on-regression needs --baseline OTHER_RUN_DIR to compare against")
+    if args.junit_xml is not None and pct is None:
+        raise BenchError("--junit-xml writes the regression gate's cases: give --baseline and --fail-on-regression")
+    if args.junit_xml is not None and not args.junit_xml.parent.is_dir():
+        raise BenchError(f"--junit-xml {args.junit_xml}: the folder {args.junit_xml.parent} does not exist")
     if pct is not None and (not math.isfinite(pct) or pct < 0):
         raise BenchError(f"--fail-on-regression {pct}: give a percentage of 0 or more")
     current = load_run(args.run_dir)
@@ -51,14 +62,21 @@ def run(config: Config, args: argparse.Namespace) -> int:
             if run_.design.trials < MIN_GATE_TRIALS:
                 raise BenchError(f"{run_.path}: {run_.design.trials} trial(s); the regression gate compares runs "
                                  f"trial by trial and needs at least {MIN_GATE_TRIALS} in each (balance-bench run "
-                                 "makes 10)")
-    html, comparisons = render_report(current, baseline, pct, profiles=config.network)
+                                 "makes 20)")
+    judged = judge_run(current, config.network)
+    html, comparisons = render_report(current, baseline, pct, profiles=config.network, judged=judged)
     print(write_html(current.path, html))
-    if pct is None:
+    written = list(write_verdicts(current, judged[1]))
+    if pct is None or baseline is None:
+        print(f"also wrote: {', '.join(str(p) for p in written)}", file=sys.stderr)
         return 0
     if not comparisons:
         raise BenchError(f"{args.baseline}: no case matches a case of {args.run_dir} (other scales or matrix?), "
                          "so there is nothing to test for regressions")
+    written += write_gate(current, baseline, comparisons, pct)
+    if args.junit_xml is not None:
+        written.append(write_junit(args.junit_xml, current, comparisons, pct))
+    print(f"also wrote: {', '.join(str(p) for p in written)}", file=sys.stderr)
     bad = regressions(comparisons, pct)
     for comparison in bad:
         print(f"regression over {pct:g}%: {comparison.line(pct)}", file=sys.stderr)
