@@ -18,6 +18,7 @@ from balance_bench.errors import BenchError
 if TYPE_CHECKING:
     from balance_bench.fixtures.datasets import Dataset
     from balance_bench.fixtures.services import Endpoints
+    from balance_bench.reports.render import Publication
 
 NAME = "run"
 HELP = ("run the benchmark matrix (or, with --experiments, the chosen experiments) in randomized interleaved "
@@ -34,12 +35,12 @@ def with_trials(config: Config) -> Config:
     return replace(config, trials=config.trials or (QUICK_TRIALS if config.quick else RUN_TRIALS))
 
 
-def measure(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], run_dir: Path) -> Path:
-    """One complete run into ``run_dir``: the matrix, its summary and its report; returns the report's path."""
+def measure(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], run_dir: Path) -> Publication:
+    """One complete run into ``run_dir``: the matrix, its summary, its report and verdict files."""
     import pytest
 
     from balance_bench.bench.runner import run_matrix
-    from balance_bench.reports.render import write_report
+    from balance_bench.reports.render import publish
     from balance_bench.reports.summary import summarise
     from balance_bench.results import BENCHMARKS_FILE
 
@@ -51,13 +52,14 @@ def measure(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], 
         raise BenchError(f"the benchmark matrix did not complete (pytest exit {int(code)}); "
                          f"partial results in {run_dir}")
     summarise(run_dir)
-    return write_report(run_dir, profiles=config.network)
+    return publish(run_dir, profiles=config.network)
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Run the matrix, summarise it, write the report, and print where they are."""
     from balance_bench.fixtures.datasets import ensure_dataset
     from balance_bench.fixtures.services import running_services
+    from balance_bench.reports.console import headline_console, print_headline
     from balance_bench.results import new_run_dir
 
     started = time.perf_counter()
@@ -65,8 +67,11 @@ def run(config: Config, args: argparse.Namespace) -> int:
     run_dir = new_run_dir(config.out, config.scale_names, "experiments" if config.experiments else "")
     with running_services(config) as endpoints:
         datasets = {scale.name: ensure_dataset(endpoints, scale, config.seed) for scale in config.scales}
-        report = measure(config, endpoints, datasets, run_dir)
+        published = measure(config, endpoints, datasets, run_dir)
+    if not config.experiments:  # an experiments run judges no claim of the guide's table: its report has them
+        print_headline(headline_console(sys.stdout), published.claims)
     print(f"run directory: {run_dir}")
-    print(f"report: {report}")
+    print(f"report: {published.report}")
+    print(f"verdicts: {published.verdicts_md} (and {published.verdicts_json.name})")
     print(f"finished in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0
