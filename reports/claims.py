@@ -152,7 +152,7 @@ def _claim_id(topic: Topic, *parts: str | None) -> str:
 
 def _straddled(estimate: Estimate, expected: Range) -> str:
     if not estimate.has_interval:
-        return f"one trial gives no interval ({estimate.trials} trial{'s' if estimate.trials != 1 else ''})"
+        return f"no interval from {estimate.trials} trial{'s' if estimate.trials != 1 else ''}"
     low, high = expected
     assert estimate.low is not None and estimate.high is not None
     bound = low if estimate.low < low <= estimate.high else high
@@ -298,7 +298,7 @@ def _index(items: list[Verdict], scale: str, query: str) -> ClaimVerdict | None:
         why += f"; 012 speedup without cache: {', '.join(speedups)}"
     return ClaimVerdict(
         claim_id=_claim_id(Topic.INDEX, query), topic=Topic.INDEX,
-        title=f"{claim.guide_name or query}: the 012 index it should use", scale=scale, query=query, param_kind=None,
+        title=f"{claim.guide_name or query}: uses its 012 index", scale=scale, query=query, param_kind=None,
         profile=LOCAL.name, guide=claim.index, guide_range=None, estimate=None, unit="", label=label, why=why,
         headline=True, evidence=f"{used} of {len(seen)} plans" if seen else "no plan")
 

@@ -33,8 +33,12 @@ def require_chromium() -> None:
 
 
 @contextmanager
-def open_page(page: Path, height: int = 4000) -> Iterator[Any]:
-    """A headless Chromium (own throwaway profile, no network chatter) with ``page`` loaded from disk."""
+def open_page(page: Path, height: int = 4000, width: int = 1400) -> Iterator[Any]:
+    """A headless Chromium (own throwaway profile, no network chatter) with ``page`` loaded from disk.
+
+    The viewport is ``width`` x ``height`` CSS pixels (set through the DevTools protocol, so no window frame
+    is taken off it).
+    """
     require_chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -48,7 +52,9 @@ def open_page(page: Path, height: int = 4000) -> Iterator[Any]:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(DRIVER))
     try:
-        driver.set_window_size(1400, height)
+        driver.set_window_size(width, height)
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
         driver.get(page.resolve().as_uri())
         yield driver
     finally:

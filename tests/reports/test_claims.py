@@ -1,0 +1,197 @@
+"""The claim verdicts: one per claim of the guide, labels taken from the per-query judgement, folds on both sides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from balance_bench.network import PROFILES
+from balance_bench.reports.claims import (
+    DOES_NOT_HOLD,
+    HOLDS,
+    TONES,
+    Topic,
+    claim_verdicts,
+    claims_frame,
+    fold,
+    headline,
+    judge_run,
+    label_counts,
+    measured_text,
+    tone,
+)
+from balance_bench.reports.expectations import INDEX_CLAIMS, LATENCY_CLAIMS
+from balance_bench.reports.runs import load_run
+from balance_bench.reports.verdicts import NetworkVerdict, Verdict
+from balance_bench.statistics import Estimate
+
+LABELS = ("met", "better", "short", "inconclusive", "faster", "slower", "same plan", "not measured", "holds",
+          "does not hold")
+
+
+def _ci(value: float, low: float | None, high: float | None, trials: int = 20) -> Estimate:
+    return Estimate(value, low, high, trials)
+
+
+def _verdict(query: str = "find_by_id", kind: str = "balance", **changes: Any) -> Verdict:
+    """A per-query verdict with every figure present (findById: short locally, faster with 012)."""
+    base = Verdict(
+        query=query, guide_name=LATENCY_CLAIMS[query].guide_name if query in LATENCY_CLAIMS else None,
+        scale="small", param_kind=kind, claim=LATENCY_CLAIMS.get(query),
+        cold=_ci(0.31, 0.30, 0.32), warm=_ci(0.048, 0.047, 0.049), improvement=_ci(84.5, 84.2, 84.8),
+        improvement_verdict="short" if query in LATENCY_CLAIMS else None, cold_vs_guide="below",
+        warm_vs_guide="below", nocache_without=_ci(5.5, 5.4, 5.6), nocache_with=_ci(0.09, 0.08, 0.1),
+        migration_speedup=_ci(61.0, 58.0, 64.0), same_plan=False,
+        claimed_index=INDEX_CLAIMS[query].index if query in INDEX_CLAIMS else None,
+        indexes_used=(INDEX_CLAIMS[query].index,) if query in INDEX_CLAIMS else ("balances_pkey",),
+        index_used=True if query in INDEX_CLAIMS else None, projection_speedup=_ci(1.3, 1.2, 1.4), text="",
+        guide_cold=_ci(0.23, 0.22, 0.24), guide_improvement=_ci(79.3, 78.8, 79.9), guide_improvement_verdict="short",
+        race_free_price=_ci(1.33, 1.31, 1.35), implied_pct=(80.0, 95.0), implied_verdict="met")
+    return replace(base, **changes)
+
+
+def _by_id(claims: list[Any], topic: Topic, profile: str = "local") -> dict[str, Any]:
+    return {c.claim_id: c for c in claims if c.topic is topic and c.profile == profile}
+
+
+def test_every_label_has_a_tone_and_an_unknown_one_is_never_good() -> None:
+    """Each label a verdict can carry is coloured; a label the table does not know is neutral, not green."""
+    assert set(TONES) == set(LABELS)
+    assert {tone(label) for label in ("met", "better", "faster", "holds")} == {"good"}
+    assert {tone(label) for label in ("short", "slower", "does not hold")} == {"bad"}
+    assert tone("something new") == "neutral"
+
+
+@pytest.mark.parametrize(("labels", "expected"), [
+    (["faster", "faster"], HOLDS),
+    (["faster", "inconclusive"], "inconclusive"),
+    (["faster", "slower"], DOES_NOT_HOLD),
+    (["inconclusive", "slower"], DOES_NOT_HOLD),
+    ([], "not measured"),
+])
+def test_a_folded_claim_holds_only_when_every_part_does(labels: list[str], expected: str) -> None:
+    """All good parts hold; any bad part does not hold; anything else is undecided; no parts is not measured."""
+    assert fold(labels, ("faster",), ("slower",)) == expected
+
+
+def test_the_cache_row_carries_the_judged_label_its_interval_and_the_network_hop() -> None:
+    """The headline's cache row: the per-query label as it is, its estimate, and why a local socket falls short."""
+    (row,) = [c for c in claim_verdicts([_verdict()]) if c.topic is Topic.CACHE]
+    assert (row.claim_id, row.label, row.guide, row.headline) == ("cache.find_by_id.balance", "short", "90-95%", True)
+    assert measured_text(row) == "84.5% [84.2, 84.8]"
+    assert "includes a network hop" in row.why and "5-10 ms" in row.why
+    met = [c for c in claim_verdicts([_verdict(improvement_verdict="met")]) if c.topic is Topic.CACHE]
+    assert met[0].label == "met" and "network hop" not in met[0].why
+
+
+def test_an_inconclusive_row_names_the_bound_its_interval_straddles() -> None:
+    """84.4-85.5 against 85-90 straddles 85; 89.5-90.4 straddles 90; one trial has no interval to straddle."""
+    def why(estimate: Estimate) -> str:
+        verdict = _verdict("find_by_user_id_and_token_id", "pair", improvement=estimate,
+                           improvement_verdict="inconclusive")
+        return next(c.why for c in claim_verdicts([verdict]) if c.topic is Topic.CACHE)
+
+    assert "bound of 85%" in why(_ci(85.0, 84.4, 85.5))
+    assert "bound of 90%" in why(_ci(90.0, 89.5, 90.4))
+    assert why(_ci(87.0, None, None, trials=1)).startswith("No interval from 1 trial;")
+
+
+def test_the_implied_reading_is_named_only_when_it_disagrees() -> None:
+    """findById's own ms imply 80-95%: met there while short against the stated range is worth a clause."""
+    disagree = next(c for c in claim_verdicts([_verdict()]) if c.topic is Topic.CACHE)
+    assert "vs the 80-95% its own ms imply: met" in disagree.why
+    agree = next(c for c in claim_verdicts([_verdict(implied_verdict="short")]) if c.topic is Topic.CACHE)
+    assert "imply" not in agree.why
+
+
+def test_each_network_profile_is_a_separate_verdict_and_the_first_is_named_in_the_headline() -> None:
+    """A projected verdict per profile, labelled by the network judgement; the headline names the nearest one."""
+    networks = (NetworkVerdict("same-zone", cold=_ci(2.3, 2.2, 2.4), warm=_ci(0.55, 0.5, 0.6),
+                               improvement=_ci(76.3, 76.2, 76.4), improvement_verdict="short"),
+                NetworkVerdict("cross-zone", cold=_ci(6.3, 6.2, 6.4), warm=_ci(1.5, 1.4, 1.6),
+                               improvement=_ci(91.0, 90.5, 91.5), improvement_verdict="met"),
+                NetworkVerdict("broken", missing="no traffic"))
+    claims = claim_verdicts([_verdict(networks=networks)])
+    cache = [c for c in claims if c.topic is Topic.CACHE]
+    assert [(c.profile, c.label, c.headline) for c in cache] == [
+        ("local", "short", True), ("same-zone", "short", False), ("cross-zone", "met", False)]
+    assert "at same-zone (projected): 76.3% [76.2, 76.4], short" in cache[0].why
+    assert "cross-zone" not in cache[0].why
+    assert cache[2].why.startswith("Projected, not measured")
+
+
+def test_an_index_claim_holds_when_every_plan_uses_it_and_names_the_index_used_otherwise() -> None:
+    """getByUser over two kinds: both plans on the claimed index hold; one on another index does not, and says so."""
+    typical = _verdict("get_by_user", "typical")
+    whale = _verdict("get_by_user", "whale")
+    held = _by_id(claim_verdicts([typical, whale]), Topic.INDEX)["index.get_by_user"]
+    assert (held.label, held.evidence, held.headline, held.param_kind) == (HOLDS, "2 of 2 plans", True, None)
+    assert "idx_balances_user_created" in held.why
+    wrong = replace(typical, index_used=False, indexes_used=("idx_balances_user_usd",))
+    broken = _by_id(claim_verdicts([wrong, whale]), Topic.INDEX)["index.get_by_user"]
+    assert (broken.label, broken.evidence) == (DOES_NOT_HOLD, "1 of 2 plans")
+    assert "typical: the with-012 plan uses idx_balances_user_usd" in broken.why
+    unseen = _by_id(claim_verdicts([replace(typical, index_used=None)]), Topic.INDEX)["index.get_by_user"]
+    assert (unseen.label, unseen.evidence) == ("not measured", "no plan")
+
+
+def test_a_query_without_an_index_claim_gets_no_index_row() -> None:
+    """findById has no index claim in the guide: no index verdict is invented for it."""
+    assert not [c for c in claim_verdicts([_verdict()]) if c.topic is Topic.INDEX]
+
+
+@pytest.mark.parametrize(("speedup", "label"), [
+    (_ci(1.3, 1.01, 1.5), "faster"), (_ci(1.0, 1.0, 1.5), "inconclusive"),
+    (_ci(0.9, 0.8, 0.99), "slower"), (_ci(0.9, 0.8, 1.0), "inconclusive"),
+])
+def test_explicit_columns_are_faster_only_when_the_interval_clears_one(speedup: Estimate, label: str) -> None:
+    """The columns claim per query: faster above 1, slower below, undecided when the interval touches 1."""
+    claims = claim_verdicts([_verdict(projection_speedup=speedup)])
+    assert _by_id(claims, Topic.COLUMNS)["columns.find_by_id.balance"].label == label
+    folded = _by_id(claims, Topic.COLUMNS)["columns"]
+    assert folded.label == {"faster": HOLDS, "slower": DOES_NOT_HOLD}.get(label, "inconclusive")
+
+
+def test_the_guide_cache_fold_counts_its_rows_and_states_the_price_span() -> None:
+    """Six rows, one short: does not hold; the race-free price is the span of the rows' ratios."""
+    rows = [_verdict("find_by_user_id", kind, guide_improvement_verdict="met", race_free_price=_ci(p, p - .01, p + .01))
+            for kind, p in (("typical", 1.05), ("whale", 1.31))]
+    claims = claim_verdicts([*rows, _verdict(guide_improvement_verdict="short", race_free_price=_ci(1.2, 1.1, 1.3))])
+    folded = _by_id(claims, Topic.GUIDE_CACHE)["guide_cache"]
+    assert (folded.label, folded.evidence) == (DOES_NOT_HOLD, "2 of 3 met/better")
+    assert folded.why.startswith("2 met, 1 short of 3 rows") and "1.05-1.31x" in folded.why
+    good = _by_id(claim_verdicts(rows), Topic.GUIDE_CACHE)["guide_cache"]
+    assert good.label == HOLDS
+
+
+def test_the_headline_is_each_claim_once_in_order_and_topics_follow() -> None:
+    """Cache rows first, then index rows, then the folds; the per-topic verdicts are not headline rows."""
+    items = [_verdict(), _verdict("get_by_user", "typical"), _verdict("total_balance_by_user", "typical")]
+    claims = claim_verdicts(items)
+    rows = headline(claims)
+    assert [c.claim_id for c in rows] == [
+        "cache.find_by_id.balance", "cache.total_balance_by_user.typical", "index.get_by_user",
+        "index.total_balance_by_user", "columns", "guide_cache"]
+    assert claims[:len(rows)] == rows
+    ids = [(c.claim_id, c.profile) for c in claims]
+    assert len(ids) == len(set(ids)), "a claim is judged once per profile"
+
+
+def test_with_several_scales_each_scale_is_judged_on_its_own() -> None:
+    """Two scales give two headlines; a claim id repeats across scales, never within one."""
+    claims = claim_verdicts([_verdict(), _verdict(scale="medium")])
+    assert [c.scale for c in headline(claims)] == ["small", "small", "small", "medium", "medium", "medium"]
+
+
+def test_counts_and_frame_agree_with_the_list(make_run: Callable[..., Path]) -> None:
+    """A real judgement of a synthetic run: the frame has a row per claim verdict and the counts add up."""
+    _, claims = judge_run(load_run(make_run()), (PROFILES["same-zone"],))
+    frame = claims_frame(claims)
+    assert len(frame) == len(claims) and frame["label"].tolist() == [c.label for c in claims]
+    assert sum(label_counts(claims).values()) == len(claims)
+    assert set(frame.loc[frame["profile"] == "same-zone", "topic"]) == {"cache"}
+    assert frame["headline"].sum() == len(headline(claims)) >= 8

@@ -1,0 +1,120 @@
+"""verdicts.json and verdicts.md: valid against the schema, the same labels as the report, short enough for CI."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from html import unescape
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from balance_bench.network import parse_profiles
+from balance_bench.reports.claims import TONES, Topic, judge_run
+from balance_bench.reports.render import publish
+from balance_bench.reports.runs import load_run
+from balance_bench.reports.verdict_document import (
+    MAX_MD_LINES,
+    SCHEMA,
+    markdown_cell,
+    verdicts_document,
+    verdicts_markdown,
+)
+from balance_bench.results import REPORT_FILE, VERDICTS_FILE, VERDICTS_MD_FILE
+
+
+def _schema() -> dict[str, object]:
+    return json.loads(SCHEMA.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _headline_cells(html: str) -> list[list[str]]:
+    """The headline table's rows as text, read from the HTML itself (not from the code that wrote it)."""
+    start = html.index('id="T_headline"')
+    table = html[start:html.index("</table>", start)]
+    text = lambda cell: unescape(re.sub(r"<[^>]+>", "", cell)).strip()  # noqa: E731
+    return [[text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>")[1], re.S)]
+
+
+def test_the_schema_is_a_valid_schema_and_names_every_label_and_topic() -> None:
+    """The schema file is itself valid, and its label and topic enums are exactly the code's."""
+    schema = _schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    verdict = schema["$defs"]["verdict"]["properties"]  # type: ignore[index]
+    assert set(verdict["label"]["enum"]) == set(TONES)
+    assert set(verdict["topic"]["enum"]) == {t.value for t in Topic}
+
+
+def test_verdicts_json_validates_and_agrees_with_the_report(make_run: Callable[..., Path]) -> None:
+    """publish writes verdicts.json valid against its schema, whose headline labels are the report's, row for row."""
+    run_dir = make_run()
+    published = publish(run_dir, parse_profiles("same-zone,cross-zone"))
+    document = json.loads((run_dir / VERDICTS_FILE).read_text(encoding="utf-8"))
+    jsonschema.validate(document, _schema())
+    rows = _headline_cells((run_dir / REPORT_FILE).read_text(encoding="utf-8"))
+    headline = [v for v in document["verdicts"] if v["headline"]]
+    assert len(rows) == len(headline) >= 8
+    assert [(r[0], r[3]) for r in rows] == [(v["title"], v["label"]) for v in headline]
+    assert {v["profile"] for v in document["verdicts"]} == {"local", "same-zone", "cross-zone"}
+    assert document["headline_counts"] == {label: sum(v["label"] == label for v in headline)
+                                           for label in dict.fromkeys(v["label"] for v in headline)}
+    assert published.verdicts_json == run_dir / VERDICTS_FILE and published.verdicts_md == run_dir / VERDICTS_MD_FILE
+
+
+def test_a_document_with_an_unknown_label_or_a_missing_field_is_refused_by_the_schema(
+        make_run: Callable[..., Path]) -> None:
+    """The schema is strict enough to fail: an invented label, a missing why, a bad unit are each refused."""
+    run = load_run(make_run())
+    document = verdicts_document(run, judge_run(run)[1])
+    jsonschema.validate(document, _schema())
+    for corrupt in (lambda v: v.update(label="mostly fine"), lambda v: v.pop("why"),
+                    lambda v: v["estimate"].update(unit="ms") if v["estimate"] else v.update(estimate={})):
+        bad = json.loads(json.dumps(document))
+        corrupt(bad["verdicts"][0])
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, _schema())
+
+
+def test_a_single_trial_run_has_null_bounds_and_still_validates(make_run: Callable[..., Path]) -> None:
+    """One trial: every estimate has no interval (null bounds), and the document is still valid."""
+    run = load_run(make_run(trials=1))
+    document = verdicts_document(run, judge_run(run)[1])
+    jsonschema.validate(document, _schema())
+    estimates = [v["estimate"] for v in document["verdicts"] if v["estimate"]]
+    assert estimates and all(e["low"] is None and e["high"] is None and e["trials"] == 1 for e in estimates)
+
+
+def test_verdicts_md_is_the_headline_within_forty_lines(make_run: Callable[..., Path]) -> None:
+    """One scale: every headline row, the counts and the report's path, in at most 40 lines."""
+    run_dir = make_run()
+    publish(run_dir)
+    text = (run_dir / VERDICTS_MD_FILE).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert len(lines) <= MAX_MD_LINES == 40
+    document = json.loads((run_dir / VERDICTS_FILE).read_text(encoding="utf-8"))
+    table = [line for line in lines if line.startswith("| ") and not line.startswith("| Claim")]
+    assert len(table) == sum(v["headline"] for v in document["verdicts"])
+    assert str(run_dir / REPORT_FILE) in lines[-1]
+    assert "more rows" not in text
+
+
+def test_with_many_scales_verdicts_md_keeps_the_failing_rows_and_counts_the_rest(make_run: Callable[..., Path]) -> None:
+    """Three scales outgrow forty lines: the file stays within them, shows every row that does not hold first,
+    and says how many rows it left to the report."""
+    run = load_run(make_run(scales=("tiny", "small", "medium")))
+    claims = judge_run(run)[1]
+    lines = verdicts_markdown(run, claims, run.path / REPORT_FILE).splitlines()
+    assert len(lines) <= MAX_MD_LINES
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| Claim")]
+    shown_bad = sum("❌" in row for row in rows)
+    total_bad = sum(TONES.get(c.label) == "bad" for c in claims if c.headline)
+    assert shown_bad == min(total_bad, len(rows))
+    hidden = sum(c.headline for c in claims) - len(rows)
+    assert hidden > 0 and f"_{hidden} more rows in the report" in "\n".join(lines)
+
+
+def test_a_pipe_in_a_cell_cannot_break_the_markdown_table() -> None:
+    """| and backslashes are escaped, newlines folded: a cell is always one cell."""
+    assert markdown_cell("a|b\\c\nd") == "a\\|b\\\\c d"
