@@ -231,7 +231,7 @@ class Config:
     out: Path = Path("runs")
     cache_dir: Path = field(default_factory=lambda: platformdirs.user_cache_path("balance-bench"))
     quick: bool = False
-    trials: int | None = None  # None: the runner decides (balance-bench run: 10, --quick 3; plain pytest: 1)
+    trials: int | None = None  # None: the runner decides (run: RUN_TRIALS, --quick: QUICK_TRIALS; pytest: 1)
     order_seed: int | None = None
     replica_dsn: str | None = None  # a streaming replica of dsn's server (the replica experiment)
     cpu: str | int = CPU_AUTO  # CPU placement of the timed client and the servers it started (bench/placement.py)

@@ -50,7 +50,7 @@ T = TypeVar("T")
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("balance-bench").addoption(
         "--run-dir", type=Path, default=None,
-        help="directory for plan files and benchmarks.json (default: <--out>/pytest-<timestamp>)",
+        help="directory for plan files and benchmarks.json (default: runs/pytest-<timestamp>)",
     )
 
 

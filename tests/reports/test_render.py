@@ -254,3 +254,14 @@ def test_remote_servers_get_the_round_trip_their_floor_cases_measured(make_run: 
     assert ("not on this machine" in html) is stated
     floors = re.search(r"PostgreSQL SELECT 1 (0\.0\d+) ms \(scale tiny\), Redis GET (0\.0\d+) ms", html)
     assert (floors is not None) is stated
+
+
+def test_the_headline_caption_is_at_most_sixty_words_and_links_the_glossary(report_path: Path) -> None:
+    """The caption above the headline stays short and points at the glossary, which the report itself carries."""
+    html = report_path.read_text(encoding="utf-8")
+    section = html[html.index('<section id="verdicts">'):html.index('id="T_headline"')]
+    caption = re.search(r'<p class="caption">(.*?)</p>', section, re.S)
+    assert caption is not None
+    words = unescape(re.sub(r"<[^>]+>", " ", caption.group(1))).split()
+    assert 20 <= len([w for w in words if w != "·"]) <= 60
+    assert 'href="#glossary"' in caption.group(1) and '<section id="glossary">' in html
