@@ -86,14 +86,16 @@ def explore_results() -> nbformat.NotebookNode:
 
 This notebook loads one `balance-bench run` directory and looks at it from several angles:
 
-1. the **tidy DataFrame** of cases (one row per benchmark case) and the raw timings behind it;
-2. a **pivot** of median latency by query x cache x migration x scale;
-3. **latency distributions** from every timed call;
-4. the **effect of migration 012** (the guide's indexes) on the database path;
-5. a **comparison with an earlier run**, with a significance test so noise is not called a change;
-6. **exporting** the DataFrame to CSV and Parquet.
+1. **does the guide hold here?** The report's headline, one row per claim, then every claim verdict to filter;
+2. the **tidy DataFrame** of cases (one row per benchmark case) and the raw timings behind it;
+3. a **pivot** of median latency by query x cache x migration x scale;
+4. **latency distributions** from every timed call;
+5. the **effect of migration 012** (the guide's indexes) on the database path;
+6. a **comparison with an earlier run**, with a significance test so noise is not called a change;
+7. **exporting** the DataFrame to CSV and Parquet.
 
-It reads the run with `load_run`, the same loader the HTML report uses, so the numbers here are the report's numbers.
+It reads the run with `load_run`, the same loader the HTML report uses, and judges it with `judge_run`, the one
+judging step behind the report and `verdicts.json`, so the numbers and verdicts here are the report's.
 
 **Choosing the run.** Edit the parameters cell below, or set environment variables before starting Jupyter:
 `BALANCE_BENCH_RUN_DIR` (default: the newest run under `runs/`) and `BALANCE_BENCH_BASELINE_DIR`
@@ -110,6 +112,9 @@ BASELINE_DIR = os.environ.get("BALANCE_BENCH_BASELINE_DIR") or None
 FOCUS_QUERY = "find_by_user_id_and_token_id"
 # Where the CSV and Parquet exports are written (None: a new temporary folder).
 EXPORT_DIR = None
+# Network profiles the verdicts are also judged at, as `--network` takes them ("same-zone,cross-zone", "rtt=0.8ms").
+# None: the ones the run was made with, as its report and verdicts.json were judged.
+NETWORK = None
 ''', tags=("parameters",))
     nb.md("## Setup\nImports, plotting defaults, and finding the run directory.")
     nb.code('''
@@ -123,16 +128,54 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
+from balance_bench.network import DEFAULT_PROFILES, parse_profiles
 from balance_bench.reports import load_run
+from balance_bench.reports.claims import claims_frame, headline, judge_run, label_counts
 from balance_bench.reports.compare import comparisons_frame, compare_runs, unmatched
 from balance_bench.reports.runs import FIELDS
-from balance_bench.reports.verdicts import verdicts, verdicts_frame
+from balance_bench.reports.verdicts import verdicts_frame
 
 pd.set_option("display.max_columns", 40)
+pd.set_option("display.max_colwidth", None)  # a verdict's `why` is a sentence: show it whole
 pd.set_option("display.width", 200)
 plt.rcParams["figure.dpi"] = 90
 ''')
     nb.code(FIND_RUNS)
+    nb.md("""
+## Does the guide hold here?
+
+The report's opening table: one row per claim of the guide, judged locally, with the guide's figure, the estimate
+and its 95% interval across trials (`low`, `high`; empty where the evidence is plans or per-kind verdicts, which
+`why` then counts), the verdict and a sentence saying why. `judge_run` is the one judging step behind the report,
+`verdicts.json` and `verdicts.md`, so these rows are theirs: the same claims, labels and sentences.
+""")
+    nb.code('''
+recorded = run.environment.get("settings", {}).get("network")  # the run's --network
+profiles = parse_profiles(NETWORK or ",".join(recorded or []) or DEFAULT_PROFILES)
+items, claims = judge_run(run, profiles)  # judged once: everything below reads these two lists
+print("projected at:", ", ".join(p.name for p in profiles) or "none (local only)")
+print(" · ".join(f"{n} {label}" for label, n in label_counts(headline(claims)).items()))
+readable = ["title", "guide", "estimate", "low", "high", "label", "why"]
+claims_frame(headline(claims)).set_index("scale")[readable].round(1)
+''')
+    nb.md("""
+## Every claim verdict
+
+`claims_frame(claims)` has one row per claim verdict: the headline rows, then each topic's rows per query and
+parameter kind (`cache`, `index`, `migration`, `columns`, `guide_cache`, `consistency`), and the cache claims
+re-judged at each network profile (`profile`; projected, not measured). `claim` is the id `verdicts.json` uses.
+""")
+    nb.code('''
+claims_table = claims_frame(claims)
+claims_table.round(3)
+''')
+    nb.md("""
+Filtering is one line, e.g. the cache claims at the farthest network profile judged (`cross-zone` by default):
+""")
+    nb.code('''
+farthest = profiles[-1].name if profiles else "local"
+claims_table.query("topic == 'cache' and profile == @farthest").round(1)
+''')
     nb.md("""
 ## The run
 
@@ -276,13 +319,17 @@ plt.show()
 effect.round(3)
 ''')
     nb.md("""
-The same comparison as the report judges it, next to the guide's claims: every ratio is computed within
-each trial and stated with its 95% interval across trials (`... low`/`... high`); a verdict needs the whole
-interval (`inconclusive` otherwise), `012 effect` is `faster` only when the speedup's interval lies above 1,
-and `index used` says whether the with-012 plan uses the index the guide names.
+## Every figure behind the verdicts
+
+The claim verdicts at the top are judged from one bundle of figures per read question (query, scale, parameter
+kind): the `items` `judge_run` returned with them. `verdicts_frame` shows them all, one column per question here:
+cold and warm milliseconds next to the guide's, every ratio computed within each trial with its 95% interval
+across trials (`... low`/`... high`), the plan facts (`claimed index`, `index used`) and the per-profile figures.
+Its verdict columns are the claim table's labels; the figures around them are where each `why` comes from.
 """)
     nb.code('''
-verdicts_frame(verdicts(run)).round(3)
+figures = verdicts_frame(items).round(3)
+figures.set_index(["scale", "query", "params"]).T if not figures.empty else "This run has no matrix reads to judge."
 ''')
     nb.md("""
 ## Experiments
