@@ -14,7 +14,6 @@ environment.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from markupsafe import Markup
 
 from balance_bench.config import RUN_TRIALS
 from balance_bench.coordinates import OPTIMIZED, PROJECTIONS, CacheState, Kind, Migration
-from balance_bench.errors import BenchError, redact
+from balance_bench.errors import redact
 from balance_bench.network import FORMULA, Profile, is_local_server
 from balance_bench.reports.charts import distribution_chart, query_chart, write_cost_chart
 from balance_bench.reports.claim_tables import headline_rows, topic_tables
@@ -61,7 +60,7 @@ from balance_bench.reports.tables import (
     stats_frame,
     write_frame,
 )
-from balance_bench.reports.verdict_document import write_verdicts
+from balance_bench.reports.verdict_document import write_text, write_verdicts
 from balance_bench.reports.verdicts import APPROX_TOLERANCE, Verdict, transport_floor
 from balance_bench.results import ORDER_BLOCKS, REPORT_FILE, CaseResult, PlanFacts
 from balance_bench.statistics import geometric_estimate
@@ -275,15 +274,7 @@ def render_report(run: Run, baseline: Run | None = None, fail_on_regression: flo
 
 def write_html(run_dir: Path, html: str) -> Path:
     """Write ``report.html`` atomically: a reader never sees half a file."""
-    target = run_dir / REPORT_FILE
-    tmp = target.with_name(f".{REPORT_FILE}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        tmp.replace(target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise BenchError(f"{target}: cannot write the report ({exc.strerror or exc.__class__.__name__})") from None
-    return target
+    return write_text(run_dir / REPORT_FILE, html, "the report")
 
 
 @dataclass(frozen=True)

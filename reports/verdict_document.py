@@ -117,15 +117,15 @@ def verdicts_markdown(run: Run, claims: Sequence[ClaimVerdict], report: Path | s
     return "\n".join([*lines, *footer]) + "\n"
 
 
-def write_text(target: Path, text: str) -> Path:
-    """Write ``text`` atomically: a reader (or a CI step) never sees half a file."""
+def write_text(target: Path, text: str, what: str = "it") -> Path:
+    """Write ``text`` atomically: a reader (or a CI step) never sees half a file; a failure is one line."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise BenchError(f"{target}: cannot write it ({exc.strerror or exc.__class__.__name__})") from None
+        raise BenchError(f"{target}: cannot write {what} ({exc.strerror or exc.__class__.__name__})") from None
     return target
 
 
