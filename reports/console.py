@@ -40,10 +40,11 @@ def print_headline(console: Console, claims: Sequence[ClaimVerdict]) -> None:
         return
     table = Table(title="Does the guide hold here?", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                   show_edge=False)
-    table.add_column("Claim", ratio=5, overflow="fold")
-    table.add_column("Guide", ratio=2, overflow="fold")
-    table.add_column("Measured here", ratio=3, no_wrap=True)
-    table.add_column("Verdict", ratio=2, no_wrap=True)
+    # Minimum widths keep every column readable on a narrow terminal: the figures fold rather than the claim vanish.
+    table.add_column("Claim", min_width=16, overflow="fold")
+    table.add_column("Guide", min_width=8, overflow="fold")
+    table.add_column("Measured here", min_width=12, overflow="fold")
+    table.add_column("Verdict", min_width=13, no_wrap=True)
     for row in rows:
         table.add_row(row.claim, row.guide, row.measured, f"[{STYLES[row.tone]}]{row.label}[/]")
     console.print(table)
