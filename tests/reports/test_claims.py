@@ -195,3 +195,36 @@ def test_counts_and_frame_agree_with_the_list(make_run: Callable[..., Path]) -> 
     assert sum(label_counts(claims).values()) == len(claims)
     assert set(frame.loc[frame["profile"] == "same-zone", "topic"]) == {"cache"}
     assert frame["headline"].sum() == len(headline(claims)) >= 8
+
+
+@pytest.mark.parametrize(("low", "high", "bound"), [
+    (84.4, 85.5, "85"), (85.0, 90.5, "90"), (84.0, 85.0, "85"), (89.5, 90.4, "90"), (84.0, 91.0, "85")])
+def test_the_straddled_bound_is_the_one_inside_the_interval(low: float, high: float, bound: str) -> None:
+    """An interval touching the lower bound exactly and crossing the upper one straddles the upper; one ending on the
+    lower bound straddles the lower; one wider than the range names the lower bound first."""
+    verdict = _verdict("find_by_user_id_and_token_id", "pair", improvement=_ci((low + high) / 2, low, high),
+                       improvement_verdict="inconclusive")
+    why = next(c.why for c in claim_verdicts([verdict]) if c.topic is Topic.CACHE)
+    assert why.startswith(f"The interval straddles the guide's bound of {bound}%;")
+
+
+def test_no_interval_names_how_many_trials() -> None:
+    """Two trials without an interval is said in the plural."""
+    verdict = _verdict(improvement=_ci(87.0, None, None, trials=2), improvement_verdict="inconclusive")
+    why = next(c.why for c in claim_verdicts([verdict]) if c.topic is Topic.CACHE)
+    assert why.startswith("No interval from 2 trials;")
+
+
+def test_the_frame_row_is_the_verdict_field_by_field() -> None:
+    """A notebook's row carries every field of its claim verdict, the estimate split into value and bounds."""
+    claims = claim_verdicts([_verdict()])
+    frame = claims_frame(claims)
+    row = frame.iloc[0].to_dict()
+    assert row == {"claim": "cache.find_by_id.balance", "topic": "cache", "title": "findById: cache improvement",
+                   "scale": "small", "query": "find_by_id", "params": "balance", "profile": "local",
+                   "guide": "90-95%", "estimate": 84.5, "low": 84.2, "high": 84.8, "unit": "%", "label": "short",
+                   "headline": True, "why": claims[0].why}
+    folded = frame.set_index("claim").loc["columns"]
+    assert folded["estimate"] is None or folded["estimate"] != folded["estimate"]  # no estimate: missing
+    assert (folded["query"], folded["params"], folded["unit"]) == (None, None, "")
+    assert list(claims_frame([]).columns) == list(frame.columns)

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from balance_bench.network import parse_profiles
-from balance_bench.reports.claims import TONES, Topic, judge_run
+from balance_bench.reports.claims import TONES, Topic, claim_verdicts, judge_run
 from balance_bench.reports.render import publish
 from balance_bench.reports.runs import load_run
 from balance_bench.reports.verdict_document import (
@@ -118,3 +118,43 @@ def test_with_many_scales_verdicts_md_keeps_the_failing_rows_and_counts_the_rest
 def test_a_pipe_in_a_cell_cannot_break_the_markdown_table() -> None:
     """| and backslashes are escaped, newlines folded: a cell is always one cell."""
     assert markdown_cell("a|b\\c\nd") == "a\\|b\\\\c d"
+
+
+def test_one_verdict_is_written_field_by_field(make_run: Callable[..., Path]) -> None:
+    """A cache verdict and a folded one, as JSON: the guide's range split, the estimate with unit and trials, tone."""
+    from tests.reports.test_claims import _verdict
+
+    run = load_run(make_run(trials=3))
+    claims = claim_verdicts([_verdict()])
+    document = verdicts_document(run, claims)
+    assert (document["run"], document["trials"], document["confidence"], document["interval"]) == (
+        run.path.name, 3, run.design.confidence, run.design.interval)
+    assert document["captured_at"] == str(run.environment["captured_at"]) and document["report"] == REPORT_FILE
+    assert document["scales"] == ["small"] and document["profiles"] == ["local"]
+    cache, *_ = document["verdicts"]
+    assert cache == {
+        "claim": "cache.find_by_id.balance", "topic": "cache", "title": "findById: cache improvement",
+        "headline": True, "coordinates": {"scale": "small", "query": "find_by_id", "param_kind": "balance"},
+        "profile": "local", "guide": {"text": "90-95%", "low": 90.0, "high": 95.0},
+        "estimate": {"value": 84.5, "low": 84.2, "high": 84.8, "unit": "%", "trials": 20}, "evidence": None,
+        "label": "short", "tone": "bad", "why": claims[0].why}
+    folded = next(v for v in document["verdicts"] if v["claim"] == "columns")
+    assert (folded["guide"], folded["estimate"], folded["evidence"], folded["tone"]) == (
+        {"text": "faster", "low": None, "high": None}, None, "1 of 1 faster", "good")
+
+
+def test_a_file_that_cannot_be_written_is_one_line_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Writing into a folder that is not there: a BenchError naming the file and what failed; no temporary file;
+    an existing file is left as it was when its replacement fails."""
+    from balance_bench.errors import BenchError
+    from balance_bench.reports.verdict_document import write_text
+
+    with pytest.raises(BenchError, match=r"nope/verdicts\.md: cannot write the verdicts \(No such file or directory\)"):
+        write_text(tmp_path / "nope" / "verdicts.md", "x", "the verdicts")
+    target = tmp_path / "verdicts.md"
+    target.mkdir()  # a folder where the file should go: the rename fails after the temporary file was written
+    with pytest.raises(BenchError, match="cannot write it"):
+        write_text(target, "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["verdicts.md"] and target.is_dir()
+    assert write_text(tmp_path / "ok.md", "done\n") == tmp_path / "ok.md"
+    assert (tmp_path / "ok.md").read_text(encoding="utf-8") == "done\n"
