@@ -228,3 +228,63 @@ def test_the_frame_row_is_the_verdict_field_by_field() -> None:
     assert folded["estimate"] is None or folded["estimate"] != folded["estimate"]  # no estimate: missing
     assert (folded["query"], folded["params"], folded["unit"]) == (None, None, "")
     assert list(claims_frame([]).columns) == list(frame.columns)
+
+
+def test_every_per_topic_verdict_reads_as_written() -> None:
+    """The per-topic verdicts of one findById question, title, guide, figure and sentence, as a reader gets them."""
+    claims = claim_verdicts([_verdict()])
+    migration = _by_id(claims, Topic.MIGRATION)["migration.find_by_id.balance"]
+    assert (migration.title, migration.guide, measured_text(migration), migration.unit, migration.label) == (
+        "findById: 012 speedup, no cache", "no claim", "61x [58, 64]", "x", "faster")
+    assert migration.why == "No cache: 5.5 ms without 012, 0.09 ms with it"
+    columns = _by_id(claims, Topic.COLUMNS)["columns.find_by_id.balance"]
+    assert (columns.guide, measured_text(columns)) == ("faster than balances.*", "1.3x [1.2, 1.4]")
+    guide_cache = _by_id(claims, Topic.GUIDE_CACHE)["guide_cache.find_by_id.balance"]
+    assert guide_cache.why == ("A miss through the guide's GET, then SET with TTL: 0.23 ms [0.22, 0.24]; our race-free "
+                               "miss costs 1.33x [1.31, 1.35] the guide's miss")
+    consistency = _by_id(claims, Topic.CONSISTENCY)["consistency.find_by_id.balance"]
+    assert (consistency.guide, consistency.why) == (
+        "80-95%", "The table states 90-95%; its 5-10 ms cold and 0.5-1 ms warm imply 80-95%")
+    folded = _by_id(claims, Topic.GUIDE_CACHE)["guide_cache"]
+    assert (folded.title, folded.guide, folded.unit) == (
+        "The guide's cache design meets its table", "table's ranges", "")
+
+
+def test_the_same_plan_both_ways_blames_drift_and_only_then() -> None:
+    """012 leaving the plan alone is said in the sentence; a changed plan's sentence does not say it."""
+    same = _by_id(claim_verdicts([_verdict(same_plan=True)]), Topic.MIGRATION)["migration.find_by_id.balance"]
+    assert same.label == "same plan"
+    assert same.why.endswith("; the plan is the same both ways, so the difference is drift")
+    changed = _by_id(claim_verdicts([_verdict()]), Topic.MIGRATION)["migration.find_by_id.balance"]
+    assert "drift" not in changed.why
+
+
+def test_a_projection_without_latencies_says_only_that_it_is_projected() -> None:
+    """A network verdict with an improvement but no projected latencies keeps the plain sentence."""
+    bare = NetworkVerdict("same-zone", improvement=_ci(76.0, 75.0, 77.0), improvement_verdict="short")
+    full = NetworkVerdict("cross-zone", cold=_ci(6.3, 6.2, 6.4), warm=_ci(1.5, 1.4, 1.6),
+                          improvement=_ci(76.0, 75.0, 77.0), improvement_verdict="short")
+    cache = [c for c in claim_verdicts([_verdict(networks=(bare, full))]) if c.topic is Topic.CACHE]
+    assert cache[1].why == "Projected, not measured"
+    assert cache[2].why == ("Projected, not measured: cold 6.3 ms, warm 1.5 ms with the profile's network added to "
+                            "both sides within each trial")
+
+
+@pytest.mark.parametrize("missing", ["improvement", "cold", "warm", "claim"])
+def test_a_question_missing_a_side_gets_no_cache_verdict(missing: str) -> None:
+    """Without a cold or warm side, an improvement or a claim there is no cache verdict to give, whatever else is."""
+    claims = claim_verdicts([_verdict(**{missing: None})])
+    assert not [c for c in claims if c.topic is Topic.CACHE]
+
+
+def test_one_kind_index_row_names_no_kinds_and_a_plan_without_index_says_so() -> None:
+    """A single plan: "uses X" without a list of kinds; a plan on no index says "no index"; none captured says so."""
+    single = _by_id(claim_verdicts([_verdict("find_by_address", "address")]), Topic.INDEX)["index.find_by_address"]
+    assert single.why == "The with-012 plan uses idx_balances_address; 012 speedup without cache: address 61x"
+    assert single.unit == "" and single.estimate is None
+    bare = _verdict("find_by_address", "address", index_used=False, indexes_used=())
+    row = _by_id(claim_verdicts([bare]), Topic.INDEX)["index.find_by_address"]
+    assert row.why.startswith("address: the with-012 plan uses no index;")
+    unseen = _verdict("find_by_address", "address", index_used=None, migration_speedup=None)
+    assert _by_id(claim_verdicts([unseen]), Topic.INDEX)["index.find_by_address"].why == (
+        "No with-012 plan was captured to check")

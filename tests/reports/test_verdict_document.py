@@ -158,3 +158,37 @@ def test_a_file_that_cannot_be_written_is_one_line_and_leaves_nothing_behind(tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["verdicts.md"] and target.is_dir()
     assert write_text(tmp_path / "ok.md", "done\n") == tmp_path / "ok.md"
     assert (tmp_path / "ok.md").read_text(encoding="utf-8") == "done\n"
+
+
+def test_the_markdown_names_the_servers_and_says_when_nothing_could_be_judged(make_run: Callable[..., Path]) -> None:
+    """The third line names PostgreSQL's and Redis's versions ("?" when unrecorded); no claim gives a sentence and
+    no table."""
+    run = load_run(make_run())
+    lines = verdicts_markdown(run, judge_run(run)[1], "r.html").splitlines()
+    postgres, redis = run.environment["postgres"]["version"], run.environment["redis"]["version"]
+    assert lines[1] == "" and lines[2].endswith(f"· PostgreSQL {postgres}, Redis {redis}")
+    unrecorded = load_run(make_run(env={"postgres": None, "redis": "7"}))
+    assert verdicts_markdown(unrecorded, [], "r.html").splitlines()[2].endswith("· PostgreSQL ?, Redis ?")
+    empty = verdicts_markdown(run, [], "r.html").splitlines()
+    assert empty[4] == "No claim could be judged (no matrix cases in this run)."
+    assert not any(line.startswith("|") for line in empty) and empty[-1].startswith("Full report: `r.html`")
+
+
+def test_rows_that_fit_exactly_are_all_shown(make_run: Callable[..., Path]) -> None:
+    """The budget is 40 lines: a headline of exactly the rows that fit is shown whole, one more row is cut to the
+    budget with the 'more rows' line; a single scale's rows carry no scale suffix."""
+    from tests.reports.test_claims import _verdict
+
+    run = load_run(make_run())
+    fixed = 6 + 2 + 2  # title block, table header, footer
+    fitting = MAX_MD_LINES - fixed
+    scales = [f"s{i:02d}" for i in range(fitting)]
+    claims = [c for s in scales for c in claim_verdicts([_verdict(scale=s)]) if c.topic is Topic.CACHE]
+    whole = verdicts_markdown(run, claims, "r.html").splitlines()
+    assert len(whole) == MAX_MD_LINES and "more rows" not in "\n".join(whole)
+    assert "| findById: cache improvement (s00) |" in whole[8]
+    more = claims + [c for c in claim_verdicts([_verdict(scale="s99")]) if c.topic is Topic.CACHE]
+    cut = verdicts_markdown(run, more, "r.html").splitlines()
+    assert len(cut) <= MAX_MD_LINES and "_3 more rows in the report" in "\n".join(cut)
+    single = verdicts_markdown(run, claims[:1], "r.html").splitlines()
+    assert "| findById: cache improvement |" in single[8]
