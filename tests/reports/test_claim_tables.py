@@ -82,3 +82,41 @@ def test_headline_rows_name_the_scale_only_when_there_are_several() -> None:
 def test_a_run_without_claims_has_no_topic_tables() -> None:
     """Nothing judged (an experiments-only run): no table is drawn rather than empty ones."""
     assert topic_tables([], []) == [] and headline_rows([]) == []
+
+
+def _texts(table: object) -> list[list[str]]:
+    return [[c.text for c in row] for row in table.rows]  # type: ignore[attr-defined]
+
+
+def test_each_topic_table_as_a_reader_sees_it() -> None:
+    """Heading, caption, headers and every cell of the four tables for one findById and one getByUser question."""
+    items = [_verdict(), _verdict("get_by_user", "typical", guide_name="getByUser", improvement_verdict=None,
+                                  claim=None, guide_improvement=None, implied_pct=None)]
+    cache, guide, migration, consistency = topic_tables(items, claim_verdicts(items))
+    assert (cache.heading, cache.headers) == ("Cache improvement per network profile",
+                                              ("query", "params", "measured here %"))
+    assert cache.caption.startswith("(cold - warm) / cold with 012, within each trial;")
+    assert _texts(cache) == [["findById", "balance", "84.5% [84.2, 84.8]"]]
+    assert (guide.heading, guide.headers) == ("The guide's own cache design", (
+        "query", "params", "guide miss ms", "our miss ms", "ours / guide", "guide's improvement"))
+    assert _texts(guide) == [["findById", "balance", "0.23", "0.31", "1.33x [1.31, 1.35]", "79.3% [78.8, 79.9]"]]
+    assert (migration.heading, migration.headers) == ("Migration 012 and its indexes", (
+        "query", "params", "without 012 ms", "with 012 ms", "speedup", "index used"))
+    assert _texts(migration) == [["findById", "balance", "5.5", "0.09", "61x [58, 64]", "—"],
+                                 ["getByUser", "typical", "5.5", "0.09", "61x [58, 64]", "idx_balances_user_created"]]
+    assert (consistency.heading, consistency.headers) == ("The guide's table against itself", (
+        "query", "params", "stated", "implied by its ms", "measured here", "vs stated", "vs implied"))
+    assert [c.title for c in consistency.rows[0][-2:]] == [
+        next(c.why for c in claim_verdicts(items) if c.claim_id == "cache.find_by_id.balance"),
+        next(c.why for c in claim_verdicts(items) if c.claim_id == "consistency.find_by_id.balance")]
+
+
+def test_missing_figures_are_dashes_and_two_scales_are_named_in_every_table() -> None:
+    """No guide-cache miss prints a dash, no no-cache side no 012 row; with two scales each row names its scale."""
+    bare = _verdict(cold=None, nocache_without=None, guide_cold=None, race_free_price=None)
+    items = [bare, _verdict(scale="medium")]
+    tables = {t.anchor: t for t in topic_tables(items, claim_verdicts(items))}
+    guide_rows = _texts(tables["topic-guide-cache"])
+    assert guide_rows[0][:5] == ["findById (small)", "balance", "—", "—", "—"]
+    assert guide_rows[1][:4] == ["findById (medium)", "balance", "0.23", "0.31"]
+    assert [row[0] for row in _texts(tables["topic-012"])] == ["findById (medium)"]  # small has no without-012 side
