@@ -6,13 +6,15 @@ pytest-benchmark's own JSON with every raw timing and the environment, and
 (``summary.json``), which the report and notebooks read. Both writers and
 readers take every name and format from here.
 
-``summary.json`` versions: 3 (version 2 plus the experiments that ran: their
-figures with intervals and their conclusions) is written; 2 (trials, per-trial
-medians, intervals, plan facts) is read as a run without experiments; 1 (one
-block of rounds per case) is still read, as a run of one trial, so an older
-baseline can be compared; anything else is refused with a message saying what
-to do. Each case's traffic per call is optional in versions 2 and 3 (runs made
-before it was counted have none).
+``summary.json`` versions: 4 (version 3 plus each plan's counters: its
+signature, shared and temp blocks, rows returned) is written; 3 (version 2 plus
+the experiments that ran: their figures with intervals and their conclusions)
+is read as a run without plan counters; 2 (trials, per-trial medians,
+intervals, plan facts) as a run without experiments either; 1 (one block of
+rounds per case) is still read, as a run of one trial, so an older baseline can
+be compared; anything else is refused with a message saying what to do. Each
+case's traffic per call is optional from version 2 (runs made before it was
+counted have none). A case's *counters* are its plan's counters and its traffic.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from balance_bench.statistics import CONFIDENCE, METHOD, Estimate, TimingStats, 
 __all__ = [
     "SCHEMA_VERSION",
     "READABLE_VERSIONS",
+    "COUNTERS_VERSION",
     "SUMMARY_FILE",
     "BENCHMARKS_FILE",
     "PLANS_DIR",
@@ -47,6 +50,7 @@ __all__ = [
     "plan_document",
     "PlanNodeRow",
     "FindingFact",
+    "PlanCounters",
     "PlanFacts",
     "Overhead",
     "ServerTraffic",
@@ -63,8 +67,10 @@ __all__ = [
     "new_run_dir",
 ]
 
-SCHEMA_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+SCHEMA_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
+COUNTERS_VERSION = 4
+"""The first summary version whose plans carry their counters (``PlanCounters``)."""
 SUMMARY_FILE = "summary.json"
 BENCHMARKS_FILE = "benchmarks.json"
 PLANS_DIR = "plans"
@@ -129,6 +135,37 @@ class FindingFact:
 
 
 @dataclass(frozen=True)
+class PlanCounters:
+    """What a case's plan did, counted: evidence that does not depend on the machine's speed.
+
+    ``signature`` is the plan's shape (``reports/signature.py``). Blocks are the root's figures, which include
+    every node below it (the whole plan's work); ``rows`` is what the root returned. A figure is None when the
+    plan did not print it (captured without BUFFERS or without ANALYZE).
+    """
+
+    signature: str
+    shared_hit: int | None
+    shared_read: int | None
+    temp_read: int | None
+    temp_written: int | None
+    rows: float | None
+
+    @property
+    def shared_blocks(self) -> int | None:
+        """Shared blocks hit plus read: the plan's page accesses, wherever the pages came from."""
+        return None if self.shared_hit is None or self.shared_read is None else self.shared_hit + self.shared_read
+
+    @property
+    def temp_blocks(self) -> int | None:
+        """Temp blocks read plus written: work that spilled to disk."""
+        return None if self.temp_read is None or self.temp_written is None else self.temp_read + self.temp_written
+
+
+_PLAN_COUNTERS = ("signature", "shared_hit", "shared_read", "temp_read", "temp_written", "rows")
+"""Every key of a plan's ``counters`` in summary.json; each is required from ``COUNTERS_VERSION`` on."""
+
+
+@dataclass(frozen=True)
 class PlanFacts:
     """What the summarise stage learned from a case's plan file, so nothing downstream re-analyses it."""
 
@@ -141,6 +178,7 @@ class PlanFacts:
     node_types: tuple[str, ...]
     findings: tuple[FindingFact, ...] = ()
     nodes: tuple[PlanNodeRow, ...] = ()
+    counters: PlanCounters | None = None  # absent in summaries before COUNTERS_VERSION
 
     @property
     def shape(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -307,6 +345,9 @@ def _design_json(design: Design) -> dict[str, Any]:
 def _case_json(case: CaseResult) -> dict[str, Any]:
     plan = case.plan
     overhead = case.overhead
+    if plan is not None and plan.counters is None:  # the reader would refuse the file: never write it
+        raise ValueError(f"{case.name}: its plan has no counters, which summary version {SCHEMA_VERSION} requires "
+                         "(summary.plan_facts makes them from the plan file)")
     return {
         "name": case.name,
         **case.coords.as_dict(),
@@ -322,6 +363,7 @@ def _case_json(case: CaseResult) -> dict[str, Any]:
             "file": plan.file, "sql": plan.sql, "execution_ms": plan.execution_ms, "planning_ms": plan.planning_ms,
             "total_ms": plan.total_ms, "indexes_used": list(plan.indexes_used), "node_types": list(plan.node_types),
             "findings": [vars(f) for f in plan.findings], "nodes": [vars(n) for n in plan.nodes],
+            "counters": None if plan.counters is None else vars(plan.counters),
         },
         "overhead": None if overhead is None else {
             "model": overhead.model, "pairs": overhead.pairs, "model_ms": overhead.model_ms,
@@ -429,7 +471,20 @@ def _stats(r: _Reader) -> TimingStats:
     return TimingStats(**{k: float(v or 0.0) for k, v in values.items()})
 
 
-def _plan_v2(r: _Reader | None) -> PlanFacts | None:
+def _plan_counters(r: _Reader) -> PlanCounters:
+    for name in _PLAN_COUNTERS:
+        if name not in r.raw:
+            raise BenchError(f"{r.where} lacks {name}")
+    signature = r.text("signature") or ""
+    if not signature.strip():
+        raise BenchError(f"{r.where}.signature is empty")
+    return PlanCounters(signature=signature, shared_hit=r.count("shared_hit", optional=True),
+                        shared_read=r.count("shared_read", optional=True),
+                        temp_read=r.count("temp_read", optional=True),
+                        temp_written=r.count("temp_written", optional=True), rows=r.number("rows", optional=True))
+
+
+def _plan_v2(r: _Reader | None, version: int) -> PlanFacts | None:
     if r is None:
         return None
     return PlanFacts(
@@ -450,6 +505,7 @@ def _plan_v2(r: _Reader | None) -> PlanFacts | None:
                                 loops=n.number("loops", optional=True),
                                 shared_hit=n.count("shared_hit", optional=True),
                                 shared_read=n.count("shared_read", optional=True)) for n in r.items("nodes")),
+        counters=_plan_counters(r.obj("counters")) if version >= COUNTERS_VERSION else None,
     )
 
 
@@ -504,7 +560,7 @@ def _case(raw: Any, where: str, version: int) -> CaseResult:
             raw_ms=old.number("raw_ms") or 0.0, ratio=Estimate(old.number("ratio") or 0.0, None, None, 1))
         medians = {1: stats.median_ms}
     else:
-        plan = _plan_v2(r.optional_obj("plan"))
+        plan = _plan_v2(r.optional_obj("plan"), version)
         new = r.optional_obj("overhead")
         ratio = None if new is None else new.estimate("ratio")
         overhead = None if new is None or ratio is None else Overhead(
@@ -560,7 +616,7 @@ def _design(doc: dict[str, Any], version: int, where: str) -> Design:
 
 
 def read_summary(path: Path) -> Summary:
-    """Load and validate ``summary.json`` (versions 1 to 3); every problem is one BenchError line naming the file."""
+    """Load and validate ``summary.json`` (versions 1 to 4); every problem is one BenchError line naming the file."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -99,6 +99,11 @@ class PlanNode:
     parent_relationship: str | None
     subplan_name: str | None
     parallel_aware: bool
+    join_type: str | None  # "Inner", "Left", "Semi" ... on joins
+    strategy: str | None  # "Plain", "Sorted", "Hashed", "Mixed" on Aggregate and SetOp
+    partial_mode: str | None  # "Simple", "Partial", "Finalize" on parallel aggregates
+    scan_direction: str | None  # "Forward", "Backward", "NoMovement" on index scans
+    operation: str | None  # "Insert", "Update", "Delete", "Merge" on ModifyTable
     plan_rows: float | None
     total_cost: float | None
     actual_startup_ms: float | None
@@ -342,6 +347,11 @@ def _node(data: object, source: str, where: str, depth: int) -> PlanNode:
         parent_relationship=_text(data, "Parent Relationship", source, at),
         subplan_name=_text(data, "Subplan Name", source, at),
         parallel_aware=parallel_aware,
+        join_type=_text(data, "Join Type", source, at),
+        strategy=_text(data, "Strategy", source, at),
+        partial_mode=_text(data, "Partial Mode", source, at),
+        scan_direction=_text(data, "Scan Direction", source, at),
+        operation=_text(data, "Operation", source, at),
         plan_rows=_number(data, "Plan Rows", source, at),
         total_cost=_number(data, "Total Cost", source, at),
         actual_startup_ms=_number(data, "Actual Startup Time", source, at),

@@ -23,13 +23,15 @@ from balance_bench.coordinates import Coordinates
 from balance_bench.errors import BenchError, redact
 from balance_bench.reports.analyse import PlanAnalysis, analyse
 from balance_bench.reports.experiment_results import experiment_results
-from balance_bench.reports.plans import load_plan
+from balance_bench.reports.plans import ExplainPlan, load_plan
+from balance_bench.reports.signature import plan_signature
 from balance_bench.results import (
     BENCHMARKS_FILE,
     CaseResult,
     Design,
     FindingFact,
     Overhead,
+    PlanCounters,
     PlanFacts,
     PlanNodeRow,
     Summary,
@@ -39,11 +41,24 @@ from balance_bench.results import (
 )
 from balance_bench.statistics import ratio_estimate, timing_stats
 
-__all__ = ["plan_facts", "case_results", "build_summary", "summarise"]
+__all__ = ["plan_counters", "plan_facts", "case_results", "build_summary", "summarise"]
 
 
-def plan_facts(analysis: PlanAnalysis, file: str, sql: str | None) -> PlanFacts:
-    """The analyser's result as the record the report reads."""
+def plan_counters(plan: ExplainPlan) -> PlanCounters:
+    """The plan's signature, and the root's blocks and rows (the root's figures include every node below it)."""
+    root = plan.root
+    buffers = root.buffers
+    rows = None if root.actual_rows is None else root.actual_rows * (root.actual_loops or 1.0)
+    return PlanCounters(signature=plan_signature(plan),
+                        shared_hit=None if buffers is None else buffers.shared_hit,
+                        shared_read=None if buffers is None else buffers.shared_read,
+                        temp_read=None if buffers is None else buffers.temp_read,
+                        temp_written=None if buffers is None else buffers.temp_written, rows=rows)
+
+
+def plan_facts(analysis: PlanAnalysis, file: str, sql: str | None,
+               counters: PlanCounters | None = None) -> PlanFacts:
+    """The analyser's result, and the plan's counters, as the record the report reads."""
     return PlanFacts(
         file=file,
         sql=redact(sql) if sql else None,
@@ -57,6 +72,7 @@ def plan_facts(analysis: PlanAnalysis, file: str, sql: str | None) -> PlanFacts:
                                 exclusive_ms=n.exclusive_ms, actual_rows=n.actual_rows, plan_rows=n.plan_rows,
                                 loops=n.loops, shared_hit=n.shared_hit, shared_read=n.shared_read)
                     for n in analysis.nodes),
+        counters=counters,
     )
 
 
@@ -107,7 +123,7 @@ def _plan(run_dir: Path, file: str | None, query: str) -> PlanFacts | None:
     if not file:
         return None
     plan = load_plan(run_dir / file)
-    return plan_facts(analyse(plan, query=query), file, plan.sql)
+    return plan_facts(analyse(plan, query=query), file, plan.sql, plan_counters(plan))
 
 
 def _groups(benchmarks: Iterable[dict[str, Any]]) -> list[_Group]:

@@ -1,4 +1,5 @@
-"""summary.json: version 2 round-trips, version 1 still loads as one trial, and bad records are one clear line."""
+"""summary.json: version 4 round-trips, versions 1-3 still load (1 as one trial, 1-3 without plan counters), and bad
+records are one clear line."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from balance_bench.results import (
     ExperimentResult,
     FindingFact,
     Overhead,
+    PlanCounters,
     PlanFacts,
     PlanNodeRow,
     ServerTraffic,
@@ -35,13 +37,14 @@ from balance_bench.statistics import Estimate, TimingStats
 
 COORDS = Coordinates(Kind.READ, "find_by_id", CacheState.COLD, Migration.WITH_012, "tiny", "optimized", "balance")
 STATS = TimingStats(0.1, 0.2, 0.21, 0.3, 0.4, 0.05, 0.06, 0.5)
+COUNTERS = PlanCounters("Limit > Index Scan using balances_pkey on balances", 3, 1, 0, 0, 1.0)
 
 
 def _summary() -> Summary:
     plan = PlanFacts(file="plans/x.json", sql="SELECT 1", execution_ms=0.1, planning_ms=0.05, total_ms=0.09,
                      indexes_used=("balances_pkey",), node_types=("Index Scan",),
                      findings=(FindingFact("misestimate", "#1 Index Scan", "planner expected 1 row"),),
-                     nodes=(PlanNodeRow("#1 Index Scan", 0, None, 0.09, 1.0, 1.0, 1.0, 3, 0),))
+                     nodes=(PlanNodeRow("#1 Index Scan", 0, None, 0.09, 1.0, 1.0, 1.0, 3, 0),), counters=COUNTERS)
     case = CaseResult(coords=COORDS, params={"id": 7}, rounds=30, stats=STATS,
                       trial_medians_ms={1: 0.2, 2: 0.25, 3: 0.22}, cache_hits=0, cache_misses=36, plan=plan,
                       overhead=Overhead("find_by_id (nocache)", 900, 0.3, 0.28, Estimate(1.07, 1.05, 1.09, 3)),
@@ -64,11 +67,12 @@ EXPERIMENT = ExperimentResult(
     conclusion="OFFSET is slower at depth.", notes={"replica": {"replica": "embedded", "apply_delay_ms": 0}})
 
 
-def test_version_3_round_trips_every_field(tmp_path: Path) -> None:
-    """What write_summary writes, read_summary reads back unchanged, experiment records included."""
+def test_version_4_round_trips_every_field(tmp_path: Path) -> None:
+    """What write_summary writes, read_summary reads back unchanged, plan counters and experiments included."""
     summary = replace(_summary(), experiments=[EXPERIMENT])
     loaded = read_summary(write_summary(tmp_path, summary))
-    assert loaded == summary and loaded.schema_version == SCHEMA_VERSION == 3
+    assert loaded == summary and loaded.schema_version == SCHEMA_VERSION == 4
+    assert loaded.cases[0].plan is not None and loaded.cases[0].plan.counters == COUNTERS
     assert loaded.cases[0].median_ci.trials == 3
     assert loaded.experiments[0].figures["with_012.offset_depth"].has_interval
 
@@ -79,7 +83,81 @@ def test_a_version_2_summary_loads_without_experiments(tmp_path: Path) -> None:
     doc["schema_version"] = 2
     doc["experiments"] = [{"name": "ignored"}]
     loaded = read_summary(_write(tmp_path / "summary.json", doc))
-    assert loaded.schema_version == 2 and loaded.experiments == [] and loaded.cases == _summary().cases
+    assert loaded.schema_version == 2 and loaded.experiments == [] and loaded.cases == _without_counters(_summary())
+
+
+def _without_counters(summary: Summary) -> list[CaseResult]:
+    """The summary's cases as a reader of a version before 4 sees them: their plans without counters."""
+    return [replace(c, plan=None if c.plan is None else replace(c.plan, counters=None)) for c in summary.cases]
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_a_summary_before_version_4_loads_without_plan_counters(tmp_path: Path, version: int) -> None:
+    """Versions 2 and 3 had no plan counters: their plans load with counters None, whatever the file holds there."""
+    doc = json.loads(_summary().to_json())
+    doc["schema_version"] = version
+    doc["cases"][0]["plan"]["counters"] = "not read before version 4"
+    loaded = read_summary(_write(tmp_path / "summary.json", doc))
+    assert loaded.cases[0].plan is not None and loaded.cases[0].plan.counters is None
+    assert loaded.cases[0].plan.indexes_used == ("balances_pkey",)
+
+
+@pytest.mark.parametrize("name", ["signature", "shared_hit", "shared_read", "temp_read", "temp_written", "rows"])
+def test_a_version_4_plan_missing_a_counter_is_refused_naming_it(tmp_path: Path, name: str) -> None:
+    """Every counter of a version 4 plan is required: one left out is refused naming the file, the case and it."""
+    doc = json.loads(_summary().to_json())
+    del doc["cases"][0]["plan"]["counters"][name]
+    assert _refusal(tmp_path, doc) == f"cases[0].plan.counters lacks {name}"
+
+
+@pytest.mark.parametrize(("damage", "expected"), [
+    (lambda p: p.pop("counters"), "cases[0].plan lacks counters"),
+    (lambda p: p.update(counters=None), "cases[0].plan lacks counters"),
+    (lambda p: p.update(counters=[]), "cases[0].plan.counters is not an object"),
+    (lambda p: p["counters"].update(signature=None), "cases[0].plan.counters lacks signature"),
+    (lambda p: p["counters"].update(signature=" "), "cases[0].plan.counters.signature is empty"),
+    (lambda p: p["counters"].update(signature=3), "cases[0].plan.counters.signature is not a string"),
+    (lambda p: p["counters"].update(shared_hit=1.5), "cases[0].plan.counters.shared_hit is not a count: 1.5"),
+    (lambda p: p["counters"].update(shared_read=-1), "cases[0].plan.counters.shared_read is not a count: -1.0"),
+    (lambda p: p["counters"].update(temp_read="0"), "cases[0].plan.counters.temp_read is not a number: '0'"),
+    (lambda p: p["counters"].update(temp_written=True), "cases[0].plan.counters.temp_written is not a number: True"),
+    (lambda p: p["counters"].update(rows="1"), "cases[0].plan.counters.rows is not a number: '1'"),
+])
+def test_a_damaged_version_4_counter_record_is_refused_naming_the_field(tmp_path: Path, damage: Any,
+                                                                        expected: str) -> None:
+    """A version 4 plan's counters, absent, null or mistyped, are one line naming the file and the field."""
+    doc = json.loads(_summary().to_json())
+    damage(doc["cases"][0]["plan"])
+    assert _refusal(tmp_path, doc) == expected
+
+
+def test_a_version_4_counter_the_plan_did_not_print_is_null(tmp_path: Path) -> None:
+    """Blocks and rows may be null (a plan without BUFFERS or ANALYZE) while their keys are there: they load as
+    None, and the sums of None are None."""
+    doc = json.loads(_summary().to_json())
+    doc["cases"][0]["plan"]["counters"].update(shared_hit=None, shared_read=None, temp_read=None, temp_written=None,
+                                               rows=None)
+    counters = read_summary(_write(tmp_path / "summary.json", doc)).cases[0].plan.counters  # type: ignore[union-attr]
+    assert counters == PlanCounters(COUNTERS.signature, None, None, None, None, None)
+    assert (counters.shared_blocks, counters.temp_blocks) == (None, None)
+
+
+def test_plan_counters_sum_hit_and_read_and_temp_read_and_written() -> None:
+    """Shared blocks are hit plus read; temp blocks read plus written; one side unknown makes the sum unknown."""
+    assert (PlanCounters("x", 3, 4, 5, 6, 1.0).shared_blocks, PlanCounters("x", 3, 4, 5, 6, 1.0).temp_blocks) == (7, 11)
+    assert PlanCounters("x", 3, None, None, 6, 1.0).shared_blocks is None
+    assert PlanCounters("x", 3, None, None, 6, 1.0).temp_blocks is None
+
+
+def test_a_plan_without_counters_is_never_written(tmp_path: Path) -> None:
+    """The writer refuses a plan whose counters are missing (the reader would refuse the file) and writes nothing."""
+    summary = _summary()
+    case = summary.cases[0]
+    assert case.plan is not None
+    bare = replace(summary, cases=[replace(case, plan=replace(case.plan, counters=None))])
+    with pytest.raises(ValueError, match="its plan has no counters"):
+        write_summary(tmp_path, bare)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("damage,field", [
@@ -119,13 +197,13 @@ def test_a_version_1_summary_loads_as_one_trial(tmp_path: Path) -> None:
     assert case.plan is not None and case.plan.indexes_used == ("balances_pkey",) and case.plan.nodes == ()
 
 
-@pytest.mark.parametrize("version", [0, 4, 99, "2", True, None])
+@pytest.mark.parametrize("version", [0, 5, 99, "2", "4", True, None])
 def test_unknown_versions_are_refused_with_what_to_do(tmp_path: Path, version: object) -> None:
     """A version this release does not know is one line naming the file and the readable versions."""
     path = _write(tmp_path / "summary.json", {"schema_version": version, "environment": {}, "cases": []})
     with pytest.raises(BenchError) as info:
         read_summary(path)
-    assert str(path) in str(info.value) and "reads versions 1, 2, 3" in str(info.value)
+    assert str(path) in str(info.value) and "reads versions 1, 2, 3, 4)" in str(info.value)
     assert str(info.value).endswith("; use the balance-bench release that wrote it, or re-run the benchmarks with "
                                     "this one")
 
@@ -200,7 +278,8 @@ def test_every_optional_plan_field_may_be_null_and_every_value_round_trips(tmp_p
     depth and its subplan name come back exactly as written."""
     plan = PlanFacts(file="", sql=None, execution_ms=None, planning_ms=None, total_ms=None, indexes_used=(),
                      node_types=("Result",), findings=(FindingFact("", None, ""),),
-                     nodes=(PlanNodeRow("", 2, "InitPlan 1", None, None, None, None, None, None),))
+                     nodes=(PlanNodeRow("", 2, "InitPlan 1", None, None, None, None, None, None),),
+                     counters=PlanCounters("Result", None, None, None, None, None))
     summary = _summary()
     bare = Summary(environment={}, design=summary.design, cases=[
         CaseResult(coords=COORDS, params={}, rounds=1, stats=STATS, trial_medians_ms={1: 0.2}, plan=plan)])
@@ -748,14 +827,14 @@ def test_plan_shape_traffic_bytes_and_an_experiments_cases() -> None:
 
 
 def test_the_written_json_is_exactly_the_documented_form(tmp_path: Path) -> None:
-    """summary.json's keys and values, by hand: version 3 whatever the record says, every case field, design,
-    overhead, traffic (Postgres without commands) and experiments."""
+    """summary.json's keys and values, by hand: version 4 whatever the record says, every case field, design,
+    plan counters, overhead, traffic (Postgres without commands) and experiments."""
     summary = replace(_summary(), schema_version=1, experiments=[EXPERIMENT])
     text = write_summary(tmp_path, summary).read_text(encoding="utf-8")
     doc = json.loads(text)
     assert text == json.dumps(doc, indent=1)
     assert list(doc) == ["schema_version", "environment", "design", "cases", "experiments"]
-    assert doc["schema_version"] == 3 and doc["environment"] == {"postgres": {"version": "18"}}
+    assert doc["schema_version"] == 4 and doc["environment"] == {"postgres": {"version": "18"}}
     assert doc["design"] == {"trials": 3, "order_seed": 11, "budget_s": 1.2, "confidence": 0.95,
                              "interval": "20%-trimmed mean across trials with Yuen's interval "
                                          "(log scale for latencies and ratios)", "order": ""}
@@ -773,7 +852,9 @@ def test_the_written_json_is_exactly_the_documented_form(tmp_path: Path) -> None
                  "total_ms": 0.09, "indexes_used": ["balances_pkey"], "node_types": ["Index Scan"],
                  "findings": [{"code": "misestimate", "node": "#1 Index Scan", "message": "planner expected 1 row"}],
                  "nodes": [{"label": "#1 Index Scan", "depth": 0, "subplan_name": None, "exclusive_ms": 0.09,
-                            "actual_rows": 1.0, "plan_rows": 1.0, "loops": 1.0, "shared_hit": 3, "shared_read": 0}]},
+                            "actual_rows": 1.0, "plan_rows": 1.0, "loops": 1.0, "shared_hit": 3, "shared_read": 0}],
+                 "counters": {"signature": "Limit > Index Scan using balances_pkey on balances", "shared_hit": 3,
+                              "shared_read": 1, "temp_read": 0, "temp_written": 0, "rows": 1.0}},
         "overhead": {"model": "find_by_id (nocache)", "pairs": 900, "model_ms": 0.3, "raw_ms": 0.28,
                      "ratio": [1.07, 1.05, 1.09, 3]},
         "traffic": {"calls": 3, "postgres": {"round_trips": 1, "bytes_sent": 51, "bytes_received": 474},

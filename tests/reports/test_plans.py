@@ -460,7 +460,9 @@ def test_buffers_and_io_timing_default_to_zero_only_when_some_are_printed() -> N
 
 TEXT_FIELDS = {"Relation Name": "relation", "Alias": "alias", "Index Name": "index", "CTE Name": "cte_name",
                "Parent Relationship": "parent_relationship", "Subplan Name": "subplan_name",
-               "Sort Method": "sort_method", "Sort Space Type": "sort_space_type", "Storage": "storage"}
+               "Sort Method": "sort_method", "Sort Space Type": "sort_space_type", "Storage": "storage",
+               "Join Type": "join_type", "Strategy": "strategy", "Partial Mode": "partial_mode",
+               "Scan Direction": "scan_direction", "Operation": "operation"}
 NUMBER_FIELDS = {"Plan Rows": "plan_rows", "Total Cost": "total_cost", "Actual Startup Time": "actual_startup_ms",
                  "Actual Total Time": "actual_total_ms", "Actual Rows": "actual_rows", "Actual Loops": "actual_loops",
                  "Rows Removed by Filter": "rows_removed_by_filter",

@@ -402,3 +402,48 @@ def test_a_utf8_benchmarks_file_reads_the_same_under_an_ascii_locale(tmp_path: P
     finally:
         locale.setlocale(locale.LC_CTYPE, saved)
     assert read_summary(written).environment == {"host": "café-π"}
+
+
+@pytest.mark.parametrize("version", ["pg15", "pg18"])
+@pytest.mark.parametrize("name", ["sort_spill", "nested_loop", "parallel", "initplan", "index_scan"])
+def test_plan_counters_are_the_roots_blocks_and_rows_and_the_signature(version: str, name: str) -> None:
+    """Blocks are the root's own figures (which include every node below it), rows what the root returned over its
+    loops, read from the capture's JSON directly; the signature is the plan's."""
+    from balance_bench.reports.plans import load_plan
+    from balance_bench.reports.signature import plan_signature
+    from balance_bench.reports.summary import plan_counters
+
+    path = PLANS.parent / version / f"{name}.json"
+    root = json.loads(path.read_text(encoding="utf-8"))[0]["Plan"]
+    counters = plan_counters(load_plan(path))
+    assert (counters.shared_hit, counters.shared_read, counters.temp_read, counters.temp_written) == (
+        root["Shared Hit Blocks"], root["Shared Read Blocks"], root["Temp Read Blocks"], root["Temp Written Blocks"])
+    assert counters.rows == pytest.approx(root["Actual Rows"] * root["Actual Loops"])
+    assert counters.signature == plan_signature(load_plan(path))
+
+
+def test_a_spilling_plan_counts_its_temp_blocks_and_a_plan_without_buffers_counts_none() -> None:
+    """The sort that spills has temp blocks at its root; a plan captured without BUFFERS or ANALYZE has no blocks
+    and no rows, only its signature."""
+    from balance_bench.reports.plans import load_plan, plan_from_json
+    from balance_bench.reports.summary import plan_counters
+
+    spill = plan_counters(load_plan(PLANS / "sort_spill.json"))
+    assert spill.temp_blocks is not None and spill.temp_blocks > 0
+    bare = plan_counters(plan_from_json({"Plan": {"Node Type": "Seq Scan", "Relation Name": "t"}}))
+    assert (bare.signature, bare.shared_hit, bare.shared_read, bare.temp_read, bare.temp_written, bare.rows) == (
+        "Seq Scan on t", None, None, None, None, None)
+
+
+def test_summarise_gives_every_plan_its_counters(tmp_path: Path) -> None:
+    """summary.json is version 4 and the case's plan carries the counters of its plan file (nested_loop.json)."""
+    run = _run(tmp_path, [_entry(COLD, 1, [1.0], plan_file=plan_file(COLD)), _entry(COLD, 2, [1.1])])
+    summarise(run)
+    doc = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    assert doc["schema_version"] == 4
+    root = json.loads((PLANS / "nested_loop.json").read_text(encoding="utf-8"))[0]["Plan"]
+    assert doc["cases"][0]["plan"]["counters"] == {
+        "signature": "Nested Loop > [Nested Loop > [Index Scan using idx_balances_user_token on balances; Memoize > "
+                     "Index Scan using tokens_pkey on tokens]; Index Scan using users_pkey on users]",
+        "shared_hit": root["Shared Hit Blocks"], "shared_read": root["Shared Read Blocks"], "temp_read": 0,
+        "temp_written": 0, "rows": root["Actual Rows"]}
