@@ -1,0 +1,237 @@
+"""A run's counters against an earlier run's: the gate's deterministic evidence, beside the timings of ``compare``.
+
+A case's counters are what it did, counted rather than timed (``balance_bench.results``: its plan's
+``PlanCounters`` and its ``Traffic`` per call). Measured on this machine (``scripts/counter_stability.py``,
+documented in docs/methodology.md), runs of one commit on one dataset agree exactly on the plan signature,
+the shared blocks hit plus read, temp blocks, rows and every round trip, command and byte count, while the
+split of shared blocks into hit and read depends on what the server had cached. So the gate judges:
+
+* the **plan signature**: any change is a regression (the planner chose another plan);
+* **shared blocks** (hit + read) and **temp blocks**: more than ``blocks_pct`` percent more is a regression
+  (default ``BLOCKS_THRESHOLD_PCT``: a margin against a vacuum or a page split moving a few blocks; exactly
+  at the threshold is not beyond it);
+* **PostgreSQL round trips, Redis round trips, Redis commands** per call: any more is a regression;
+* rows returned and bytes each way: shown when they change, never a regression (they follow the data and the
+  columns; what they cost shows in time and blocks).
+
+Fewer blocks, round trips or commands is a change, never a regression. The hit/read split is not compared.
+Reference cases measure the machine and are not compared. A case whose plan exists on one side only, or whose
+baseline was summarised before plans carried counters, is compared on what both sides have, and says what it
+could not compare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from balance_bench.coordinates import Coordinates, Kind
+from balance_bench.reports.runs import Run
+from balance_bench.reports.signature import signature_change
+from balance_bench.reports.tables import ms
+from balance_bench.results import COUNTERS_VERSION, CaseResult
+
+__all__ = ["BLOCKS_THRESHOLD_PCT", "COUNTERS", "EXACT", "BLOCKS", "MORE", "SHOWN", "NO_PLAN", "REGRESSION",
+           "CHANGED", "SAME", "counter_values", "count_text", "CounterChange", "CounterComparison",
+           "compare_case_counters", "compare_counters", "counter_regressions", "COUNTER_COLUMNS", "counters_frame"]
+
+BLOCKS_THRESHOLD_PCT = 10.0
+"""Default margin on blocks: more than this many percent more blocks is a regression."""
+
+COUNTERS: dict[str, str] = {
+    "signature": "plan",
+    "shared_blocks": "shared blocks",
+    "shared_hit": "shared blocks hit",
+    "shared_read": "shared blocks read",
+    "temp_blocks": "temp blocks",
+    "rows": "rows",
+    "pg_round_trips": "PostgreSQL round trips",
+    "pg_bytes_sent": "PostgreSQL bytes sent",
+    "pg_bytes_received": "PostgreSQL bytes received",
+    "redis_round_trips": "Redis round trips",
+    "redis_commands": "Redis commands",
+    "redis_bytes_sent": "Redis bytes sent",
+    "redis_bytes_received": "Redis bytes received",
+}
+"""Every counter of a case, by key, with the words a line uses for it."""
+EXACT = ("signature",)
+"""Counters where any change is a regression."""
+BLOCKS = ("shared_blocks", "temp_blocks")
+"""Counters where more than the blocks threshold more is a regression."""
+MORE = ("pg_round_trips", "redis_round_trips", "redis_commands")
+"""Counters (per call) where any increase is a regression."""
+SHOWN = ("rows", "pg_bytes_sent", "pg_bytes_received", "redis_bytes_sent", "redis_bytes_received")
+"""Counters shown when they change (bytes: by more than the blocks threshold), never a regression."""
+_BYTES = frozenset(SHOWN) - {"rows"}
+NO_PLAN = "no plan to compare"
+REGRESSION, CHANGED, SAME = "regression", "changed", "same"
+_EPSILON = 1e-9  # per-call averages of whole counts: anything closer is the same count
+
+Value = str | float | None
+
+
+def counter_values(case: CaseResult) -> dict[str, Value]:
+    """Every counter of ``case`` by key (``COUNTERS``); None where the run did not record it."""
+    counters = case.plan.counters if case.plan is not None else None
+    traffic = case.traffic
+    values: dict[str, Value] = dict.fromkeys(COUNTERS)
+    if counters is not None:
+        values.update(signature=counters.signature, shared_blocks=_number(counters.shared_blocks),
+                      shared_hit=_number(counters.shared_hit), shared_read=_number(counters.shared_read),
+                      temp_blocks=_number(counters.temp_blocks), rows=counters.rows)
+    if traffic is not None:
+        values.update(pg_round_trips=traffic.postgres.round_trips, pg_bytes_sent=traffic.postgres.bytes_sent,
+                      pg_bytes_received=traffic.postgres.bytes_received,
+                      redis_round_trips=traffic.redis.round_trips, redis_commands=traffic.redis.commands,
+                      redis_bytes_sent=traffic.redis.bytes_sent, redis_bytes_received=traffic.redis.bytes_received)
+    return values
+
+
+def _number(value: int | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def count_text(value: Value) -> str:
+    """A counter's value as a line shows it: ``1,471``, ``0.33``, the signature itself, ``—`` when unknown."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+@dataclass(frozen=True)
+class CounterChange:
+    """One counter that differs between the baseline and the current run, and whether that is a regression."""
+
+    counter: str  # a key of COUNTERS
+    before: str | float
+    after: str | float
+    regression: bool
+
+    @property
+    def text(self) -> str:
+        """``shared blocks 4 → 1,471``; for the plan, what changed in it (``reports.signature``)."""
+        if isinstance(self.before, str) and isinstance(self.after, str):
+            return signature_change(self.before, self.after)
+        return f"{COUNTERS[self.counter]} {count_text(self.before)} → {count_text(self.after)}"
+
+
+@dataclass(frozen=True)
+class CounterComparison:
+    """One case's counters in both runs: what changed, what could not be compared, and the time beside it."""
+
+    coords: Coordinates
+    baseline_median_ms: float
+    current_median_ms: float
+    changes: tuple[CounterChange, ...]
+    notes: tuple[str, ...]  # what could not be compared, and why
+
+    @property
+    def label(self) -> str:
+        return self.coords.label
+
+    @property
+    def regression(self) -> bool:
+        return any(change.regression for change in self.changes)
+
+    @property
+    def verdict(self) -> str:
+        """``regression``, ``changed`` (no regression among the changes) or ``same``."""
+        return REGRESSION if self.regression else CHANGED if self.changes else SAME
+
+    @property
+    def cause(self) -> str:
+        """The regressed counters, in words (``Index Scan … → Seq Scan on balances; shared blocks 4 → 1,471``);
+        empty when none regressed."""
+        return "; ".join(change.text for change in self.changes if change.regression)
+
+    def changed(self, counters: Sequence[str]) -> str:
+        """The changes among ``counters``, in words, or empty."""
+        return "; ".join(change.text for change in self.changes if change.counter in counters)
+
+    @property
+    def time(self) -> str:
+        """The median time in both runs, for beside the counters: ``0.39 → 6.6 ms``."""
+        return f"{ms(self.baseline_median_ms)} → {ms(self.current_median_ms)} ms"
+
+    def line(self) -> str:
+        """One line: the case, its regressed counters (else its changes, else its notes), and its time."""
+        told = self.cause or "; ".join(change.text for change in self.changes) or "; ".join(self.notes) \
+            or "counters unchanged"
+        return f"{self.label}: {told}; {self.time}"
+
+
+def _differs(before: float, after: float) -> bool:
+    return abs(after - before) > _EPSILON
+
+
+def _rule(counter: str, blocks_pct: float) -> Callable[[float, float], tuple[bool, bool]]:
+    """For a numeric counter: (changed enough to show, a regression), given its two values."""
+    if counter in BLOCKS or counter in _BYTES:
+        def margin(before: float, after: float) -> tuple[bool, bool]:
+            beyond = after > before * (1 + blocks_pct / 100) + _EPSILON
+            return beyond or after < before * (1 - blocks_pct / 100) - _EPSILON, beyond and counter in BLOCKS
+        return margin
+    if counter in MORE:
+        return lambda before, after: (_differs(before, after), after > before + _EPSILON)
+    return lambda before, after: (_differs(before, after), False)
+
+
+def compare_case_counters(before: CaseResult, now: CaseResult,
+                          blocks_pct: float = BLOCKS_THRESHOLD_PCT) -> CounterComparison:
+    """The counters of one case in the baseline (``before``) and the current run (``now``)."""
+    old, new = counter_values(before), counter_values(now)
+    notes: list[str] = []
+    if (before.plan is None) != (now.plan is None):
+        notes.append(f"{NO_PLAN} (only the {'current run' if before.plan is None else 'baseline'} has one)")
+    elif before.plan is not None and now.plan is not None:
+        for side, case in (("baseline", before), ("current run", now)):
+            if case.plan is not None and case.plan.counters is None:
+                notes.append(f"no plan counters in the {side} (summarised before summary version "
+                             f"{COUNTERS_VERSION}: balance-bench summarise RUN_DIR rewrites it)")
+    if before.traffic is None or now.traffic is None:
+        notes.append("no traffic to compare")
+    changes: list[CounterChange] = []
+    for counter in (*EXACT, *BLOCKS, *MORE, *SHOWN):
+        a, b = old[counter], new[counter]
+        if a is None or b is None:
+            continue
+        if isinstance(a, str) or isinstance(b, str):
+            if a != b:
+                changes.append(CounterChange(counter, a, b, regression=counter in EXACT))
+            continue
+        shown, regression = _rule(counter, blocks_pct)(a, b)
+        if shown:
+            changes.append(CounterChange(counter, a, b, regression))
+    return CounterComparison(coords=now.coords, baseline_median_ms=before.median_ms,
+                             current_median_ms=now.median_ms, changes=tuple(changes), notes=tuple(notes))
+
+
+def compare_counters(current: Run, baseline: Run,
+                     blocks_pct: float = BLOCKS_THRESHOLD_PCT) -> list[CounterComparison]:
+    """Every case in both runs except the reference cases, in the current run's order."""
+    return [compare_case_counters(before, case, blocks_pct) for case in current.summary.cases
+            if case.coords.kind is not Kind.REFERENCE and (before := baseline.case(case.coords)) is not None]
+
+
+def counter_regressions(comparisons: Sequence[CounterComparison]) -> list[CounterComparison]:
+    """The cases whose counters regressed."""
+    return [c for c in comparisons if c.regression]
+
+
+COUNTER_COLUMNS = ("case", "plan", "blocks", "round trips, commands", "rows, bytes", "time", "counters")
+"""The report's table of counter findings: one row per case whose counters changed or could not be compared."""
+
+
+def counters_frame(comparisons: Sequence[CounterComparison]) -> pd.DataFrame:
+    """The cases whose counters changed (regressions first) or could not be fully compared; unchanged cases are
+    left out. Each cell is ``before → after`` for what changed in that group of counters."""
+    rows = [{"case": c.label,
+             "plan": c.changed(EXACT),
+             "blocks": c.changed(BLOCKS), "round trips, commands": c.changed(MORE), "rows, bytes": c.changed(SHOWN),
+             "time": c.time, "counters": "; ".join((c.verdict, *c.notes))}
+            for c in sorted(comparisons, key=lambda c: not c.regression) if c.changes or c.notes]
+    return pd.DataFrame(rows, columns=list(COUNTER_COLUMNS))
