@@ -37,11 +37,12 @@ from balance_bench.reports.compare import (
     Comparison,
     compare_runs,
     comparisons_frame,
-    regressions,
     unmatched,
 )
+from balance_bench.reports.counters import BLOCKS_THRESHOLD_PCT, CounterComparison, compare_counters, counters_frame
 from balance_bench.reports.expectations import latency_claim
 from balance_bench.reports.experiment_section import experiment_sections
+from balance_bench.reports.gate import gate_regressions
 from balance_bench.reports.load_section import load_section
 from balance_bench.reports.projections import projections_frame
 from balance_bench.reports.runs import Run, load_run
@@ -157,7 +158,24 @@ def _floor_moves(run: Run, baseline: Run) -> list[str]:
     return moves
 
 
-def _comparison_context(run: Run, baseline: Run, comparisons: list[Comparison], pct: float | None) -> dict[str, Any]:
+def _counter_context(counters: list[CounterComparison], blocks_pct: float) -> dict[str, Any]:
+    """The counter findings beside the timings: the table of changed cases, and how many stayed the same."""
+    frame = counters_frame(counters)
+    classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
+    if not frame.empty:
+        classes["counters"] = [("bad" if c.regression else "neutral") for c in
+                               sorted((c for c in counters if c.changes or c.notes), key=lambda c: not c.regression)]
+    return {
+        "compared": len(counters),
+        "same": sum(not c.changes and not c.notes for c in counters),
+        "regressed": sum(c.regression for c in counters),
+        "blocks_pct": blocks_pct,
+        "table": html_table(frame, "counter-findings", classes=classes) if not frame.empty else None,
+    }
+
+
+def _comparison_context(run: Run, baseline: Run, comparisons: list[Comparison], pct: float | None,
+                        counters: list[CounterComparison], blocks_pct: float) -> dict[str, Any]:
     only_now, only_before = unmatched(run, baseline)
     frame = comparisons_frame(comparisons, pct)
     classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
@@ -165,13 +183,15 @@ def _comparison_context(run: Run, baseline: Run, comparisons: list[Comparison], 
         classes["verdict"] = frame["verdict"].map(
             {"regression": "bad", "slower": "bad", "faster": "good", "no significant change": "neutral"}).fillna("")
     signed = lambda v: f"{v:+.1f}"  # noqa: E731
+    found = gate_regressions([c for c in comparisons if c.kind is not Kind.REFERENCE], counters, pct) \
+        if pct is not None else None
     return {
         "baseline": redact(str(baseline.path)),
         "matched": len(comparisons),
         "slower": sum(c.verdict == "slower" for c in comparisons),
         "faster": sum(c.verdict == "faster" for c in comparisons),
         "untested": sum(c.p_value is None for c in comparisons),
-        "regressions": [c.line(pct) for c in regressions(comparisons, pct)] if pct is not None else None,
+        "regressions": None if found is None else [f"{r.kind}: {r.line}" for r in found],
         "pct": pct,
         "only_current": len(only_now),
         "only_baseline": len(only_before),
@@ -181,6 +201,7 @@ def _comparison_context(run: Run, baseline: Run, comparisons: list[Comparison], 
                                                   GATE_P: lambda v: f"{v:.2g}",
                                                   "detectable (%)": lambda v: f"{v:.1f}"}, classes),
         "floors": _floor_moves(run, baseline),
+        "counters": _counter_context(counters, blocks_pct),
     }
 
 
@@ -214,17 +235,22 @@ def _template() -> Any:
 
 def render_report(run: Run, baseline: Run | None = None, fail_on_regression: float | None = None,
                   profiles: tuple[Profile, ...] = (),
-                  judged: tuple[list[Verdict], list[ClaimVerdict]] | None = None) -> tuple[str, list[Comparison]]:
+                  judged: tuple[list[Verdict], list[ClaimVerdict]] | None = None,
+                  counters: list[CounterComparison] | None = None,
+                  blocks_pct: float = BLOCKS_THRESHOLD_PCT) -> tuple[str, list[Comparison]]:
     """The report's HTML for ``run`` (compared with ``baseline`` when given), and the comparisons made.
 
     Each network profile re-judges the verdicts and adds projected latencies (from the saved traffic).
     ``judged`` is ``claims.judge_run``'s result when the caller already has it (to write verdicts.json from
-    the same judgement); otherwise the run is judged here.
+    the same judgement); otherwise the run is judged here. ``counters`` are the counter comparisons with the
+    baseline when the caller made them (at ``blocks_pct``); otherwise they are made here.
     """
     items, claims = judged if judged is not None else judge_run(run, profiles)
     scales = list(dict.fromkeys(c.coords.scale for c in run.summary.cases))
     environment = run.environment
     comparisons = compare_runs(run, baseline) if baseline is not None else []
+    if counters is None:
+        counters = compare_counters(run, baseline, blocks_pct) if baseline is not None else []
     references = [c for c in run.summary.cases if c.coords.kind is Kind.REFERENCE]
     context = {
         "run_name": run.path.name,
@@ -256,7 +282,8 @@ def render_report(run: Run, baseline: Run | None = None, fail_on_regression: flo
                                                           "p50 across trials", "p95 ms", "p99 ms")),
                                  "references", STAT_FORMATS),
         "overheads": html_table(overhead_frame(references), "overheads", STAT_FORMATS),
-        "comparison": _comparison_context(run, baseline, comparisons, fail_on_regression) if baseline else None,
+        "comparison": _comparison_context(run, baseline, comparisons, fail_on_regression, counters, blocks_pct)
+        if baseline else None,
         "environment_table": html_table(environment_frame(environment), "environment"),
         "datasets_table": html_table(datasets_frame(environment), "datasets"),
         "all_cases": html_table(stats_frame(run.summary.cases, (

@@ -24,8 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--baseline", type=Path, help="an earlier run directory to compare against")
     parser.add_argument("--fail-on-regression", type=float, metavar="PCT",
-                        help="exit 1 when a significant slowdown versus --baseline exceeds PCT percent; also writes "
-                             "gate.json and gate.md into RUN_DIR")
+                        help="exit 1 when a significant slowdown versus --baseline exceeds PCT percent, or when a "
+                             "case's counters regressed (another plan, blocks beyond --blocks-threshold, an added "
+                             "round trip or Redis command); also writes gate.json and gate.md into RUN_DIR")
+    parser.add_argument("--blocks-threshold", type=float, metavar="PCT",
+                        help="with --baseline: a case's shared or temp blocks up by more than PCT percent is a "
+                             "counter regression (default 10: reports.counters.BLOCKS_THRESHOLD_PCT)")
     parser.add_argument("--junit-xml", type=Path, metavar="PATH",
                         help="with --fail-on-regression: write each gated case as a JUnit test case to PATH, failed "
                              "when it regressed")
@@ -34,8 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(config: Config, args: argparse.Namespace) -> int:
     """Write the report; with ``--fail-on-regression``, 1 when the gate finds a regression."""
     from balance_bench.reports.claims import judge_run
-    from balance_bench.reports.compare import regressions
-    from balance_bench.reports.gate_document import write_gate, write_junit
+    from balance_bench.reports.counters import BLOCKS_THRESHOLD_PCT, compare_counters
+    from balance_bench.reports.gate import TIME, gate_regressions
+    from balance_bench.reports.gate_document import gated, write_gate, write_junit
     from balance_bench.reports.load_section import write_load_report
     from balance_bench.reports.render import render_report, write_html
     from balance_bench.reports.runs import load_run
@@ -50,6 +55,12 @@ def run(config: Config, args: argparse.Namespace) -> int:
         raise BenchError(f"--junit-xml {args.junit_xml}: the folder {args.junit_xml.parent} does not exist")
     if pct is not None and (not math.isfinite(pct) or pct < 0):
         raise BenchError(f"--fail-on-regression {pct}: give a percentage of 0 or more")
+    blocks_pct = args.blocks_threshold
+    if blocks_pct is not None and args.baseline is None:
+        raise BenchError("--blocks-threshold judges counters against a baseline: give --baseline OTHER_RUN_DIR")
+    if blocks_pct is not None and (not math.isfinite(blocks_pct) or blocks_pct < 0):
+        raise BenchError(f"--blocks-threshold {blocks_pct}: give a percentage of 0 or more")
+    blocks_pct = BLOCKS_THRESHOLD_PCT if blocks_pct is None else blocks_pct
     current = load_run(args.run_dir)
     if not current.summary.cases and current.load is not None:  # a load-only run (balance-bench load)
         if args.baseline is not None:
@@ -64,7 +75,9 @@ def run(config: Config, args: argparse.Namespace) -> int:
                                  f"trial by trial and needs at least {MIN_GATE_TRIALS} in each (balance-bench run "
                                  "makes 20)")
     judged = judge_run(current, config.network)
-    html, comparisons = render_report(current, baseline, pct, profiles=config.network, judged=judged)
+    counters = compare_counters(current, baseline, blocks_pct) if baseline is not None else []
+    html, comparisons = render_report(current, baseline, pct, profiles=config.network, judged=judged,
+                                      counters=counters, blocks_pct=blocks_pct)
     print(write_html(current.path, html))
     written = list(write_verdicts(current, judged[1]))
     if pct is None or baseline is None:
@@ -73,11 +86,12 @@ def run(config: Config, args: argparse.Namespace) -> int:
     if not comparisons:
         raise BenchError(f"{args.baseline}: no case matches a case of {args.run_dir} (other scales or matrix?), "
                          "so there is nothing to test for regressions")
-    written += write_gate(current, baseline, comparisons, pct)
+    written += write_gate(current, baseline, comparisons, pct, counters, blocks_pct)
     if args.junit_xml is not None:
-        written.append(write_junit(args.junit_xml, current, comparisons, pct))
+        written.append(write_junit(args.junit_xml, current, comparisons, pct, counters))
     print(f"also wrote: {', '.join(str(p) for p in written)}", file=sys.stderr)
-    bad = regressions(comparisons, pct)
-    for comparison in bad:
-        print(f"regression over {pct:g}%: {comparison.line(pct)}", file=sys.stderr)
+    bad = gate_regressions(gated(comparisons), counters, pct)
+    for found in bad:
+        told = f"regression over {pct:g}%" if found.kind == TIME else "regression in counters"
+        print(f"{told}: {found.line}", file=sys.stderr)
     return 1 if bad else 0

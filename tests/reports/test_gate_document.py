@@ -23,6 +23,7 @@ import pytest
 from balance_bench.bench.matrix import all_cases
 from balance_bench.coordinates import OPTIMIZED, CacheState, Coordinates, Kind, Migration
 from balance_bench.reports.compare import Comparison, compare_runs
+from balance_bench.reports.counters import CounterComparison, compare_counters
 from balance_bench.reports.gate_document import MAX_MD_ROWS, gate_document, gate_markdown, junit_xml, write_gate
 from balance_bench.reports.runs import Run, load_run
 from tests.reports.conftest import EVIL, build_run, trial_run
@@ -167,14 +168,18 @@ def test_gate_json_names_exactly_the_slowed_cases(slowed: tuple[Run, Run, list[C
     """Failed, with the slowed cases as its regressions, every gated case counted and listed once, flagged alike."""
     current, baseline, comparisons = slowed
     document = _json(json.dumps(gate_document(current, baseline, comparisons, 10.0), allow_nan=False))
-    assert (document["passed"], sorted(document["regressions"]), document["gated"]) == (
+    assert (document["passed"], sorted(r["case"] for r in document["regressions"]), document["gated"]) == (
         False, SLOWED_LABELS, len(GATED_LABELS))
+    assert {r["kind"] for r in document["regressions"]} == {"time"}
+    assert all(r["cause"].startswith("slower by more than 10%: ") and r["line"].startswith(f"{r['case']}: ")
+               for r in document["regressions"])
     assert sorted(case["case"] for case in document["cases"]) == GATED_LABELS
     assert sorted(case["case"] for case in document["cases"] if case["regression"]) == SLOWED_LABELS
     assert {case["verdict"] for case in document["cases"] if case["regression"]} == {"regression"}
     assert all(40 < case["change_pct"] < 80 for case in document["cases"] if case["regression"])
-    assert (document["format"], document["threshold_pct"], document["run"]) == (
-        "balance-bench-gate", 10.0, current.path.name)
+    assert (document["format"], document["schema_version"], document["threshold_pct"],
+            document["blocks_threshold_pct"], document["run"]) == ("balance-bench-gate", 2, 10.0, 10.0,
+                                                                   current.path.name)
 
 
 def test_gate_json_passes_above_the_slowdown_and_on_an_aa_pair(slowed: tuple[Run, Run, list[Comparison]],
@@ -192,7 +197,7 @@ def test_write_gate_puts_both_files_into_the_current_run(make_run: Callable[...,
     json_path, md_path = write_gate(current, baseline, compare_runs(current, baseline), 10.0)
     assert (json_path, md_path) == (current.path / "gate.json", current.path / "gate.md")
     document = _json(json_path.read_text(encoding="utf-8"))
-    assert sorted(document["regressions"]) == SLOWED_LABELS and document["passed"] is False
+    assert sorted(r["case"] for r in document["regressions"]) == SLOWED_LABELS and document["passed"] is False
     assert f"{len(SLOWED)} regression(s)" in md_path.read_text(encoding="utf-8")
 
 
@@ -228,12 +233,13 @@ def test_gate_md_says_which_way_it_went(slowed: tuple[Run, Run, list[Comparison]
     """"N regression(s)" when cases regressed, "No regression" when none did; never both."""
     current, baseline, comparisons = slowed
     failed = gate_markdown(current, baseline, comparisons, 10.0)
-    assert f"❌ **{len(SLOWED)} regression(s)** slower by more than 10%" in failed and "No regression" not in failed
+    assert f"❌ **{len(SLOWED)} regression(s)**: {len(SLOWED)} slower by more than 10% (" in failed
+    assert "No regression" not in failed and "by counters" not in failed
     assert f"({len(GATED_LABELS)} cases judged" in failed
     for current, baseline, comparisons, pct in (*same, 10.0), (*slowed, 100.0):
         passed = gate_markdown(current, baseline, comparisons, pct)
         assert f"**No regression**: no case shown slower by more than {pct:g}%" in passed
-        assert "regression(s)" not in passed and "| regression |" not in passed
+        assert "regression(s)" not in passed and "| regression (" not in passed
 
 
 def test_gate_md_lists_the_regressions_first_then_the_largest_changes_up_to_the_cap(
@@ -242,10 +248,11 @@ def test_gate_md_lists_the_regressions_first_then_the_largest_changes_up_to_the_
     current, baseline, comparisons = slowed
     markdown = gate_markdown(current, baseline, comparisons, 10.0)
     rows = _table_rows(markdown)
-    assert len(rows) == MAX_MD_ROWS and all(len(row) == 6 for row in rows)
+    assert len(rows) == MAX_MD_ROWS and all(len(row) == 7 for row in rows)
     assert sorted(row[0] for row in rows[:len(SLOWED)]) == SLOWED_LABELS
-    assert {row[5] for row in rows[:len(SLOWED)]} == {"regression"}
-    assert "regression" not in {row[5] for row in rows[len(SLOWED):]}
+    assert {row[6] for row in rows[:len(SLOWED)]} == {"regression (time)"}
+    assert not any(row[6].startswith("regression") for row in rows[len(SLOWED):])
+    assert {row[5] for row in rows} == {"not compared"}  # no counter comparisons given
     changes = [float(row[3].rstrip("%")) for row in rows[len(SLOWED):]]
     assert changes == sorted(changes, reverse=True)
     assert f"_{len(GATED_LABELS) - MAX_MD_ROWS} more cases, none a regression, in `gate.json`._" in markdown
@@ -282,8 +289,114 @@ def test_gate_md_escapes_a_pipe_in_a_case_label(tmp_path: Path) -> None:
     baseline = trial_run(tmp_path / "baseline", {odd: {1: 1.0, 2: 1.01, 3: 0.99}})
     markdown = gate_markdown(current, baseline, compare_runs(current, baseline), 10.0)
     ((label, *rest),) = _table_rows(markdown)
-    assert len(rest) == 5 and label == odd.label.replace("\\", "\\\\").replace("|", "\\|")
+    assert len(rest) == 6 and label == odd.label.replace("\\", "\\\\").replace("|", "\\|")
     assert "a\\|b\\\\c" in markdown
+
+
+# --- counters beside time ---------------------------------------------------------------------------------------
+
+SEQ_PLAN = {"find_by_user_id_and_token_id": ("find_by_user_id_and_token_id_baseline.json",
+                                             "find_by_user_id_and_token_id_baseline.json")}
+"""The current run's plans of find_by_user_id_and_token_id with 012 are its sequential scan without the index."""
+REPLANNED = sorted(c.label for c in TINY if c.query == "find_by_user_id_and_token_id"
+                   and c.migration is Migration.WITH_012 and c.cache.reaches_database)
+"""The cases whose plan the construction changed: with 012, every cache state that reaches PostgreSQL."""
+BOTH = Coordinates(Kind.READ, "find_by_user_id_and_token_id", CacheState.NOCACHE, Migration.WITH_012, "tiny",
+                   OPTIMIZED, "pair")
+"""One of them also 60% slower: a regression in time and in counters."""
+CAUSE = "Index Scan using idx_balances_user_token on balances → Seq Scan on balances"
+
+
+@pytest.fixture(scope="module")
+def replanned(tmp_path_factory: pytest.TempPathFactory
+              ) -> tuple[Run, Run, list[Comparison], list[CounterComparison]]:
+    """A current run whose find_by_user_id_and_token_id plans with 012 lost their index, BOTH also slowed."""
+    base = tmp_path_factory.mktemp("replanned")
+    slow = lambda case: SLOWDOWN if case == BOTH else 1.0  # noqa: E731
+    current = load_run(build_run(base / "current", seed=5, plans=SEQ_PLAN, slowdown=slow))
+    baseline = load_run(build_run(base / "baseline", seed=6))
+    return current, baseline, compare_runs(current, baseline), compare_counters(current, baseline)
+
+
+def test_the_replanned_construction_is_what_the_tests_assume() -> None:
+    """Five cases reach PostgreSQL with that query and 012 (cold, the guide's cold, and nocache in three
+    projections), and the slowed one is among them."""
+    assert len(REPLANNED) == 5 and BOTH.label in REPLANNED
+
+
+def test_gate_json_names_each_regression_with_its_kind_and_cause(
+        replanned: tuple[Run, Run, list[Comparison], list[CounterComparison]]) -> None:
+    """Every replanned case is a counter regression naming its plan change; BOTH is a time regression too, time
+    first; the case entries carry their counters; nothing else regressed."""
+    current, baseline, comparisons, counters = replanned
+    document = _json(json.dumps(gate_document(current, baseline, comparisons, 10.0, counters, 25.0),
+                                allow_nan=False))
+    found = [(r["case"], r["kind"]) for r in document["regressions"]]
+    assert sorted(case for case, kind in found if kind == "counters") == REPLANNED
+    assert [case for case, kind in found if kind == "time"] == [BOTH.label]
+    assert found.index((BOTH.label, "time")) + 1 == found.index((BOTH.label, "counters"))
+    assert all(r["cause"].startswith(CAUSE) and r["line"].startswith(f"{r['case']}: {CAUSE}")
+               for r in document["regressions"] if r["kind"] == "counters")
+    assert document["passed"] is False and document["blocks_threshold_pct"] == 25.0
+    entries = {case["case"]: case for case in document["cases"]}
+    assert sorted(label for label, case in entries.items() if case["regression"]) == REPLANNED
+    assert entries[REPLANNED[0]]["counters"]["verdict"] == "regression"
+    assert entries[REPLANNED[0]]["counters"]["changes"][0] == {
+        "counter": "signature", "before": "Index Scan using idx_balances_user_token on balances",
+        "after": "Seq Scan on balances", "regression": True, "text": CAUSE}
+    assert {case["counters"]["verdict"] for label, case in entries.items() if label not in REPLANNED} == {"same"}
+    assert entries[BOTH.label]["verdict"] == "regression"
+    assert {entries[label]["verdict"] for label in REPLANNED if label != BOTH.label} <= {
+        "no significant change", "slower", "faster"}
+
+
+def test_counters_fail_the_gate_whatever_the_time_threshold(
+        replanned: tuple[Run, Run, list[Comparison], list[CounterComparison]]) -> None:
+    """At a 1000% time threshold no case is slower by that much, and the replanned cases still fail."""
+    current, baseline, comparisons, counters = replanned
+    document = gate_document(current, baseline, comparisons, 1000.0, counters)
+    assert sorted(r["case"] for r in document["regressions"]) == REPLANNED and document["passed"] is False
+    assert {r["kind"] for r in document["regressions"]} == {"counters"}
+
+
+def test_junit_fails_a_counter_regression_with_its_cause(
+        replanned: tuple[Run, Run, list[Comparison], list[CounterComparison]]) -> None:
+    """The replanned cases fail; the message says counters and the cause; BOTH's says both, time first; a passed
+    case's output carries its counter line too."""
+    current, _, comparisons, counters = replanned
+    suite, testcases = _testcases(junit_xml(current, comparisons, 10.0, counters))
+    assert _failed(testcases) == REPLANNED and suite.get("failures") == str(len(REPLANNED))
+    failures = {str(t.get("name")): f for t in testcases if (f := t.find("failure")) is not None}
+    assert (failures[BOTH.label].get("message") or "").startswith(f"slower by more than 10%; counters: {CAUSE}")
+    assert all((f.get("message") or "").startswith(f"counters: {CAUSE}")
+               for label, f in failures.items() if label != BOTH.label)
+    assert len((failures[BOTH.label].text or "").splitlines()) == 2
+    passed = next(t for t in testcases if t.find("failure") is None)
+    assert "counters unchanged" in (passed.findtext("system-out") or "")
+
+
+def test_gate_md_shows_counters_beside_time(
+        replanned: tuple[Run, Run, list[Comparison], list[CounterComparison]]) -> None:
+    """The verdict line counts both kinds; the regressed rows come first with their counter change and kind."""
+    current, baseline, comparisons, counters = replanned
+    markdown = gate_markdown(current, baseline, comparisons, 10.0, counters)
+    assert (f"❌ **{len(REPLANNED)} regression(s)**: 1 slower by more than 10%; {len(REPLANNED)} by counters "
+            "(plan, blocks, round trips, Redis commands)") in markdown
+    rows = _table_rows(markdown)
+    first = rows[:len(REPLANNED)]
+    assert sorted(row[0] for row in first) == REPLANNED and all(row[5].startswith(CAUSE) for row in first)
+    assert {row[6] for row in first} == {"regression (counters)", "regression (time, counters)"}
+    assert {row[5] for row in rows[len(REPLANNED):]} == {"same"}
+
+
+def test_an_aa_pair_passes_the_counter_gate_too(same: tuple[Run, Run, list[Comparison]]) -> None:
+    """Two runs of the same code with the same plans: no counter changed, the gate passes, gate.md says so."""
+    current, baseline, comparisons = same
+    counters = compare_counters(current, baseline)
+    assert counters and all(c.verdict == "same" for c in counters)
+    assert gate_document(current, baseline, comparisons, 10.0, counters)["passed"] is True
+    assert "no plan, blocks, round trip or Redis command count regressed" in gate_markdown(
+        current, baseline, comparisons, 10.0, counters)
 
 
 # --- the CLI ----------------------------------------------------------------------------------------------------
@@ -313,7 +426,34 @@ def test_cli_gate_fails_on_the_slowdown_and_writes_every_file(make_run: Callable
     assert len(testcases) == len(GATED_LABELS) and _failed(testcases) == SLOWED_LABELS
     told = sorted(line for line in result.stderr.splitlines() if line.startswith("regression over 10%: "))
     assert [line.removeprefix("regression over 10%: ").split(": ")[0] for line in told] == SLOWED_LABELS
-    assert sorted(_json((current / "gate.json").read_text(encoding="utf-8"))["regressions"]) == SLOWED_LABELS
+    assert sorted(r["case"] for r in _json((current / "gate.json").read_text(encoding="utf-8"))["regressions"]) == \
+        SLOWED_LABELS
+
+
+def test_cli_counters_fail_the_gate_at_any_time_threshold(make_run: Callable[..., Path]) -> None:
+    """Exit 1 at --fail-on-regression 1000, one "regression in counters" line per replanned case naming the plan
+    change; --blocks-threshold reaches gate.json; no time regression line."""
+    current, baseline = make_run(seed=1, plans=SEQ_PLAN), make_run(seed=2)
+    result = _report(current, "--baseline", baseline, "--fail-on-regression", "1000", "--blocks-threshold", "30")
+    assert result.returncode == 1, result.stderr
+    told = [line.removeprefix("regression in counters: ") for line in result.stderr.splitlines()
+            if line.startswith("regression in counters: ")]
+    assert sorted(line.split(": ")[0] for line in told) == REPLANNED and all(CAUSE in line for line in told)
+    assert "regression over" not in result.stderr
+    assert _json((current / "gate.json").read_text(encoding="utf-8"))["blocks_threshold_pct"] == 30.0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--blocks-threshold", "10"], "--blocks-threshold judges counters against a baseline: give --baseline"),
+    (["--baseline", "{baseline}", "--blocks-threshold", "-1"], "--blocks-threshold -1.0: give a percentage of 0"),
+    (["--baseline", "{baseline}", "--blocks-threshold", "nan"], "--blocks-threshold nan: give a percentage of 0"),
+])
+def test_cli_a_bad_blocks_threshold_is_one_line(make_run: Callable[..., Path], args: list[str], message: str) -> None:
+    """Without a baseline, negative or not a number: exit 2 with one line, and no gate written."""
+    current, baseline = make_run(seed=1), make_run(seed=2)
+    result = _report(current, *(a.format(baseline=baseline) for a in args))
+    assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "gate.json" not in _files(current)
 
 
 def test_cli_gate_passes_an_aa_pair(make_run: Callable[..., Path], tmp_path: Path) -> None:

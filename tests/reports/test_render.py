@@ -265,3 +265,39 @@ def test_the_headline_caption_is_at_most_sixty_words_and_links_the_glossary(repo
     words = unescape(re.sub(r"<[^>]+>", " ", caption.group(1))).split()
     assert 20 <= len([w for w in words if w != "·"]) <= 60
     assert 'href="#glossary"' in caption.group(1) and '<section id="glossary">' in html
+
+
+def test_the_comparison_shows_counter_findings_beside_time(make_run: Callable[..., Path]) -> None:
+    """A baseline whose find_by_user_id_and_token_id plans with 012 used their index: the comparison section has a
+    counter table (at most seven columns) naming the plan change, and says it would fail the gate; an unchanged
+    run's section has no such table."""
+    plans = {"find_by_user_id_and_token_id": ("find_by_user_id_and_token_id_baseline.json",
+                                              "find_by_user_id_and_token_id_baseline.json")}
+    run, baseline = make_run(seed=1, plans=plans), make_run(seed=2)
+    html = write_report(run, baseline=baseline).read_text(encoding="utf-8")
+    section = html[html.index('<section id="comparison">'):]
+    section = section[:section.index("</section>")]
+    assert "Counters: time and evidence side by side" in section and "fails the gate with" in section
+    table = section[section.index('id="T_counter-findings"'):]
+    table = table[:table.index("</table>")]
+    headers = re.findall(r"<th [^>]*>(.*?)</th>", table[:table.index("</thead>")])
+    assert headers == ["case", "plan", "blocks", "round trips, commands", "rows, bytes", "time", "counters"]
+    assert unescape(table).count("Index Scan using idx_balances_user_token on balances → Seq Scan on balances") == 5
+    assert "5 regressed" in unescape(section)
+    same = make_run(seed=3)
+    unchanged = write_report(same, baseline=baseline).read_text(encoding="utf-8")
+    assert "T_counter-findings" not in unchanged and "0 regressed" in unchanged
+
+
+def test_cli_the_banner_names_each_regressions_kind(make_run: Callable[..., Path]) -> None:
+    """Gated at 1000%, the replanned cases are in the banner as counter regressions, none as time."""
+    plans = {"find_by_user_id_and_token_id": ("find_by_user_id_and_token_id_baseline.json",
+                                              "find_by_user_id_and_token_id_baseline.json")}
+    run, baseline = make_run(seed=1, plans=plans), make_run(seed=2)
+    result = _cli(run, "--baseline", baseline, "--fail-on-regression", "1000")
+    assert result.returncode == 1, result.stderr
+    banner = unescape((run / REPORT_FILE).read_text(encoding="utf-8"))
+    banner = banner[banner.index('<div class="banner regression">'):]
+    banner = banner[:banner.index("</div>")]
+    items = re.findall(r"<li>(.*?)</li>", banner)
+    assert len(items) == 5 and all(item.startswith("counters: tiny find_by_user_id_and_token_id [") for item in items)
