@@ -18,14 +18,14 @@ the database or a scan larger than the buffer ring changes while the total stays
 * rows returned and bytes each way: shown when they change, never a regression (they follow the data and the
   columns; what they cost shows in time and blocks).
 
-Fewer blocks, round trips or commands is a change, never a regression. Reference cases measure the machine and are not compared. A case whose plan exists on one side only, or whose
-baseline was summarised before plans carried counters, is compared on what both sides have, and says what it
-could not compare.
+Fewer blocks, round trips or commands is a change, never a regression. Reference cases measure the machine and
+are not compared. A case whose plan exists on one side only, or whose baseline was summarised before plans
+carried counters, is compared on what both sides have, and says what it could not compare.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -70,29 +70,29 @@ SHOWN = ("rows", "pg_bytes_sent", "pg_bytes_received", "redis_bytes_sent", "redi
 _BYTES = frozenset(SHOWN) - {"rows"}
 NO_PLAN = "no plan to compare"
 REGRESSION, CHANGED, SAME = "regression", "changed", "same"
-_EPSILON = 1e-9  # per-call averages of whole counts: anything closer is the same count
 
 Value = str | float | None
 
 
 def counter_values(case: CaseResult) -> dict[str, Value]:
-    """Every counter of ``case`` by key (``COUNTERS``); None where the run did not record it."""
+    """Every counter of ``case`` by key (``COUNTERS``), numbers as floats; None where the run did not record it."""
     counters = case.plan.counters if case.plan is not None else None
     traffic = case.traffic
     values: dict[str, Value] = dict.fromkeys(COUNTERS)
     if counters is not None:
         values.update(signature=counters.signature, shared_blocks=_number(counters.shared_blocks),
                       shared_hit=_number(counters.shared_hit), shared_read=_number(counters.shared_read),
-                      temp_blocks=_number(counters.temp_blocks), rows=counters.rows)
+                      temp_blocks=_number(counters.temp_blocks), rows=_number(counters.rows))
     if traffic is not None:
-        values.update(pg_round_trips=traffic.postgres.round_trips, pg_bytes_sent=traffic.postgres.bytes_sent,
-                      pg_bytes_received=traffic.postgres.bytes_received,
-                      redis_round_trips=traffic.redis.round_trips, redis_commands=traffic.redis.commands,
-                      redis_bytes_sent=traffic.redis.bytes_sent, redis_bytes_received=traffic.redis.bytes_received)
+        pg, cache = traffic.postgres, traffic.redis
+        values.update(pg_round_trips=_number(pg.round_trips), pg_bytes_sent=_number(pg.bytes_sent),
+                      pg_bytes_received=_number(pg.bytes_received), redis_round_trips=_number(cache.round_trips),
+                      redis_commands=_number(cache.commands), redis_bytes_sent=_number(cache.bytes_sent),
+                      redis_bytes_received=_number(cache.bytes_received))
     return values
 
 
-def _number(value: int | None) -> float | None:
+def _number(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
@@ -167,20 +167,15 @@ class CounterComparison:
         return f"{self.label}: {told}; {self.time}"
 
 
-def _differs(before: float, after: float) -> bool:
-    return abs(after - before) > _EPSILON
-
-
-def _rule(counter: str, blocks_pct: float) -> Callable[[float, float], tuple[bool, bool]]:
-    """For a numeric counter: (changed enough to show, a regression), given its two values."""
+def _judge(counter: str, before: float, after: float, blocks_pct: float) -> tuple[bool, bool]:
+    """For a numeric counter: (changed enough to show, a regression). Margins are compared in hundredths, so a count
+    exactly at the threshold is never beyond it through rounding."""
     if counter in BLOCKS or counter in _BYTES:
-        def margin(before: float, after: float) -> tuple[bool, bool]:
-            beyond = after > before * (1 + blocks_pct / 100) + _EPSILON
-            return beyond or after < before * (1 - blocks_pct / 100) - _EPSILON, beyond and counter in BLOCKS
-        return margin
-    if counter in MORE:
-        return lambda before, after: (_differs(before, after), after > before + _EPSILON)
-    return lambda before, after: (_differs(before, after), False)
+        up = after * 100 > before * (100 + blocks_pct)
+        down = after * 100 < before * (100 - blocks_pct)
+        return up or down, up and counter in BLOCKS
+    regression = counter in MORE and after > before
+    return regression or after != before, regression
 
 
 def compare_case_counters(before: CaseResult, now: CaseResult,
@@ -190,25 +185,22 @@ def compare_case_counters(before: CaseResult, now: CaseResult,
     notes: list[str] = []
     if (before.plan is None) != (now.plan is None):
         notes.append(f"{NO_PLAN} (only the {'current run' if before.plan is None else 'baseline'} has one)")
-    elif before.plan is not None and now.plan is not None:
-        for side, case in (("baseline", before), ("current run", now)):
-            if case.plan is not None and case.plan.counters is None:
-                notes.append(f"no plan counters in the {side} (summarised before summary version "
-                             f"{COUNTERS_VERSION}: balance-bench summarise RUN_DIR rewrites it)")
+    for side, case in (("baseline", before), ("current run", now)):
+        if case.plan is not None and case.plan.counters is None:
+            notes.append(f"no plan counters in the {side} (summarised before summary version "
+                         f"{COUNTERS_VERSION}: balance-bench summarise RUN_DIR rewrites it)")
     if before.traffic is None or now.traffic is None:
         notes.append("no traffic to compare")
     changes: list[CounterChange] = []
-    for counter in (*EXACT, *BLOCKS, *MORE, *SHOWN):
+    plan_before, plan_now = old["signature"], new["signature"]
+    if isinstance(plan_before, str) and isinstance(plan_now, str) and plan_before != plan_now:
+        changes.append(CounterChange("signature", plan_before, plan_now, regression=True))
+    for counter in (*BLOCKS, *MORE, *SHOWN):
         a, b = old[counter], new[counter]
-        if a is None or b is None:
-            continue
-        if isinstance(a, str) or isinstance(b, str):
-            if a != b:
-                changes.append(CounterChange(counter, a, b, regression=counter in EXACT))
-            continue
-        shown, regression = _rule(counter, blocks_pct)(a, b)
-        if shown:
-            changes.append(CounterChange(counter, a, b, regression))
+        if isinstance(a, float) and isinstance(b, float):
+            shown, regression = _judge(counter, a, b, blocks_pct)
+            if shown:
+                changes.append(CounterChange(counter, a, b, regression))
     return CounterComparison(coords=now.coords, baseline_median_ms=before.median_ms,
                              current_median_ms=now.median_ms, changes=tuple(changes), notes=tuple(notes))
 

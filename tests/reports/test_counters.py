@@ -80,6 +80,7 @@ def test_a_changed_signature_is_a_regression_and_the_same_one_is_not() -> None:
     (110, []),  # exactly at the threshold is not beyond it
     (111, [("shared blocks 100 → 111", True)]),  # +11%
     (91, []),  # -9%
+    (90, []),  # exactly at the threshold, downwards
     (89, [("shared blocks 100 → 89", False)]),  # -11%: a change, never a regression
 ])
 def test_shared_blocks_regress_only_beyond_the_threshold(after: int, expected: list[tuple[str, bool]]) -> None:
@@ -92,6 +93,25 @@ def test_the_blocks_threshold_is_the_callers() -> None:
     assert _texts(_case(hit=100), _case(hit=111), blocks_pct=20.0) == []
     assert _texts(_case(hit=100), _case(hit=121), blocks_pct=20.0) == [("shared blocks 100 → 121", True)]
     assert _texts(_case(hit=100), _case(hit=101), blocks_pct=0.0) == [("shared blocks 100 → 101", True)]
+
+
+def test_exactly_at_the_threshold_is_exact_whatever_floating_point_says() -> None:
+    """At 15%, 100 → 115 blocks is at the threshold, not beyond it (100 x 1.15 is 114.99999999999999 in floating
+    point); 116 is beyond; 85 is at it downwards."""
+    assert _texts(_case(hit=100), _case(hit=115), blocks_pct=15.0) == []
+    assert _texts(_case(hit=100), _case(hit=116), blocks_pct=15.0) == [("shared blocks 100 → 116", True)]
+    assert _texts(_case(hit=100), _case(hit=85), blocks_pct=15.0) == []
+    assert _texts(_case(hit=1000), _case(hit=895)) == [("shared blocks 1,000 → 895", False)]  # -10.5%
+
+
+def test_several_changes_of_one_group_share_a_cell_and_a_line() -> None:
+    """Shared and temp blocks both up: one blocks cell and one cause with both; two mere changes make the line."""
+    found = compare_case_counters(_case(hit=10, temp=0), _case(hit=20, temp=4))
+    assert found.changed(("shared_blocks", "temp_blocks")) == "shared blocks 10 → 20; temp blocks 0 → 4"
+    assert found.cause == "shared blocks 10 → 20; temp blocks 0 → 4"
+    fewer = compare_case_counters(_case(hit=20, pg_trips=2.0), _case(hit=10, pg_trips=1.0))
+    assert fewer.line().endswith(": shared blocks 20 → 10; PostgreSQL round trips 2 → 1; 0.39 → 0.39 ms")
+    assert not fewer.regression and fewer.verdict == "changed"
 
 
 def test_the_hit_read_split_alone_is_no_change() -> None:
@@ -151,6 +171,19 @@ def test_a_baseline_summarised_before_version_4_says_so_and_traffic_still_counts
     assert [c.counter for c in found.changes] == ["pg_round_trips"]
 
 
+def test_a_current_run_summarised_before_version_4_says_so_too() -> None:
+    """The other way round: the current run's plan has no counters, the baseline's has; both notes name their side
+    when neither has counters, and a missing plan and missing traffic are said together."""
+    found = compare_case_counters(_case(), _case(counted=False))
+    assert found.notes == ("no plan counters in the current run (summarised before summary version 4: "
+                           "balance-bench summarise RUN_DIR rewrites it)",) and found.changes == ()
+    both = compare_case_counters(_case(counted=False), _case(counted=False))
+    assert [note.split(" (")[0] for note in both.notes] == ["no plan counters in the baseline",
+                                                             "no plan counters in the current run"]
+    assert compare_case_counters(_case(signature=None, traffic=False), _case()).line().endswith(
+        ": no plan to compare (only the current run has one); no traffic to compare; 0.39 → 0.39 ms")
+
+
 def test_a_case_without_traffic_says_so() -> None:
     """A run made before traffic was counted: its traffic is not compared, and the note says so."""
     found = compare_case_counters(_case(traffic=False), _case(pg_trips=5.0))
@@ -191,6 +224,9 @@ def test_every_counter_of_a_case_has_a_value_or_none() -> None:
         1.0, 51.0, 474.0, 1.0, 2.0, 43.0, 30.0)
     bare = counter_values(_case(signature=None, traffic=False))
     assert set(bare.values()) == {None}
+    unprinted = counter_values(_case(hit=None, read=None))
+    assert (unprinted["signature"], unprinted["shared_blocks"], unprinted["shared_hit"]) == (INDEXED, None, None)
+    assert all(type(v) is float for k, v in values.items() if k != "signature")
 
 
 @pytest.mark.parametrize(("value", "text"), [(1471.0, "1,471"), (4.0, "4"), (4 / 3, "1.33"), (None, "—"),
@@ -218,10 +254,12 @@ def test_the_table_lists_changed_cases_regressions_first_in_at_most_seven_column
 
 
 def test_a_note_alone_puts_a_case_in_the_table() -> None:
-    """A case whose plan exists on one side only is listed, "same" with its note."""
+    """A case whose plan exists on one side only is listed, "same" with its note; with nothing to list the table
+    is empty but keeps its columns."""
     frame = counters_frame([compare_case_counters(_case(signature=None), _case())])
     assert list(frame["counters"]) == ["same; no plan to compare (only the current run has one)"]
-    assert counters_frame([compare_case_counters(_case(), _case())]).empty
+    empty = counters_frame([compare_case_counters(_case(), _case())])
+    assert empty.empty and tuple(empty.columns) == COUNTER_COLUMNS
 
 
 def test_a_regression_line_without_a_regression_tells_the_changes_or_notes() -> None:

@@ -38,6 +38,7 @@ def test_each_regression_has_its_kind_cause_and_line_in_the_current_runs_order()
     assert found[0].line == f"{CREDIT.label}: PostgreSQL round trips 1 → 2; 0.5 → 0.5 ms"
     assert found[1].cause == "slower by more than 10%: 0.5 → 1 ms (+100.0%)"
     assert found[1].line.startswith(f"{DEBIT.label}: 0.5 ms -> 1 ms (+100.0%") and found[1].label == DEBIT.label
+    assert found[1].line.endswith("for slower by more than 10%)")  # the gate's own p, at the threshold
 
 
 def test_no_regression_of_either_kind_is_an_empty_list() -> None:
@@ -50,3 +51,5 @@ def test_a_counter_regression_without_a_time_comparison_still_counts() -> None:
     """A case compared in counters only (no time comparison given) is not lost: it comes after the others."""
     found = gate_regressions([_time(DEBIT, 2.0)], [_counted(CREDIT, True)], 10.0)
     assert [(r.coords, r.kind) for r in found] == [(DEBIT, TIME), (CREDIT, COUNTERS)]
+    assert (found[1].cause, found[1].line) == ("PostgreSQL round trips 1 → 2",
+                                               f"{CREDIT.label}: PostgreSQL round trips 1 → 2; 0.5 → 0.5 ms")

@@ -67,6 +67,9 @@ def _signature(root: dict[str, Any]) -> str:
     (_node("ModifyTable", Operation="Insert", Relation_Name="balances"), "Insert on balances"),
     (_node("ModifyTable", Operation="Delete", Relation_Name="balances"), "Delete on balances"),
     (_node("Gather Merge"), "Gather Merge"),
+    (_node("Group", Strategy="Sorted"), "Group"),  # a strategy renames Aggregate and SetOp only
+    (_node("Seq Scan", Operation="Insert", Relation_Name="t"), "Seq Scan on t"),  # an operation, ModifyTable only
+    (_node("Parallel Seq Scan", Relation_Name="t", Parallel_Aware=True), "Parallel Seq Scan on t"),  # not twice
 ])
 def test_each_node_is_named_as_explain_text_names_it(node: dict[str, Any], expected: str) -> None:
     """Join type, aggregate and set-operation strategy, partial mode, parallel awareness, a backward scan, a
@@ -86,6 +89,8 @@ def test_the_tree_reads_parent_then_child_and_siblings_in_brackets() -> None:
                                 "balances]; InitPlan: Aggregate > Seq Scan on tokens]")
     sub = _node("Result", Parent_Relationship="SubPlan", Subplan_Name="SubPlan 2")
     assert _signature(_node("Seq Scan", sub, Relation_Name="users")) == "Seq Scan on users > SubPlan: Result"
+    plan = plan_from_json([{"Plan": tree}])
+    assert plan_signature(plan.root) == plan_signature(plan)  # a node's own signature: the tree below it
 
 
 def _measured_differently(plan: Any) -> Any:
@@ -167,6 +172,8 @@ def test_signature_nodes_are_the_node_texts_in_plan_order() -> None:
      "Index Scan using idx on balances → Sort, Seq Scan on balances"),
     ("Limit > Seq Scan on t", "Limit > Sort > Seq Scan on t", "added Sort"),
     ("Limit > Sort > Seq Scan on t", "Limit > Seq Scan on t", "dropped Sort"),
+    ("Seq Scan on t", "Limit > Sort > Seq Scan on t", "added Limit, Sort"),
+    ("Limit > Sort > Seq Scan on t", "Seq Scan on t", "dropped Limit, Sort"),
     ("Append > [Seq Scan on a; Seq Scan on b]", "Append > [Seq Scan on b; Seq Scan on a]",
      "Append > [Seq Scan on a; Seq Scan on b] → Append > [Seq Scan on b; Seq Scan on a]"),
     ("Nested Loop > [Seq Scan on t; Seq Scan on t]", "Nested Loop > Seq Scan on t", "dropped Seq Scan on t"),
