@@ -118,15 +118,16 @@ def _counters_cell(counted: CounterComparison | None) -> str:
 
 
 def _verdict_line(found: Sequence[Regression], cases: int, pct: float) -> str:
+    judged = f"{cases} cases judged (time: one-sided test at p < {ALPHA:g})."
     if not found:
         return (f"✅ **No regression**: no case shown slower by more than {pct:g}%, and no plan, blocks, round trip "
-                f"or Redis command count regressed ({cases} cases judged, one-sided test at p < {ALPHA:g}).")
+                f"or Redis command count regressed. {judged}")
     slower = sum(r.kind == TIME for r in found)
     counted = sum(r.kind == COUNTERS for r in found)
     parts = [part for part, n in ((f"{slower} slower by more than {pct:g}%", slower),
-                                  (f"{counted} by counters (plan, blocks, round trips, Redis commands)", counted)) if n]
-    return (f"❌ **{len({r.coords for r in found})} regression(s)**: {'; '.join(parts)} ({cases} cases judged, "
-            f"one-sided test at p < {ALPHA:g}).")
+                                  (f"{counted} by counters (another plan, more blocks, an added round trip or Redis "
+                                   "command)", counted)) if n]
+    return f"❌ **{len({r.coords for r in found})} regression(s)**: {'; '.join(parts)}. {judged}"
 
 
 def gate_markdown(current: Run, baseline: Run, comparisons: Sequence[Comparison], pct: float,

@@ -233,9 +233,9 @@ def test_gate_md_says_which_way_it_went(slowed: tuple[Run, Run, list[Comparison]
     """"N regression(s)" when cases regressed, "No regression" when none did; never both."""
     current, baseline, comparisons = slowed
     failed = gate_markdown(current, baseline, comparisons, 10.0)
-    assert f"❌ **{len(SLOWED)} regression(s)**: {len(SLOWED)} slower by more than 10% (" in failed
+    assert f"❌ **{len(SLOWED)} regression(s)**: {len(SLOWED)} slower by more than 10%. " in failed
     assert "No regression" not in failed and "by counters" not in failed
-    assert f"({len(GATED_LABELS)} cases judged" in failed
+    assert f"{len(GATED_LABELS)} cases judged (time: one-sided test at p < 0.01)." in failed
     for current, baseline, comparisons, pct in (*same, 10.0), (*slowed, 100.0):
         passed = gate_markdown(current, baseline, comparisons, pct)
         assert f"**No regression**: no case shown slower by more than {pct:g}%" in passed
@@ -381,7 +381,7 @@ def test_gate_md_shows_counters_beside_time(
     current, baseline, comparisons, counters = replanned
     markdown = gate_markdown(current, baseline, comparisons, 10.0, counters)
     assert (f"❌ **{len(REPLANNED)} regression(s)**: 1 slower by more than 10%; {len(REPLANNED)} by counters "
-            "(plan, blocks, round trips, Redis commands)") in markdown
+            "(another plan, more blocks, an added round trip or Redis command). ") in markdown
     rows = _table_rows(markdown)
     first = rows[:len(REPLANNED)]
     assert sorted(row[0] for row in first) == REPLANNED and all(row[5].startswith(CAUSE) for row in first)
