@@ -77,4 +77,4 @@ def test_a_matrix_run_with_experiments_keeps_its_matrix_sections(tmp_path: Path,
     summary = replace(base.summary, cases=[*base.summary.cases, *PAGES],
                       experiments=experiment_results(RECORD, PAGES))
     html, _ = render_report(Run(path=base.path, summary=summary, _raw={}))
-    assert 'id="verdicts"' in html and 'id="x-pagination-tiny"' in html and "vs its ms" in html
+    assert 'id="T_headline"' in html and 'id="x-pagination-tiny"' in html and "implied by its ms" in html
