@@ -12,7 +12,7 @@ import pytest
 from balance_bench.config import Config
 from balance_bench.fixtures.services import Endpoints, psycopg_dsn
 from balance_bench.reports.plans import load_plan
-from balance_bench.results import Summary, read_summary
+from balance_bench.results import SCHEMA_VERSION, Summary, read_summary
 from tests.conftest import run_cli
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -38,8 +38,8 @@ def summary(experiment_run: tuple[Path, subprocess.CompletedProcess[str]]) -> Su
 
 
 def test_every_case_of_every_variant_is_timed_in_every_trial(summary: Summary) -> None:
-    """Only experiment cases, each of both pagination forms at pages 1 and last, in each of the 3 quick trials."""
-    assert summary.schema_version == 3 and summary.design.trials == 3
+    """Current format; only experiment cases: both pagination forms at pages 1 and last, in each of 3 trials."""
+    assert summary.schema_version == SCHEMA_VERSION and summary.design.trials == 3
     assert {c.coords.experiment for c in summary.cases} == set(EXPERIMENTS)
     pages = {(str(c.coords.migration), c.coords.variant, c.coords.param_kind) for c in summary.cases
              if c.coords.experiment == "pagination"}
