@@ -45,6 +45,8 @@ __all__ = [
     "welch_log_p",
     "margin_log_p",
     "detectable_change_pct",
+    "MAX_TRIALS",
+    "trials_to_resolve",
 ]
 
 CONFIDENCE = 0.95
@@ -251,3 +253,35 @@ def detectable_change_pct(a: Sequence[float], b: Sequence[float], alpha: float, 
     df = min(h_a, h_b) - 1
     delta = (stats.t.ppf(1 - alpha, df) + stats.t.ppf(power, df)) * math.sqrt(se_a**2 + se_b**2)
     return ((1.0 + margin_pct / 100.0) * math.exp(delta) - 1.0) * 100.0
+
+
+MAX_TRIALS = 10_000
+"""Beyond this many trials a projection says "more than" instead of a number: no run would spend them."""
+
+
+def _half_width(spread: float, n: int) -> float:
+    """Yuen's half-width for ``n`` trials of a per-trial winsorized spread ``spread`` (see ``_trimmed``)."""
+    h = n - 2 * int(TRIM * n)
+    return float(stats.t.ppf((1 + CONFIDENCE) / 2, h - 1)) * spread * math.sqrt(n) / h
+
+
+def trials_to_resolve(estimate: Estimate, distance: float) -> int | None:
+    """Trials a linear-scale estimate like this one needs before its interval no longer reaches ``distance`` away.
+
+    An inconclusive verdict's interval straddles a bound ``distance`` from its estimate. If further trials
+    spread like these, the interval narrows as Yuen's does: the winsorized spread is taken from the current
+    half-width, while the trimmed count and the t quantile follow the trial count. The answer is the smallest
+    count whose half-width is below ``distance``; at least one more than now. None without an interval, with
+    the estimate on the bound (``distance`` 0: no number of trials decides it) or beyond ``MAX_TRIALS``.
+    """
+    half = estimate.half_width
+    n = estimate.trials
+    if half is None or n < 2 or distance <= 0:
+        return None
+    spread = half / _half_width(1.0, n)
+    if spread == 0.0:
+        return n + 1
+    for count in range(n + 1, MAX_TRIALS + 1):
+        if _half_width(spread, count) < distance:
+            return count
+    return None

@@ -47,9 +47,10 @@ from balance_bench.reports.verdicts import (
     SLOWER,
     Verdict,
     format_estimate,
+    straddled_bound,
     verdicts,
 )
-from balance_bench.statistics import Estimate
+from balance_bench.statistics import Estimate, trials_to_resolve
 
 __all__ = [
     "Topic",
@@ -65,6 +66,8 @@ __all__ = [
     "measured_text",
     "label_counts",
     "fold",
+    "Precision",
+    "precision",
 ]
 
 HOLDS, DOES_NOT_HOLD = "holds", "does not hold"
@@ -137,6 +140,43 @@ def measured_text(verdict: ClaimVerdict) -> str:
     return verdict.evidence or "—"
 
 
+@dataclass(frozen=True)
+class Precision:
+    """Why an interval left its verdict open: the bound it straddles, how far the estimate is from it, and how
+    many trials would decide it if further trials spread like these (None: none would, or too many)."""
+
+    bound: float
+    distance: float
+    trials: int
+    needed: int | None
+
+    def text(self, unit: str) -> str:
+        """"the interval straddles the guide's 85% bound, 0.8 pp away: ~28 trials would decide it (20 ran)"."""
+        points = " pp" if unit == "%" else unit
+        more = (f"~{self.needed} trials would decide it" if self.needed is not None
+                else "no affordable number of trials decides it")
+        return (f"the interval straddles the guide's {self.bound:g}{unit} bound, {self.distance:.1f}{points} away: "
+                f"{more} ({self.trials} ran)")
+
+
+def _precision(estimate: Estimate | None, expected: Range | None) -> Precision | None:
+    if estimate is None or expected is None:
+        return None
+    bound = straddled_bound(estimate, expected)
+    if bound is None:
+        return None
+    distance = abs(estimate.value - bound)
+    return Precision(bound, distance, estimate.trials, trials_to_resolve(estimate, distance))
+
+
+def precision(claim: ClaimVerdict) -> Precision | None:
+    """For an inconclusive claim judged on a linear interval against a range (an improvement in percent): its
+    ``Precision``; None for any other claim, decided or not judged against a range."""
+    if claim.label != INCONCLUSIVE or claim.unit != "%":
+        return None
+    return _precision(claim.estimate, claim.guide_range)
+
+
 def _name(v: Verdict) -> str:
     return v.guide_name or v.query
 
@@ -153,10 +193,8 @@ def _claim_id(topic: Topic, *parts: str | None) -> str:
 def _straddled(estimate: Estimate, expected: Range) -> str:
     if not estimate.has_interval:
         return f"no interval from {estimate.trials} trial{'s' if estimate.trials != 1 else ''}"
-    low, high = expected
-    assert estimate.low is not None and estimate.high is not None
-    bound = low if estimate.low < low <= estimate.high else high
-    return f"the interval straddles the guide's bound of {bound:g}%"
+    found = _precision(estimate, expected)
+    return found.text("%") if found is not None else "the interval reaches past the guide's range"
 
 
 def _projection_clause(v: Verdict) -> str | None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from balance_bench import __version__
 from balance_bench.errors import BenchError, redact
-from balance_bench.reports.claims import ClaimVerdict, headline, label_counts, measured_text, tone
+from balance_bench.reports.claims import ClaimVerdict, headline, label_counts, measured_text, precision, tone
 from balance_bench.reports.runs import Run
 from balance_bench.results import REPORT_FILE, VERDICTS_FILE, VERDICTS_MD_FILE
 
@@ -49,10 +49,18 @@ def _verdict(c: ClaimVerdict) -> dict[str, Any]:
             "value": estimate.value, "low": estimate.low, "high": estimate.high, "unit": c.unit,
             "trials": estimate.trials},
         "evidence": c.evidence,
+        "precision": _precision(c),
         "label": c.label,
         "tone": tone(c.label),
         "why": c.why,
     }
+
+
+def _precision(c: ClaimVerdict) -> dict[str, Any] | None:
+    found = precision(c)
+    if found is None:
+        return None
+    return {"bound": found.bound, "distance": found.distance, "trials": found.trials, "trials_needed": found.needed}
 
 
 def verdicts_document(run: Run, claims: Sequence[ClaimVerdict]) -> dict[str, Any]:

@@ -62,6 +62,7 @@ __all__ = [
     "NetworkVerdict",
     "network_verdict",
     "judge_interval",
+    "straddled_bound",
     "improvement_verdict",
     "migration_verdict",
     "verdicts",
@@ -98,6 +99,22 @@ def judge_interval(estimate: Estimate, expected: Range) -> str:
     if low <= estimate.low and estimate.high <= high:
         return WITHIN
     return INCONCLUSIVE
+
+
+def straddled_bound(estimate: Estimate, expected: Range) -> float | None:
+    """The bound of the guide's range (as judged, ``_bounds``) whose side the interval cannot decide.
+
+    The interval leaves the lower bound undecided when it crosses it (``low < bound <= high``: neither wholly
+    below nor wholly at or above), the upper bound when ``low <= bound < high``; of two, the one nearer the
+    estimate (the lower on a tie). Its distance from the estimate is what more trials must resolve. None
+    without an interval or when the interval decides both bounds.
+    """
+    if estimate.low is None or estimate.high is None:
+        return None
+    lower, upper = _bounds(expected)
+    open_bounds = [b for b, undecided in ((lower, estimate.low < lower <= estimate.high),
+                                          (upper, estimate.low <= upper < estimate.high)) if undecided]
+    return min(open_bounds, key=lambda b: abs(b - estimate.value)) if open_bounds else None
 
 
 def improvement_verdict(estimate: Estimate, expected: Range) -> str:

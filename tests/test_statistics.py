@@ -17,6 +17,7 @@ from balance_bench.statistics import (
     paired_values,
     ratio_estimate,
     timing_stats,
+    trials_to_resolve,
     welch_log_p,
 )
 
@@ -352,3 +353,27 @@ def test_two_trials_a_side_give_a_detectable_change() -> None:
     var = [(math.log(x) - math.log(y)) ** 2 / 2 for x, y in ((1.1, 1.0), (1.2, 1.0))]  # two values: d^2 / 2
     delta = (student.ppf(0.99, 1) + student.ppf(0.8, 1)) * math.sqrt(var[0] / 2 + var[1] / 2)
     assert detectable_change_pct(a, b, 0.01, 0.8, 0.0) == pytest.approx((math.exp(delta) - 1) * 100)
+
+
+# Yuen's half-width for n trials of winsorized spread 1, by hand from the t table (df 2 4.3027, 3 3.1824,
+# 4 2.7764, 5 2.5706, 6 2.4469): h = n - 2 * int(0.2 n) trials
+# kept, t at h - 1 degrees of freedom, half-width t * sqrt(n) / h.
+HALF_4 = 3.182446 * 2 / 4  # 4 trials: none trimmed, h 4, df 3 -> 1.5912
+# 5: h 3, df 2 -> 3.2071; 6: h 4, df 3 -> 1.9488; 7: h 5, df 4 -> 1.4692; 8: h 6, df 5 -> 1.2118; 9: h 7 -> 1.0487
+
+
+@pytest.mark.parametrize(("distance", "needed"), [(10.0, 5), (1.95, 6), (1.94, 7), (1.4, 8), (1.22, 8), (1.21, 9)])
+def test_trials_to_resolve_follows_yuens_half_width_by_hand(distance: float, needed: int) -> None:
+    """Four trials of spread 1: the first count whose hand-computed half-width falls below the distance, with the
+    trimming that starts at five trials (which widens it) and each threshold tried on both sides."""
+    assert trials_to_resolve(Estimate(85.0, 85.0 - HALF_4, 85.0 + HALF_4, 4), distance) == needed
+
+
+def test_trials_to_resolve_has_no_answer_on_the_bound_without_an_interval_or_beyond_the_cap() -> None:
+    """On the bound nothing decides it; one trial has no spread to project; a distance needing more than
+    MAX_TRIALS trials is no number; no spread at all decides it with the next trial."""
+    open_interval = Estimate(85.0, 85.0 - HALF_4, 85.0 + HALF_4, 4)
+    assert trials_to_resolve(open_interval, 0.0) is None
+    assert trials_to_resolve(Estimate(85.0, None, None, 1), 0.5) is None
+    assert trials_to_resolve(open_interval, 1e-3) is None
+    assert trials_to_resolve(Estimate(85.0, 85.0, 85.0, 6), 0.1) == 7

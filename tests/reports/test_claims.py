@@ -22,6 +22,7 @@ from balance_bench.reports.claims import (
     judge_run,
     label_counts,
     measured_text,
+    precision,
     tone,
 )
 from balance_bench.reports.expectations import INDEX_CLAIMS, LATENCY_CLAIMS
@@ -95,8 +96,8 @@ def test_an_inconclusive_row_names_the_bound_its_interval_straddles() -> None:
                            improvement_verdict="inconclusive")
         return next(c.why for c in claim_verdicts([verdict]) if c.topic is Topic.CACHE)
 
-    assert "bound of 85%" in why(_ci(85.0, 84.4, 85.5))
-    assert "bound of 90%" in why(_ci(90.0, 89.5, 90.4))
+    assert "straddles the guide's 85% bound" in why(_ci(85.0, 84.4, 85.5))
+    assert "straddles the guide's 90% bound" in why(_ci(90.0, 89.5, 90.4))
     assert why(_ci(87.0, None, None, trials=1)).startswith("No interval from 1 trial;")
 
 
@@ -205,7 +206,7 @@ def test_the_straddled_bound_is_the_one_inside_the_interval(low: float, high: fl
     verdict = _verdict("find_by_user_id_and_token_id", "pair", improvement=_ci((low + high) / 2, low, high),
                        improvement_verdict="inconclusive")
     why = next(c.why for c in claim_verdicts([verdict]) if c.topic is Topic.CACHE)
-    assert why.startswith(f"The interval straddles the guide's bound of {bound}%;")
+    assert why.startswith(f"The interval straddles the guide's {bound}% bound, ")
 
 
 def test_no_interval_names_how_many_trials() -> None:
@@ -288,3 +289,27 @@ def test_one_kind_index_row_names_no_kinds_and_a_plan_without_index_says_so() ->
     unseen = _verdict("find_by_address", "address", index_used=None, migration_speedup=None)
     assert _by_id(claim_verdicts([unseen]), Topic.INDEX)["index.find_by_address"].why == (
         "No with-012 plan was captured to check")
+
+
+def test_an_open_cache_claim_says_how_far_its_bound_is_and_how_many_trials_would_decide_it() -> None:
+    """84.6 [84.2, 85.4] after 20 trials is 0.4 pp under 85: the why says so with a trial count above 20, and
+    ``precision`` returns the same; a decided claim and a speedup ("x") have none."""
+    verdict = _verdict("find_by_user_id_and_token_id", "pair", improvement=_ci(84.6, 84.2, 85.4, trials=20),
+                       improvement_verdict="inconclusive")
+    row = next(c for c in claim_verdicts([verdict]) if c.topic is Topic.CACHE)
+    found = precision(row)
+    assert found is not None and (found.bound, found.trials) == (85.0, 20)
+    assert found.distance == pytest.approx(0.4) and found.needed is not None and found.needed > 20
+    assert row.why.startswith(f"The interval straddles the guide's 85% bound, 0.4 pp away: ~{found.needed} trials "
+                              "would decide it (20 ran);")
+    decided = next(c for c in claim_verdicts([_verdict()]) if c.topic is Topic.CACHE)
+    assert precision(decided) is None
+    assert precision(replace(row, unit="x")) is None and precision(replace(row, guide_range=None)) is None
+
+
+def test_an_estimate_on_its_bound_is_said_to_be_beyond_any_trial_count() -> None:
+    """85.0 [84.5, 85.5]: no number of trials moves an estimate off the bound it sits on."""
+    verdict = _verdict("find_by_user_id_and_token_id", "pair", improvement=_ci(85.0, 84.5, 85.5, trials=20),
+                       improvement_verdict="inconclusive")
+    row = next(c for c in claim_verdicts([verdict]) if c.topic is Topic.CACHE)
+    assert "0.0 pp away: no affordable number of trials decides it (20 ran)" in row.why

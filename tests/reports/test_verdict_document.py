@@ -137,7 +137,7 @@ def test_one_verdict_is_written_field_by_field(make_run: Callable[..., Path]) ->
         "headline": True, "coordinates": {"scale": "small", "query": "find_by_id", "param_kind": "balance"},
         "profile": "local", "guide": {"text": "90-95%", "low": 90.0, "high": 95.0},
         "estimate": {"value": 84.5, "low": 84.2, "high": 84.8, "unit": "%", "trials": 20}, "evidence": None,
-        "label": "short", "tone": "bad", "why": claims[0].why}
+        "precision": None, "label": "short", "tone": "bad", "why": claims[0].why}
     folded = next(v for v in document["verdicts"] if v["claim"] == "columns")
     assert (folded["guide"], folded["estimate"], folded["evidence"], folded["tone"]) == (
         {"text": "faster", "low": None, "high": None}, None, "1 of 1 faster", "good")
@@ -192,3 +192,22 @@ def test_rows_that_fit_exactly_are_all_shown(make_run: Callable[..., Path]) -> N
     assert len(cut) <= MAX_MD_LINES and "_3 more rows in the report" in "\n".join(cut)
     single = verdicts_markdown(run, claims[:1], "r.html").splitlines()
     assert "| findById: cache improvement |" in single[8]
+
+
+def test_an_open_improvement_carries_its_bound_distance_and_trials_needed(make_run: Callable[..., Path]) -> None:
+    """84.6 [84.2, 85.4] against 85-90 is open at 85, 0.4 pp away, after 20 trials; the document says so and
+    validates against the schema; a decided verdict carries no precision."""
+    from balance_bench.reports.verdict_document import SCHEMA
+    from balance_bench.statistics import Estimate
+    from tests.reports.test_claims import _verdict
+
+    run = load_run(make_run(trials=20))
+    open_one = _verdict("find_by_user_id_and_token_id", "pair", improvement=Estimate(84.6, 84.2, 85.4, 20),
+                        improvement_verdict="inconclusive")
+    document = verdicts_document(run, claim_verdicts([open_one, _verdict()]))
+    jsonschema.validate(document, json.loads(SCHEMA.read_text(encoding="utf-8")))
+    by_claim = {v["claim"]: v for v in document["verdicts"] if v["profile"] == "local"}
+    found = by_claim["cache.find_by_user_id_and_token_id.pair"]["precision"]
+    assert (found["bound"], found["trials"]) == (85.0, 20) and found["distance"] == pytest.approx(0.4)
+    assert found["trials_needed"] > 20
+    assert by_claim["cache.find_by_id.balance"]["precision"] is None

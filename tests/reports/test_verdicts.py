@@ -21,6 +21,7 @@ from balance_bench.reports.verdicts import (
     judge_interval,
     migration_verdict,
     network_verdict,
+    straddled_bound,
     transport_floor,
     verdicts,
     verdicts_frame,
@@ -771,3 +772,26 @@ def test_a_query_without_a_claim_is_not_projected(tmp_path: Path) -> None:
     (v,) = verdicts(run, [HOP])
     assert v.networks == () and "network" not in v.text
     assert not [c for c in verdicts_frame([v]).columns if c.startswith("hop:")]
+
+
+@pytest.mark.parametrize(("low", "high", "bound"), [
+    (84.9, 86.0, 85.0),  # crosses the lower bound
+    (85.0, 86.0, None),  # starts on it: wholly at or above, decided
+    (84.0, 85.0, 85.0),  # ends on it: neither below nor within
+    (89.0, 90.0, None),  # ends on the upper bound: within
+    (89.0, 90.1, 90.0),  # crosses the upper bound
+    (90.0, 91.0, 90.0),  # starts on it: not wholly above
+    (84.0, 91.0, 85.0),  # both open, the estimate (87.5) as near each: the lower
+    (84.5, 91.0, 90.0),  # both open, the estimate (87.75) nearer the upper
+    (80.0, 84.0, None),  # wholly below
+])
+def test_the_straddled_bound_is_the_one_the_interval_leaves_undecided(low: float, high: float,
+                                                                      bound: float | None) -> None:
+    """Each bound on both sides of the interval's ends, against 85-90; with two open bounds the nearer one."""
+    assert straddled_bound(Estimate((low + high) / 2, low, high, 20), (85.0, 90.0)) == bound
+
+
+def test_no_interval_straddles_nothing_and_a_single_value_claim_is_judged_with_its_tolerance() -> None:
+    """One trial has no interval; "~0.5 ms" is judged as 0.4-0.6 (APPROX_TOLERANCE), so 0.55-0.65 is open at 0.6."""
+    assert straddled_bound(Estimate(87.0, None, None, 1), (85.0, 90.0)) is None
+    assert straddled_bound(Estimate(0.6, 0.55, 0.65, 20), (0.5, 0.5)) == pytest.approx(0.6)
