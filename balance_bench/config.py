@@ -90,6 +90,22 @@ def _trials(value: str) -> int:
     return number
 
 
+TOP_UP_S = 60.0
+"""Seconds of top-up trials ``run`` spends by default on cache verdicts still undecided after its trials: at
+``small`` the 20 trials take about 3 minutes, so the run stays within 5."""
+MAX_TOP_UP_S = 3600.0
+
+
+def _top_up(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--top-up takes seconds, got {value!r}") from None
+    if not 0.0 <= seconds <= MAX_TOP_UP_S:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"--top-up must be between 0 and {MAX_TOP_UP_S:g} seconds, got {value}")
+    return seconds
+
+
 CPU_AUTO = "auto"
 CPU_NONE = "none"
 
@@ -172,6 +188,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--quick", f"tiny scale, {QUICK_TRIALS} trials, few rounds: a smoke test in under a minute", is_flag=True),
     Option("--trials", f"how many randomized interleaved trials the matrix runs (run: {RUN_TRIALS}, --quick: "
            f"{QUICK_TRIALS}; plain pytest: 1) (env BALANCE_BENCH_TRIALS)", _trials, env="BALANCE_BENCH_TRIALS"),
+    Option("--top-up", "seconds of extra interleaved trials for the cache verdicts still inconclusive after the "
+           f"trials, and the cases they compare only (0: none; run: {TOP_UP_S:g}, --quick: 0) "
+           "(env BALANCE_BENCH_TOP_UP)", _top_up, env="BALANCE_BENCH_TOP_UP"),
     Option("--order-seed", "seed of the trials' shuffled case order, recorded with the results "
            "(env BALANCE_BENCH_ORDER_SEED)", _non_negative_int, env="BALANCE_BENCH_ORDER_SEED"),
     Option("--cpu", "where the timed client and the embedded servers run: auto (all on the last CPU, so every "
@@ -232,6 +251,7 @@ class Config:
     cache_dir: Path = field(default_factory=lambda: platformdirs.user_cache_path("balance-bench"))
     quick: bool = False
     trials: int | None = None  # None: the runner decides (run: RUN_TRIALS, --quick: QUICK_TRIALS; pytest: 1)
+    top_up_s: float | None = None  # None: the runner decides (run: TOP_UP_S, --quick: 0)
     order_seed: int | None = None
     replica_dsn: str | None = None  # a streaming replica of dsn's server (the replica experiment)
     cpu: str | int = CPU_AUTO  # CPU placement of the timed client and the servers it started (bench/placement.py)
@@ -252,6 +272,7 @@ class Config:
             "seed": self.seed,
             "quick": self.quick,
             "trials": self.trials,
+            "top_up_s": self.top_up_s,
             "order_seed": self.order_seed,
             "replica_dsn": redact(self.replica_dsn) if self.replica_dsn else None,
             "cpu": self.cpu,
@@ -305,6 +326,7 @@ def config_from_namespace(ns: Any) -> Config:
         "out": values["out"],
         "quick": quick,
         "trials": values["trials"],
+        "top_up_s": values["top_up"],
         "order_seed": values["order_seed"],
         "cpu": values["cpu"],
         "experiments": values["experiments"] or (),

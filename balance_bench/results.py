@@ -38,6 +38,9 @@ __all__ = [
     "COUNTERS_VERSION",
     "SUMMARY_FILE",
     "BENCHMARKS_FILE",
+    "top_up_file",
+    "top_up_files",
+    "TopUpRecord",
     "PLANS_DIR",
     "REPORT_FILE",
     "VERDICTS_FILE",
@@ -74,6 +77,7 @@ COUNTERS_VERSION = 4
 SUMMARY_FILE = "summary.json"
 BENCHMARKS_FILE = "benchmarks.json"
 PLANS_DIR = "plans"
+_TOP_UP_PREFIX = "benchmarks-top-up-"
 REPORT_FILE = "report.html"
 VERDICTS_FILE = "verdicts.json"
 """Every claim verdict of the run, machine-readable (schema: reports/schemas/verdicts.schema.json)."""
@@ -90,6 +94,21 @@ PLAN_SCHEMA_VERSION = 1
 """A plan file: ``{"format", "schema_version", "case", "sql", "params", "settings", "plan"}``."""
 
 _STATS = ("min_ms", "median_ms", "mean_ms", "p95_ms", "p99_ms", "stddev_ms", "iqr_ms", "max_ms")
+
+
+def top_up_file(number: int) -> str:
+    """The pytest-benchmark file of a run's ``number``-th top-up session (1-based), beside ``BENCHMARKS_FILE``."""
+    return f"{_TOP_UP_PREFIX}{number}.json"
+
+
+def top_up_files(run_dir: Path) -> list[Path]:
+    """The run's top-up files, in the order they were written."""
+    numbered = {}
+    for path in run_dir.glob(f"{_TOP_UP_PREFIX}*.json"):
+        number = path.name.removeprefix(_TOP_UP_PREFIX).removesuffix(".json")
+        if number.isdigit():
+            numbered[int(number)] = path
+    return [numbered[n] for n in sorted(numbered)]
 
 
 # --- plan files -----------------------------------------------------------------------------------------------
@@ -305,6 +324,15 @@ class ExperimentResult:
 
 
 @dataclass(frozen=True)
+class TopUpRecord:
+    """One top-up session: the trial numbers it added (``first_trial`` on) and how many cases it timed."""
+
+    first_trial: int
+    trials: int
+    cases: int
+
+
+@dataclass(frozen=True)
 class Design:
     """How the run was measured: trials, their order, and what each case got per trial."""
 
@@ -314,6 +342,7 @@ class Design:
     confidence: float = CONFIDENCE
     order: str = ""  # how a trial orders its cases: ORDER_BLOCKS, or "" (recorded before: all cases shuffled)
     interval: str = METHOD  # estimates are recomputed from per-trial medians when read: always today's method
+    top_ups: tuple[TopUpRecord, ...] = ()  # more trials for the cases of undecided verdicts, after ``trials``
 
 
 @dataclass(frozen=True)
@@ -339,7 +368,8 @@ class Summary:
 
 def _design_json(design: Design) -> dict[str, Any]:
     return {"trials": design.trials, "order_seed": design.order_seed, "budget_s": design.budget_s,
-            "confidence": design.confidence, "interval": design.interval, "order": design.order}
+            "confidence": design.confidence, "interval": design.interval, "order": design.order,
+            "top_ups": [vars(t) for t in design.top_ups]}
 
 
 def _case_json(case: CaseResult) -> dict[str, Any]:
@@ -612,7 +642,9 @@ def _design(doc: dict[str, Any], version: int, where: str) -> Design:
     return Design(trials=r.count("trials") or 0, order_seed=r.count("order_seed", optional=True),
                   budget_s=r.number("budget_s", optional=True),
                   confidence=r.number("confidence", optional=True) or CONFIDENCE,
-                  order=r.text("order", optional=True) or "")
+                  order=r.text("order", optional=True) or "",
+                  top_ups=tuple(TopUpRecord(first_trial=t.count("first_trial") or 0, trials=t.count("trials") or 0,
+                                            cases=t.count("cases") or 0) for t in r.items("top_ups")))
 
 
 def read_summary(path: Path) -> Summary:

@@ -31,6 +31,7 @@ from balance_bench.bench.outage import pytest_runtest_call, pytest_runtest_maker
 from balance_bench.bench.placement import Placement, place
 from balance_bench.bench.plans import planner_settings
 from balance_bench.bench.rounds import budget_of, trials_of
+from balance_bench.bench.top_up import top_up_of
 from balance_bench.bench.world import Copy, World
 from balance_bench.config import Config
 from balance_bench.coordinates import Coordinates
@@ -81,7 +82,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     config = config_of(metafunc.config)
     trials = trials_of(config)
-    points = [(case, trial) for case in cases_for(config.scale_names) for trial in range(1, trials + 1)]
+    top_up = top_up_of(metafunc.config)
+    if top_up is None:
+        points = [(case, trial) for case in cases_for(config.scale_names) for trial in range(1, trials + 1)]
+    else:  # only the chosen cases, in trials numbered after the run's
+        points = [(case, trial) for case in cases_for(config.scale_names) if case.id in top_up.cases
+                  for trial in top_up.numbers]
     metafunc.parametrize("case,trial", points, ids=[_item_id(c, t, trials) for c, t in points])
 
 
@@ -99,6 +105,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return params["case"], int(params["trial"])
 
     _deselect_experiments(config, bench.experiments, items)
+    if top_up_of(config) is not None:  # a matrix test with none of the chosen cases has only its empty-set skip
+        empty = [item for item in items if point(item) is None and getattr(item, "originalname", "") in _CASES]
+        if empty:
+            config.hook.pytest_deselected(items=empty)
+            items[:] = [item for item in items if item not in empty]
     groups: dict[tuple[int, int], list[pytest.Item]] = {}
     others: list[pytest.Item] = []
     for item in items:
@@ -256,15 +267,19 @@ def calibration() -> dict[str, int]:
 
 
 @pytest.fixture(scope="session")
-def planned() -> set[str]:
-    """Cases whose plan was captured already: once per case, in the first trial that runs it."""
-    return set()
+def planned(pytestconfig: pytest.Config) -> set[str]:
+    """Cases whose plan was captured already: once per case, in the first trial that runs it (a top-up's cases
+    have theirs from the run)."""
+    top_up = top_up_of(pytestconfig)
+    return set(top_up.cases) if top_up is not None else set()
 
 
 @pytest.fixture(scope="session")
-def accounted() -> set[str]:
-    """Cases whose traffic was counted already: once per case, in the first trial that runs it."""
-    return set()
+def accounted(pytestconfig: pytest.Config) -> set[str]:
+    """Cases whose traffic was counted already: once per case, in the first trial that runs it (a top-up's
+    cases have theirs from the run)."""
+    top_up = top_up_of(pytestconfig)
+    return set(top_up.cases) if top_up is not None else set()
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any], output_json: dict[str, Any]) -> None:
@@ -275,6 +290,10 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any], o
         record = {"environment": lab["environment"], "design": lab["design"], **(record or {}),
                   "experiments": lab["experiments"]}
     if record is None:
+        return
+    top_up = top_up_of(config)
+    if top_up is not None:  # its own file beside the run's, which it must never replace
+        output_json["balance_bench"] = {**record, "top_up": top_up.describe()}
         return
     output_json["balance_bench"] = record
     run_dir = config.stash[_RUN_DIR]

@@ -61,6 +61,7 @@ from balance_bench.reports.tables import (
     stats_frame,
     write_frame,
 )
+from balance_bench.reports.top_up import trials_phrase
 from balance_bench.reports.verdict_document import write_text, write_verdicts
 from balance_bench.reports.verdicts import APPROX_TOLERANCE, Verdict, transport_floor
 from balance_bench.results import ORDER_BLOCKS, REPORT_FILE, CaseResult, PlanFacts
@@ -258,6 +259,7 @@ def render_report(run: Run, baseline: Run | None = None, fail_on_regression: flo
         "design": run.design,
         "order_blocks": ORDER_BLOCKS,
         "run_trials": RUN_TRIALS,
+        "trials_phrase": trials_phrase(run.design),
         "schema_version": run.summary.schema_version,
         "captured_at": str(environment.get("captured_at", "unknown")),
         "scales": scales,

@@ -1,6 +1,8 @@
 """The summarise stage: a run directory's raw artifacts (benchmarks.json, plans/) into ``summary.json``.
 
-Experiments' figures and conclusions are computed here too
+A run's top-up sessions (``bench.top_up``: more trials of the cases of undecided verdicts) wrote their own
+pytest-benchmark files; their entries join the run's by trial number, and the design records what each
+added. Experiments' figures and conclusions are computed here too
 (``experiment_results``). It runs after the benchmarks (``balance-bench run`` calls it; ``balance-bench
 summarise RUN_DIR`` does it for a plain ``pytest bench/`` run). It groups
 pytest-benchmark's entries (one per case and trial) by their coordinates, keeps
@@ -35,7 +37,9 @@ from balance_bench.results import (
     PlanFacts,
     PlanNodeRow,
     Summary,
+    TopUpRecord,
     Traffic,
+    top_up_files,
     traffic_record,
     write_summary,
 )
@@ -160,18 +164,34 @@ def case_results(run_dir: Path, benchmarks: list[dict[str, Any]]) -> list[CaseRe
     return results
 
 
-def _design(record: dict[str, Any]) -> Design:
+def _design(record: dict[str, Any], top_ups: tuple[TopUpRecord, ...] = ()) -> Design:
     design = record.get("design") or {}
     return Design(trials=int(design.get("trials") or 1), order_seed=design.get("order_seed"),
-                  budget_s=design.get("budget_s"), order=str(design.get("order") or ""))
+                  budget_s=design.get("budget_s"), order=str(design.get("order") or ""), top_ups=top_ups)
+
+
+def _top_up(path: Path) -> tuple[TopUpRecord, list[dict[str, Any]]]:
+    """A top-up file's record and entries; a BenchError line if it is not one."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        raw = document["balance_bench"]["top_up"]
+        record = TopUpRecord(first_trial=int(raw["first_trial"]), trials=int(raw["trials"]), cases=len(raw["cases"]))
+        benchmarks = list(document.get("benchmarks", []))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise BenchError(f"{path}: not a readable top-up file of this run ({exc.__class__.__name__}: {exc})"
+                         ) from None
+    return record, benchmarks
 
 
 def build_summary(run_dir: Path, document: dict[str, Any]) -> Summary:
-    """The run's summary from pytest-benchmark's JSON document (with our ``balance_bench`` record)."""
+    """The run's summary from pytest-benchmark's JSON document (with our ``balance_bench`` record), and the
+    entries of its top-up files."""
     record = document.get("balance_bench") or {}
-    cases = case_results(run_dir, document.get("benchmarks", []))
-    return Summary(environment=record["environment"], design=_design(record), cases=cases,
-                   experiments=experiment_results(record.get("experiments"), cases))
+    top_ups = [_top_up(path) for path in top_up_files(run_dir)]
+    benchmarks = [*document.get("benchmarks", []), *(entry for _, entries in top_ups for entry in entries)]
+    cases = case_results(run_dir, benchmarks)
+    return Summary(environment=record["environment"], design=_design(record, tuple(t for t, _ in top_ups)),
+                   cases=cases, experiments=experiment_results(record.get("experiments"), cases))
 
 
 def summarise(run_dir: Path) -> Path:

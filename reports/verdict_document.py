@@ -21,6 +21,7 @@ from balance_bench import __version__
 from balance_bench.errors import BenchError, redact
 from balance_bench.reports.claims import ClaimVerdict, headline, label_counts, measured_text, precision, tone
 from balance_bench.reports.runs import Run
+from balance_bench.reports.top_up import trials_phrase
 from balance_bench.results import REPORT_FILE, VERDICTS_FILE, VERDICTS_MD_FILE
 
 __all__ = ["FORMAT", "VERSION", "SCHEMA", "MAX_MD_LINES", "BADGES", "verdicts_document", "verdicts_markdown",
@@ -73,6 +74,7 @@ def verdicts_document(run: Run, claims: Sequence[ClaimVerdict]) -> dict[str, Any
         "run": run.path.name,
         "captured_at": str(run.environment.get("captured_at", "unknown")),
         "trials": design.trials,
+        "top_ups": [vars(t) for t in design.top_ups],
         "confidence": design.confidence,
         "interval": design.interval,
         "scales": list(dict.fromkeys(c.scale for c in claims)),
@@ -106,7 +108,7 @@ def verdicts_markdown(run: Run, claims: Sequence[ClaimVerdict], report: Path | s
     scales = list(dict.fromkeys(c.scale for c in rows))
     counts = " · ".join(f"{BADGES[tone(label)]} {n} {label}" for label, n in label_counts(rows).items())
     head = [f"## Does the guide hold here? `{run.path.name}`", "",
-            f"{', '.join(scales)} · {run.design.trials} trials · {round(run.design.confidence * 100)}% intervals "
+            f"{', '.join(scales)} · {trials_phrase(run.design)} · {round(run.design.confidence * 100)}% intervals "
             f"· {_versions(run)}", "", counts or "No claim could be judged (no matrix cases in this run).", ""]
     table = ["| Claim | Guide | Measured here | Verdict | Why |", "|---|---|---|---|---|"]
     footer = ["", f"Full report: `{redact(str(report))}` · every verdict: `{VERDICTS_FILE}`"]

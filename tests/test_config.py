@@ -118,3 +118,22 @@ def test_the_experiments_environment_variable_goes_through_the_same_parser(monke
     monkeypatch.setenv("BALANCE_BENCH_EXPERIMENTS", "warmup")
     with pytest.raises((argparse.ArgumentError, BenchError), match="unknown experiment 'warmup'"):
         config_from_namespace(_parse([]))
+
+
+@pytest.mark.parametrize("value", ["0", "60", "3600", "12.5"])
+def test_a_top_up_budget_is_seconds_from_zero_to_an_hour(value: str) -> None:
+    """--top-up takes seconds, both ends of the range included."""
+    assert config_from_namespace(_parse(["--top-up", value])).top_up_s == float(value)
+
+
+@pytest.mark.parametrize(("value", "message"), [("-1", "between 0 and 3600"), ("3600.5", "between 0 and 3600"),
+                                                ("nan", "between 0 and 3600"), ("soon", "takes seconds")])
+def test_a_top_up_budget_outside_the_range_or_not_a_number_is_refused_as_parsed(value: str, message: str) -> None:
+    """Just below zero, just above an hour, nan and a word: one message each, before anything runs."""
+    with pytest.raises(argparse.ArgumentError, match=message):
+        _parse(["--top-up", value])
+
+
+def test_without_top_up_the_config_leaves_the_budget_to_the_runner() -> None:
+    """None until a runner decides it (run: 60 s, --quick: 0)."""
+    assert config_from_namespace(_parse([])).top_up_s is None

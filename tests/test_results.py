@@ -837,7 +837,7 @@ def test_the_written_json_is_exactly_the_documented_form(tmp_path: Path) -> None
     assert doc["schema_version"] == 4 and doc["environment"] == {"postgres": {"version": "18"}}
     assert doc["design"] == {"trials": 3, "order_seed": 11, "budget_s": 1.2, "confidence": 0.95,
                              "interval": "20%-trimmed mean across trials with Yuen's interval "
-                                         "(log scale for latencies and ratios)", "order": ""}
+                                         "(log scale for latencies and ratios)", "order": "", "top_ups": []}
     (case,) = doc["cases"]
     median_ci = case.pop("median_ci_ms")
     assert len(median_ci) == 4 and median_ci[3] == 3 and median_ci[1] < median_ci[0] < median_ci[2]
@@ -965,3 +965,24 @@ def test_a_utf8_summary_reads_the_same_under_an_ascii_locale(tmp_path: Path) -> 
     finally:
         locale.setlocale(locale.LC_CTYPE, saved)
     assert summary.environment == {"host": "café-π"}
+
+
+def test_top_up_files_are_found_in_the_order_they_were_written(tmp_path: Path) -> None:
+    """Top-up 10 comes after 2 (numbers, not text); a file that only looks like one is ignored."""
+    from balance_bench.results import top_up_file, top_up_files
+
+    for name in (top_up_file(10), top_up_file(2), "benchmarks-top-up-x.json", "benchmarks.json"):
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    assert [p.name for p in top_up_files(tmp_path)] == ["benchmarks-top-up-2.json", "benchmarks-top-up-10.json"]
+
+
+def test_the_designs_top_ups_round_trip_and_a_summary_written_before_them_has_none(tmp_path: Path) -> None:
+    """Each top-up's first trial, trials and cases survive writing and reading; an older design reads as none."""
+    from balance_bench.results import TopUpRecord
+
+    design = replace(_summary().design, top_ups=(TopUpRecord(21, 8, 4), TopUpRecord(29, 3, 2)))
+    summary = replace(_summary(), design=design)
+    assert read_summary(write_summary(tmp_path, summary)).design.top_ups == design.top_ups
+    doc = json.loads(_summary().to_json())
+    del doc["design"]["top_ups"]
+    assert read_summary(_write(tmp_path / "old.json", doc)).design.top_ups == ()

@@ -114,3 +114,37 @@ def test_without_experiments_their_items_are_deselected_and_the_marker_alone_is_
     assert proc.returncode == 4 and "-m experiments selects nothing without --experiments" in proc.stderr
     unknown = _collect("--experiments", "nope")
     assert unknown.returncode == 4 and "unknown experiment 'nope'" in unknown.stderr
+
+
+_TOP_UP_COLLECT = """
+import sys, pytest
+from balance_bench.bench.top_up import TopUp
+ids = []
+class Seen:
+    def pytest_collection_finish(self, session):
+        ids.extend("item:" + item.nodeid.split("[", 1)[1].rstrip("]") for item in session.items)
+    def pytest_deselected(self, items):
+        ids.extend("deselected:" + item.originalname for item in items
+                   if item.originalname in ("test_read", "test_write", "test_reference"))
+code = pytest.main(["bench/", "--collect-only", "-q", "--scale", "tiny", "--trials", "20", "--order-seed", "7",
+                    "-p", "no:cacheprovider"],
+                   plugins=[Seen(), TopUp(frozenset(sys.argv[1].split(",")), 21, 3)])
+print("\\n".join(ids), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_a_top_up_session_holds_only_its_cases_in_trials_numbered_after_the_runs() -> None:
+    """Cold and warm of one question in trials 21-23, each trial both once and back to back; the matrix tests
+    with none of the chosen cases are deselected, not left as empty-parameter skips."""
+    chosen = ["tiny-with_012-find_by_id-cold-optimized-balance", "tiny-with_012-find_by_id-warm-optimized-balance"]
+    proc = subprocess.run([sys.executable, "-c", _TOP_UP_COLLECT, ",".join(chosen)], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = proc.stderr.splitlines()
+    items = [line.removeprefix("item:") for line in lines if line.startswith("item:")]
+    assert items == [f"{case}-t{trial}" for trial in (21, 22, 23) for case in
+                     sorted(chosen, key=lambda c: items.index(f"{c}-t{trial}"))]
+    assert sorted(items) == sorted(f"{c}-t{t}" for c in chosen for t in (21, 22, 23))
+    assert sorted(line for line in lines if line.startswith("deselected:")) == [
+        "deselected:test_reference", "deselected:test_write"]

@@ -25,6 +25,16 @@ def test_trials_asked_for_are_kept_quick_or_not() -> None:
     assert with_trials(Config(cache_dir=Path("/nowhere"), quick=True, trials=7)).trials == 7
 
 
+def test_a_run_tops_up_for_a_minute_and_a_quick_or_experiments_run_not_at_all() -> None:
+    """60 s by default, none for --quick or --experiments (they judge no close verdict), and --top-up wins."""
+    nowhere = Path("/nowhere")
+    assert with_trials(Config(cache_dir=nowhere)).top_up_s == 60.0
+    assert with_trials(Config(cache_dir=nowhere, quick=True)).top_up_s == 0.0
+    assert with_trials(Config(cache_dir=nowhere, experiments=("pagination",))).top_up_s == 0.0
+    assert with_trials(Config(cache_dir=nowhere, quick=True, top_up_s=15.0)).top_up_s == 15.0
+    assert with_trials(Config(cache_dir=nowhere, top_up_s=0.0)).top_up_s == 0.0
+
+
 HEADLINE_TITLE = "Does the guide hold here?"
 MAX_RUN_OUTPUT_LINES = 40
 ANSI = re.compile(r"\x1b\[")

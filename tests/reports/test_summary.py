@@ -447,3 +447,35 @@ def test_summarise_gives_every_plan_its_counters(tmp_path: Path) -> None:
                      "Index Scan using tokens_pkey on tokens]; Index Scan using users_pkey on users]",
         "shared_hit": root["Shared Hit Blocks"], "shared_read": root["Shared Read Blocks"], "temp_read": 0,
         "temp_written": 0, "rows": root["Actual Rows"]}
+
+
+def _top_up(run: Path, number: int, first: int, entries: list[dict[str, Any]], cases: list[str]) -> None:
+    from balance_bench.results import top_up_file
+
+    document = {"benchmarks": entries, "balance_bench": {
+        "environment": {"python": "other"}, "design": {"trials": 99},
+        "top_up": {"first_trial": first, "trials": len({e["extra_info"]["trial"] for e in entries}), "cases": cases}}}
+    (run / top_up_file(number)).write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_top_up_trials_join_the_runs_by_trial_number_and_the_design_says_what_each_added(tmp_path: Path) -> None:
+    """Trials 1-2 from the run, 3-4 from top-up 1 and 5 from top-up 2 make five trial medians of one case; the
+    environment and design stay the run's, with one record per top-up in the order they ran."""
+    run = _run(tmp_path, [_entry(COLD, 1, [1.0]), _entry(COLD, 2, [2.0])])
+    _top_up(run, 2, 5, [_entry(COLD, 5, [5.0])], [COLD.id])
+    _top_up(run, 1, 3, [_entry(COLD, 3, [3.0]), _entry(COLD, 4, [4.0])], [COLD.id, FLOOR.id])
+    summary = read_summary(summarise(run))
+    (case,) = summary.cases
+    assert case.trial_medians_ms == {t: pytest.approx(float(t)) for t in range(1, 6)} and case.rounds == 5
+    assert summary.environment == {"python": "3.11"} and summary.design.trials == 2
+    assert [(t.first_trial, t.trials, t.cases) for t in summary.design.top_ups] == [(3, 2, 2), (5, 1, 1)]
+
+
+def test_a_damaged_top_up_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A top-up file without its record stops the summary with the file's name, not a KeyError."""
+    from balance_bench.results import top_up_file
+
+    run = _run(tmp_path, [_entry(COLD, 1, [1.0])])
+    (run / top_up_file(1)).write_text(json.dumps({"benchmarks": [], "balance_bench": {}}), encoding="utf-8")
+    with pytest.raises(BenchError, match=r"benchmarks-top-up-1\.json: not a readable top-up file of this run"):
+        summarise(run)
