@@ -343,6 +343,7 @@ class Design:
     order: str = ""  # how a trial orders its cases: ORDER_BLOCKS, or "" (recorded before: all cases shuffled)
     interval: str = METHOD  # estimates are recomputed from per-trial medians when read: always today's method
     top_ups: tuple[TopUpRecord, ...] = ()  # more trials for the cases of undecided verdicts, after ``trials``
+    reduced_share: float | None = None  # the budget share of writes, other projections, references (None: whole)
 
 
 @dataclass(frozen=True)
@@ -369,7 +370,7 @@ class Summary:
 def _design_json(design: Design) -> dict[str, Any]:
     return {"trials": design.trials, "order_seed": design.order_seed, "budget_s": design.budget_s,
             "confidence": design.confidence, "interval": design.interval, "order": design.order,
-            "top_ups": [vars(t) for t in design.top_ups]}
+            "top_ups": [vars(t) for t in design.top_ups], "reduced_share": design.reduced_share}
 
 
 def _case_json(case: CaseResult) -> dict[str, Any]:
@@ -644,7 +645,8 @@ def _design(doc: dict[str, Any], version: int, where: str) -> Design:
                   confidence=r.number("confidence", optional=True) or CONFIDENCE,
                   order=r.text("order", optional=True) or "",
                   top_ups=tuple(TopUpRecord(first_trial=t.count("first_trial") or 0, trials=t.count("trials") or 0,
-                                            cases=t.count("cases") or 0) for t in r.items("top_ups")))
+                                            cases=t.count("cases") or 0) for t in r.items("top_ups")),
+                  reduced_share=r.number("reduced_share", optional=True))
 
 
 def read_summary(path: Path) -> Summary:

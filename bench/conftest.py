@@ -26,7 +26,7 @@ import pytest
 
 from balance_bench.bench.environment import capture_environment
 from balance_bench.bench.lab import EXPERIMENTS_RECORD, VariantRun
-from balance_bench.bench.matrix import read_cases, reference_cases, write_cases
+from balance_bench.bench.matrix import REDUCED_SHARE, read_cases, reference_cases, write_cases
 from balance_bench.bench.outage import pytest_runtest_call, pytest_runtest_makereport  # noqa: F401  hooks
 from balance_bench.bench.placement import Placement, place
 from balance_bench.bench.plans import planner_settings
@@ -228,9 +228,10 @@ def _record_run(pytestconfig: pytest.Config, w: World, placement: Placement) -> 
 
 
 def design_of(config: Config) -> dict[str, Any]:
-    """The run's design as recorded: trials, the seed of their order, each case's timing budget."""
+    """The run's design as recorded: trials, the seed of their order, each case's timing budget (and the share
+    of it the cases that decide no close verdict get)."""
     return {"trials": trials_of(config), "order_seed": order_seed_of(config), "budget_s": budget_of(config),
-            "order": ORDER_BLOCKS}
+            "reduced_share": REDUCED_SHARE, "order": ORDER_BLOCKS}
 
 
 @pytest.fixture()

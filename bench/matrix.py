@@ -24,6 +24,8 @@ __all__ = [
     "write_cases",
     "reference_cases",
     "all_cases",
+    "REDUCED_SHARE",
+    "budget_share",
 ]
 
 READ_CACHE_STATES = (CacheState.NOCACHE, CacheState.COLD, CacheState.GUIDE_COLD, CacheState.WARM)
@@ -108,3 +110,17 @@ def reference_cases(scales: tuple[str, ...]) -> Iterator[Coordinates]:
 def all_cases(scales: tuple[str, ...]) -> list[Coordinates]:
     """The whole matrix for ``scales``."""
     return [*read_cases(scales), *write_cases(scales), *reference_cases(scales)]
+
+
+REDUCED_SHARE = 0.5
+"""The budget share of a case that decides no close verdict: writes, the other projections, the references."""
+
+
+def budget_share(case: Coordinates) -> float:
+    """The share of the per-case timing budget ``case`` gets: whole for the reads of the optimized projection,
+    whose cache and 012 comparisons the verdicts and the gate judge closely; ``REDUCED_SHARE`` for writes
+    (their index cost is a ratio of large effects), the other projections (explicit columns win or lose by
+    large factors) and the raw references (floors quoted in a sentence). The top-up spends what this saves."""
+    if case.kind is Kind.READ and case.projection == OPTIMIZED:
+        return 1.0
+    return REDUCED_SHARE

@@ -31,8 +31,8 @@ def budget_of(config: Config) -> float:
 
 
 def calibrated(key: str, calibration: dict[str, int], config: Config, call: Callable[[], Any],
-               setup: Callable[[], Any] | None) -> int:
-    """Rounds per trial for about the case's budget share, measured once per case (untimed)."""
+               setup: Callable[[], Any] | None, share: float = 1.0) -> int:
+    """Rounds per trial for about ``share`` of the case's budget, measured once per case (untimed)."""
     if key not in calibration:
         samples = []
         for _ in range(3):
@@ -43,7 +43,7 @@ def calibrated(key: str, calibration: dict[str, int], config: Config, call: Call
             samples.append(time.perf_counter() - start)
         per_call = max(sorted(samples)[1], 1e-6)
         low, high = LIMITS[config.quick]
-        calibration[key] = max(low, min(high, int(budget_of(config) / trials_of(config) / per_call)))
+        calibration[key] = max(low, min(high, int(budget_of(config) * share / trials_of(config) / per_call)))
     return calibration[key]
 
 

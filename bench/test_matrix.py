@@ -21,7 +21,7 @@ from typing import Any, cast
 
 import psycopg
 
-from balance_bench.bench.matrix import READS
+from balance_bench.bench.matrix import READS, budget_share
 from balance_bench.bench.plans import capture_plan, record_statements
 from balance_bench.bench.rounds import calibrated as _calibrated
 from balance_bench.bench.rounds import timed as _timed
@@ -69,7 +69,7 @@ def test_read(case: Coordinates, trial: int, position: int, state: Copy, world: 
         setup = lambda: world.redis.delete(key)  # noqa: E731  exactly this key, never a flush
     elif case.cache is CacheState.WARM:
         call()
-    rounds = _calibrated(case.id, calibration, bench_config, call, setup)
+    rounds = _calibrated(case.id, calibration, bench_config, call, setup, budget_share(case))
     before = _cache_counts(state, case.cache)
     _timed(benchmark, rounds, call, setup)
     hits, misses, errors = (a - b for a, b in zip(_cache_counts(state, case.cache), before, strict=True))
@@ -112,7 +112,7 @@ def test_write(case: Coordinates, trial: int, position: int, state: Copy, world:
     model = state.model(CacheState.INVALIDATE)
     call, setup = operations(model)[case.query]
     try:
-        rounds = _calibrated(case.id, calibration, bench_config, call, setup)
+        rounds = _calibrated(case.id, calibration, bench_config, call, setup, budget_share(case))
         _timed(benchmark, rounds, call, setup)
         extra: dict[str, Any] = {}
         if case.id not in planned:
@@ -179,7 +179,7 @@ def test_reference(case: Coordinates, trial: int, position: int, state: Copy, wo
     with psycopg.connect(psycopg_dsn(state.engine.url.render_as_string(hide_password=False)),
                          autocommit=True) as conn:
         calls = _raw_calls(conn, client, statement, params, key)
-        rounds = _calibrated(case.id, calibration, bench_config, calls[case.query], None)
+        rounds = _calibrated(case.id, calibration, bench_config, calls[case.query], None, budget_share(case))
         _timed(benchmark, rounds, calls[case.query], None)
         extra: dict[str, Any] = {}
         if case.query in TWINS:

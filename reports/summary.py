@@ -167,7 +167,8 @@ def case_results(run_dir: Path, benchmarks: list[dict[str, Any]]) -> list[CaseRe
 def _design(record: dict[str, Any], top_ups: tuple[TopUpRecord, ...] = ()) -> Design:
     design = record.get("design") or {}
     return Design(trials=int(design.get("trials") or 1), order_seed=design.get("order_seed"),
-                  budget_s=design.get("budget_s"), order=str(design.get("order") or ""), top_ups=top_ups)
+                  budget_s=design.get("budget_s"), order=str(design.get("order") or ""), top_ups=top_ups,
+                  reduced_share=design.get("reduced_share"))
 
 
 def _top_up(path: Path) -> tuple[TopUpRecord, list[dict[str, Any]]]:

@@ -837,7 +837,8 @@ def test_the_written_json_is_exactly_the_documented_form(tmp_path: Path) -> None
     assert doc["schema_version"] == 4 and doc["environment"] == {"postgres": {"version": "18"}}
     assert doc["design"] == {"trials": 3, "order_seed": 11, "budget_s": 1.2, "confidence": 0.95,
                              "interval": "20%-trimmed mean across trials with Yuen's interval "
-                                         "(log scale for latencies and ratios)", "order": "", "top_ups": []}
+                                         "(log scale for latencies and ratios)", "order": "", "top_ups": [],
+                             "reduced_share": None}
     (case,) = doc["cases"]
     median_ci = case.pop("median_ci_ms")
     assert len(median_ci) == 4 and median_ci[3] == 3 and median_ci[1] < median_ci[0] < median_ci[2]

@@ -7,7 +7,10 @@ from collections import Counter
 from balance_bench.bench.matrix import (
     READ_CACHE_STATES,
     READS,
+    REDUCED_SHARE,
     WRITES,
+    all_cases,
+    budget_share,
     read_cases,
     reference_cases,
     write_cases,
@@ -69,3 +72,15 @@ def test_writes_cover_create_credit_debit_delete_per_migration() -> None:
     assert {(c.query, c.migration) for c in write_cases(("tiny",))} == {
         (w, m) for w in WRITES for m in Migration
     }
+
+
+def test_only_the_optimized_reads_get_the_whole_budget() -> None:
+    """Every cache state and migration of an optimized read gets it whole; writes, the other projections and the
+    references half: by hand, 2 migrations x (7 cached questions x 4 states + 4 uncached) = 64 of a scale's 108
+    cases run at full share; 8 writes, 4 references and 2 x 8 row questions x 2 other projections at half."""
+    shares = Counter((case.kind.value, case.projection, budget_share(case)) for case in all_cases(("tiny",)))
+    assert REDUCED_SHARE == 0.5
+    assert {key[2] for key in shares if key[:2] == ("read", "optimized")} == {1.0}
+    assert {key[2] for key in shares if key[:2] != ("read", "optimized")} == {0.5}
+    assert sum(n for key, n in shares.items() if key[2] == 1.0) == 64
+    assert sum(n for key, n in shares.items() if key[2] == 0.5) == 8 + 4 + 32
