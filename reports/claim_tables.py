@@ -50,6 +50,7 @@ class HeadlineRow:
     label: str
     tone: str
     why: str
+    trials: str = ""  # "20 trials": what the measured figure rests on, as the cell's tooltip
 
 
 def headline_rows(claims: Sequence[ClaimVerdict]) -> list[HeadlineRow]:
@@ -57,7 +58,8 @@ def headline_rows(claims: Sequence[ClaimVerdict]) -> list[HeadlineRow]:
     rows = headline(claims)
     several = len({c.scale for c in rows}) > 1
     return [HeadlineRow(claim=c.title + (f" ({c.scale})" if several else ""), guide=c.guide,
-                        measured=measured_text(c), label=c.label, tone=tone(c.label), why=c.why) for c in rows]
+                        measured=measured_text(c), label=c.label, tone=tone(c.label), why=c.why,
+                        trials=f"{c.estimate.trials} trials" if c.estimate is not None else "") for c in rows]
 
 
 def _cell(claim: ClaimVerdict | None) -> Cell:

@@ -69,11 +69,13 @@ def test_the_consistency_table_judges_one_figure_against_both_readings() -> None
 
 
 def test_headline_rows_name_the_scale_only_when_there_are_several() -> None:
-    """One scale: the claim as the guide names it; two scales: each row says which."""
+    """One scale: the claim as the guide names it, the trials behind an estimate as its tooltip (none for a
+    folded count); two scales: each row says which."""
     claims = claim_verdicts([_verdict()])
     one = headline_rows(claims)
     assert (one[0].claim, one[0].guide, one[0].measured, one[0].label, one[0].tone, one[0].why) == (
         "findById: cache improvement", "90-95%", "84.5% [84.2, 84.8]", "short", "bad", claims[0].why)
+    assert one[0].trials == "20 trials" and [r.trials for r in one[1:]] == ["", ""]
     two = headline_rows(claim_verdicts([_verdict(), _verdict(scale="medium")]))
     assert [r.claim for r in two][:1] == ["findById: cache improvement (small)"]
     assert len(two) == 2 * len(headline(claim_verdicts([_verdict()])))
