@@ -166,7 +166,7 @@ def test_intervals_and_inconclusive_verdicts_are_shown(make_run: Callable[..., P
     """The verdict table prints each figure with its interval; a one-trial run says why it cannot decide."""
     html = write_report(make_run()).read_text(encoding="utf-8")
     assert re.search(r"\d+\.\d% \[\d+\.\d, \d+\.\d\]", html), "an improvement with its interval"
-    assert "95% intervals across trials" in html and "This run has a single trial" not in html
+    assert "95% intervals across them" in html and "This run has a single trial" not in html
     single = write_report(make_run(trials=1)).read_text(encoding="utf-8")
     assert "This run has a single trial" in single and ">inconclusive<" in single
 
