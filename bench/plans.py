@@ -26,8 +26,8 @@ from balance_bench.errors import BenchError
 from balance_bench.fixtures.services import psycopg_dsn
 from balance_bench.results import plan_document, plan_file
 
-__all__ = ["PLANNER_SETTINGS", "Recorded", "recording_engine", "record_statements", "capture_plan", "explain",
-           "planner_settings"]
+__all__ = ["PLANNER_SETTINGS", "Recorded", "recording_engine", "record_statements", "explain_operation",
+           "capture_plan", "explain", "planner_settings"]
 
 PLANNER_SETTINGS = ("work_mem", "random_page_cost", "seq_page_cost", "effective_cache_size", "shared_buffers",
                     "jit", "max_parallel_workers_per_gather", "effective_io_concurrency")
@@ -103,18 +103,24 @@ def explain(engine: Engine, statement: str, params: Any, options: str = "ANALYZE
     return json.loads(plan) if isinstance(plan, str) else plan
 
 
+def explain_operation(engine: Engine, operation: Callable[[], Any], kind: Kind) -> tuple[str, Any, Any]:
+    """Run ``operation`` once (untimed, on a recording engine) and EXPLAIN ANALYZE its main statement on ``engine``:
+    ``(statement, params, plan)``, the plan as EXPLAIN's JSON."""
+    with record_statements() as recorded:
+        operation()
+    statement, params = recorded.main(kind)
+    return statement, params, explain(engine, statement, params)
+
+
 def capture_plan(engine: Engine, operation: Callable[[], Any], kind: Kind, coords: Coordinates,
                  settings: dict[str, str], run_dir: Path) -> str:
     """Run ``operation`` once (untimed, on a recording engine), EXPLAIN ANALYZE its main statement, save it.
 
     Returns the plan file's path relative to ``run_dir``.
     """
-    with record_statements() as recorded:
-        operation()
-    statement, params = recorded.main(kind)
+    statement, params, plan = explain_operation(engine, operation, kind)
     relative = plan_file(coords)
     path = run_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(plan_document(coords, statement, params, settings, explain(engine, statement, params)),
-                    encoding="utf-8")
+    path.write_text(plan_document(coords, statement, params, settings, plan), encoding="utf-8")
     return relative
