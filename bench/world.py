@@ -22,6 +22,7 @@ this run wrote (by its own prefix), nothing else.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
@@ -41,10 +42,13 @@ from balance_bench.scales import Scale
 from balance_model.cache import BalanceCache, FillMode
 from balance_model.model import BalanceModel
 
-__all__ = ["WriteTarget", "Copy", "ScaleWorld", "World", "REVISION_OF"]
+__all__ = ["WriteTarget", "Copy", "ScaleWorld", "World", "REVISION_OF", "CacheFactory"]
 
 REVISION_OF = {Migration.WITHOUT_012: migrate.BASELINE, Migration.WITH_012: migrate.HEAD}
 _COPY_SUFFIX = {Migration.WITHOUT_012: "b", Migration.WITH_012: "m"}
+
+CacheFactory = Callable[..., BalanceCache]
+"""How a copy's caches are made: ``BalanceCache`` itself, or (``check``'s tests) a cache with a fault built in."""
 
 
 @dataclass(frozen=True)
@@ -114,10 +118,16 @@ class ScaleWorld:
 
 
 class World:
-    """Prepares each scale's two copies on first use and starts every trial from a vacuumed table."""
+    """Prepares each scale's two copies on first use and starts every trial from a vacuumed table.
 
-    def __init__(self, config: Config, endpoints: Endpoints, datasets: dict[str, Dataset]) -> None:
+    ``cache_factory`` makes every cache of the copies: ``BalanceCache``, or in ``check``'s tests one with a fault
+    built in, so a test proves the check catches it without a test-only branch anywhere in the library.
+    """
+
+    def __init__(self, config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], *,
+                 cache_factory: CacheFactory = BalanceCache) -> None:
         self.config = config
+        self.cache_factory = cache_factory
         self.endpoints = endpoints
         self.datasets_by_scale = datasets
         self.run_id = uuid.uuid4().hex[:10]
@@ -164,10 +174,10 @@ class World:
                 conn.execute(text("ALTER TABLE balances SET (autovacuum_enabled = false)"))
             prefix = f"{self.key_prefix}{migration}:"
             probe = TrafficProbe.open(url, self.endpoints.redis_url)
-            copies[migration] = Copy(migration, name, engine, recording_engine(url), BalanceCache(self.redis, prefix),
-                                     BalanceCache(self.redis, prefix, fill=FillMode.GUIDE), probe,
-                                     BalanceCache(probe.redis, prefix),
-                                     BalanceCache(probe.redis, prefix, fill=FillMode.GUIDE))
+            cache = self.cache_factory
+            copies[migration] = Copy(migration, name, engine, recording_engine(url), cache(self.redis, prefix),
+                                     cache(self.redis, prefix, fill=FillMode.GUIDE), probe,
+                                     cache(probe.redis, prefix), cache(probe.redis, prefix, fill=FillMode.GUIDE))
         with_012 = copies[Migration.WITH_012].engine
         world = ScaleWorld(scale, dataset, copies, _write_target(with_012, dataset),
                            {ix.name: ix.size_bytes for ix in migrate.index_status(with_012)})
