@@ -20,12 +20,13 @@ the database or a scan larger than the buffer ring changes while the total stays
 
 Fewer blocks, round trips or commands is a change, never a regression. Reference cases measure the machine and
 are not compared. A case whose plan exists on one side only, or whose baseline was summarised before plans
-carried counters, is compared on what both sides have, and says what it could not compare.
+carried counters, is compared on what both sides have, and says what it could not compare. ``balance-bench check
+--baseline`` judges a committed baseline file by the same rules (``counter_changes``), with no run directory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -34,11 +35,12 @@ from balance_bench.coordinates import Coordinates, Kind
 from balance_bench.reports.runs import Run
 from balance_bench.reports.signature import signature_change
 from balance_bench.reports.tables import ms
-from balance_bench.results import COUNTERS_VERSION, CaseResult
+from balance_bench.results import COUNTERS_VERSION, CaseResult, PlanCounters, Traffic
 
 __all__ = ["BLOCKS_THRESHOLD_PCT", "COUNTERS", "EXACT", "BLOCKS", "MORE", "SHOWN", "NO_PLAN", "REGRESSION",
-           "CHANGED", "SAME", "counter_values", "count_text", "CounterChange", "CounterComparison",
-           "compare_case_counters", "compare_counters", "counter_regressions", "COUNTER_COLUMNS", "counters_frame"]
+           "CHANGED", "SAME", "counter_values", "values_of", "count_text", "CounterChange", "CounterComparison",
+           "counter_changes", "compare_case_counters", "compare_counters", "counter_regressions", "COUNTER_COLUMNS",
+           "counters_frame"]
 
 BLOCKS_THRESHOLD_PCT = 10.0
 """Default margin on blocks: more than this many percent more blocks is a regression."""
@@ -76,8 +78,12 @@ Value = str | float | None
 
 def counter_values(case: CaseResult) -> dict[str, Value]:
     """Every counter of ``case`` by key (``COUNTERS``), numbers as floats; None where the run did not record it."""
-    counters = case.plan.counters if case.plan is not None else None
-    traffic = case.traffic
+    return values_of(case.plan.counters if case.plan is not None else None, case.traffic)
+
+
+def values_of(counters: PlanCounters | None, traffic: Traffic | None) -> dict[str, Value]:
+    """Every counter by key (``COUNTERS``) from a plan's counters and a traffic record, whoever counted them (a run's
+    summary, or ``check``); numbers as floats, None where nothing was counted."""
     values: dict[str, Value] = dict.fromkeys(COUNTERS)
     if counters is not None:
         values.update(signature=counters.signature, shared_blocks=_number(counters.shared_blocks),
@@ -178,10 +184,27 @@ def _judge(counter: str, before: float, after: float, blocks_pct: float) -> tupl
     return regression or after != before, regression
 
 
+def counter_changes(old: Mapping[str, Value], new: Mapping[str, Value],
+                    blocks_pct: float = BLOCKS_THRESHOLD_PCT) -> tuple[CounterChange, ...]:
+    """What differs between two sets of one case's counters (``COUNTERS`` keys), each judged: another plan signature,
+    blocks beyond ``blocks_pct``, a round trip or Redis command more is a regression; counters missing on either
+    side are not compared."""
+    changes: list[CounterChange] = []
+    plan_before, plan_now = old.get("signature"), new.get("signature")
+    if isinstance(plan_before, str) and isinstance(plan_now, str) and plan_before != plan_now:
+        changes.append(CounterChange("signature", plan_before, plan_now, regression=True))
+    for counter in (*BLOCKS, *MORE, *SHOWN):
+        a, b = old.get(counter), new.get(counter)
+        if isinstance(a, float) and isinstance(b, float):
+            shown, regression = _judge(counter, a, b, blocks_pct)
+            if shown:
+                changes.append(CounterChange(counter, a, b, regression))
+    return tuple(changes)
+
+
 def compare_case_counters(before: CaseResult, now: CaseResult,
                           blocks_pct: float = BLOCKS_THRESHOLD_PCT) -> CounterComparison:
     """The counters of one case in the baseline (``before``) and the current run (``now``)."""
-    old, new = counter_values(before), counter_values(now)
     notes: list[str] = []
     if (before.plan is None) != (now.plan is None):
         notes.append(f"{NO_PLAN} (only the {'current run' if before.plan is None else 'baseline'} has one)")
@@ -191,18 +214,10 @@ def compare_case_counters(before: CaseResult, now: CaseResult,
                          f"{COUNTERS_VERSION}: balance-bench summarise RUN_DIR rewrites it)")
     if before.traffic is None or now.traffic is None:
         notes.append("no traffic to compare")
-    changes: list[CounterChange] = []
-    plan_before, plan_now = old["signature"], new["signature"]
-    if isinstance(plan_before, str) and isinstance(plan_now, str) and plan_before != plan_now:
-        changes.append(CounterChange("signature", plan_before, plan_now, regression=True))
-    for counter in (*BLOCKS, *MORE, *SHOWN):
-        a, b = old[counter], new[counter]
-        if isinstance(a, float) and isinstance(b, float):
-            shown, regression = _judge(counter, a, b, blocks_pct)
-            if shown:
-                changes.append(CounterChange(counter, a, b, regression))
     return CounterComparison(coords=now.coords, baseline_median_ms=before.median_ms,
-                             current_median_ms=now.median_ms, changes=tuple(changes), notes=tuple(notes))
+                             current_median_ms=now.median_ms,
+                             changes=counter_changes(counter_values(before), counter_values(now), blocks_pct),
+                             notes=tuple(notes))
 
 
 def compare_counters(current: Run, baseline: Run,
