@@ -37,6 +37,7 @@ __all__ = [
     "Finding",
     "PlanAnalysis",
     "FINDING_CODES",
+    "SEQ_SCAN_TYPES",
     "analyse",
     "render_text",
 ]
@@ -62,7 +63,8 @@ JIT_SHARE = 0.2  # JIT time as a share of execution time
 LARGE_OFFSET_ROWS = 1000  # rows a Limit reads and throws away
 
 _GATHER_TYPES = frozenset({"Gather", "Gather Merge"})
-_SEQ_SCAN_TYPES = frozenset({"Seq Scan", "Parallel Seq Scan"})
+SEQ_SCAN_TYPES = frozenset({"Seq Scan", "Parallel Seq Scan"})
+"""The node types that read a whole relation (``check`` bounds them too)."""
 _BITMAP_SET_TYPES = frozenset({"BitmapAnd", "BitmapOr"})  # always report 0 actual rows
 
 
@@ -413,7 +415,7 @@ def _node_findings(stats: NodeStats, node: PlanNode, child: NodeStats | None) ->
         return Finding(code, stats.id, stats.label, f"{stats.label}: {message}")
 
     if (
-        stats.node_type in _SEQ_SCAN_TYPES
+        stats.node_type in SEQ_SCAN_TYPES
         and stats.rows_removed_by_filter is not None
         and stats.filter_waste is not None
     ):
@@ -533,7 +535,7 @@ def analyse(plan: ExplainPlan, query: str | None = None) -> PlanAnalysis:
         total_ms=inclusive[1],
         node_count=len(nodes),
         indexes_used=indexes_used,
-        seq_scan_relations=tuple(sorted({s.relation for s in nodes if s.node_type in _SEQ_SCAN_TYPES and s.relation})),
+        seq_scan_relations=tuple(sorted({s.relation for s in nodes if s.node_type in SEQ_SCAN_TYPES and s.relation})),
         nodes=tuple(nodes),
         findings=tuple(findings),
     )
