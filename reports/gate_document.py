@@ -6,7 +6,7 @@ round trips and Redis commands), put together by ``gate``; this module only
 writes that decision down, so a CI system shows it natively: ``gate.json`` for
 scripts (each regression with its ``kind``, time or counters, and its
 ``cause``), ``gate.md`` for a job summary or a pull-request comment, and JUnit
-XML (one test case per gated case, failed when it regressed by either kind) for
+XML (one test case per gated case, failed when it regressed by either kind, spelled by ``junit``) for
 the test views most CI systems have. Reference cases measure the machine and
 never gate, so they are not test cases.
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from balance_bench.errors import redact
 from balance_bench.reports.compare import ALPHA, Comparison
 from balance_bench.reports.counters import BLOCKS_THRESHOLD_PCT, CounterComparison
 from balance_bench.reports.gate import COUNTERS, TIME, Regression, gate_regressions
+from balance_bench.reports.junit import Failure, TestCase, junit_document
 from balance_bench.reports.runs import Run
 from balance_bench.reports.verdict_document import markdown_cell, write_text
 from balance_bench.results import GATE_FILE, GATE_MD_FILE
@@ -156,31 +156,25 @@ def gate_markdown(current: Run, baseline: Run, comparisons: Sequence[Comparison]
     return "\n".join(lines) + "\n"
 
 
+def _test_case(c: Comparison, pct: float, found: Sequence[Regression], other: CounterComparison | None) -> TestCase:
+    mine = [r for r in found if r.coords == c.coords]
+    failure = None
+    if mine:
+        message = "; ".join(f"slower by more than {pct:g}%" if r.kind == TIME else f"counters: {r.cause}"
+                            for r in mine)
+        failure = Failure(message, "regression", "\n".join(r.line for r in mine))
+    return TestCase(f"balance_bench.gate.{c.coords.scale}", c.label, c.current_median_ms / 1000, failure,
+                    c.line(pct) + ("" if other is None else f"\n{other.line()}"))
+
+
 def junit_xml(current: Run, comparisons: Sequence[Comparison], pct: float,
               counters: Sequence[CounterComparison] = ()) -> str:
     """One JUnit test case per gated case: failed when it regressed (in time, counters or both), passed otherwise."""
     cases = gated(comparisons)
     found = gate_regressions(cases, counters, pct)
     counted = {c.coords: c for c in counters}
-    regressed = {r.coords for r in found}
-    suite = ET.Element("testsuite", name=f"balance-bench regression gate ({pct:g}%)", tests=str(len(cases)),
-                       failures=str(len(regressed)), errors="0", skipped="0")
-    for c in cases:
-        test = ET.SubElement(suite, "testcase", classname=f"balance_bench.gate.{c.coords.scale}", name=c.label,
-                             time=f"{c.current_median_ms / 1000:.6f}")
-        mine = [r for r in found if r.coords == c.coords]
-        if mine:
-            message = "; ".join(f"slower by more than {pct:g}%" if r.kind == TIME else f"counters: {r.cause}"
-                                for r in mine)
-            failure = ET.SubElement(test, "failure", message=message, type="regression")
-            failure.text = "\n".join(r.line for r in mine)
-        else:
-            other = counted.get(c.coords)
-            ET.SubElement(test, "system-out").text = c.line(pct) + ("" if other is None else f"\n{other.line()}")
-    root = ET.Element("testsuites", name=f"balance-bench {current.path.name}")
-    root.append(suite)
-    ET.indent(root)
-    return redact(ET.tostring(root, encoding="unicode", xml_declaration=True)) + "\n"
+    return junit_document(f"balance-bench {current.path.name}", f"balance-bench regression gate ({pct:g}%)",
+                          [_test_case(c, pct, found, counted.get(c.coords)) for c in cases])
 
 
 def write_gate(current: Run, baseline: Run, comparisons: Sequence[Comparison], pct: float,
