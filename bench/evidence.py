@@ -1,0 +1,225 @@
+"""What ``balance-bench check`` judges: each case of one scale run once, untimed, and what it did, counted.
+
+For one scale's two live copies (``world``), every read and write case of the matrix (``matrix``) runs as the
+benchmark runs it, but once and with no clock:
+
+* its **plan**: EXPLAIN (ANALYZE, BUFFERS) of exactly the statement the model ran (``plans``), for every case
+  that reaches PostgreSQL. A read's cache states share one database path, so it is explained once per read,
+  projection and parameter kind, and those cases carry the same plan;
+* its **traffic** per call: PostgreSQL round trips and bytes, Redis commands, round trips and bytes
+  (``traffic``), and, in a cached state, how many of the pass's calls the cache itself counted as hits and
+  misses. A warm read starts from nothing: its key is deleted and filled by one read of the model's own;
+* each write's **invalidation**: for the written balance, the key of every key family of the guide
+  (``balance_model.cache.FAMILIES``: pattern and read) is deleted, then filled by that family's read through the
+  model, and Redis is asked directly which keys the fill stored; then the write runs and Redis is asked which are
+  still there. The keys are spelled from the families' patterns, not by the cache's own ``keys_for_balance``,
+  so a cache that forgets a key cannot hide it. ``create``'s new id is unknown until it is written (and an absent
+  row is never cached): its ``by_id`` key is not tested.
+
+The order is fixed (reads, writes, invalidations, each in the matrix's order) and nothing is shuffled, so two
+checks of one commit on one dataset see the same counters. Nothing here judges: ``reports.findings`` and
+``reports.baseline`` do, from these records alone.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from balance_bench.bench.matrix import READS, read_cases, write_cases
+from balance_bench.bench.plans import explain_operation, planner_settings
+from balance_bench.bench.world import Copy, World, WriteTarget
+from balance_bench.coordinates import CacheState, Coordinates, Kind, Migration
+from balance_bench.results import Traffic
+from balance_model.cache import FAMILIES, BalanceCache, KeyFamily
+from balance_model.model import BalanceModel
+
+__all__ = ["CaseEvidence", "KeyEvidence", "InvalidationEvidence", "Evidence", "gather", "NEW_ROW_AMOUNT", "STEP",
+           "SERVERS"]
+
+STEP = Decimal("0.000000000001")
+"""What a credit or debit moves: small enough never to exhaust the write row."""
+NEW_ROW_AMOUNT = Decimal("1.5")
+"""The amount of each row a ``create`` (or a ``delete``'s setup) inserts."""
+SERVERS = {"postgres": "PostgreSQL", "redis": "Redis"}
+"""The servers a check records the version of (``Evidence.servers``' keys), with their names in words."""
+_COLD = (CacheState.COLD, CacheState.GUIDE_COLD)
+
+
+@dataclass(frozen=True)
+class CaseEvidence:
+    """One case, run untimed: its plan (None when it never reaches PostgreSQL), its traffic per call, and for a cached
+    state the hits and misses its cache counted over the traffic pass's ``calls`` calls (warm-up included)."""
+
+    coords: Coordinates
+    plan: Any | None  # EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) as the server returned it
+    traffic: Traffic
+    calls: int
+    cache_hits: int | None = None
+    cache_misses: int | None = None
+
+
+@dataclass(frozen=True)
+class KeyEvidence:
+    """One key a write must invalidate: its family (``KeyFamily.name``), whether its read filled it, and whether it
+    was still in Redis after the write."""
+
+    family: str
+    filled: bool
+    left: bool
+
+
+@dataclass(frozen=True)
+class InvalidationEvidence:
+    """A write case's keys, each filled by its read before the write and looked up in Redis after it."""
+
+    coords: Coordinates
+    keys: tuple[KeyEvidence, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything one check gathered on one scale: the dataset and servers it ran on, and every case."""
+
+    scale: str
+    dataset: dict[str, Any]  # Dataset.describe(): scale, seed, fingerprint, rows, versions
+    servers: dict[str, str]  # each of SERVERS: its version
+    settings: dict[str, str]  # the planner settings of the with-012 copy (bench.plans.PLANNER_SETTINGS)
+    cases: tuple[CaseEvidence, ...]
+    invalidations: tuple[InvalidationEvidence, ...]
+
+
+def gather(world: World, scale: str) -> Evidence:
+    """Run every read and write case of ``scale`` once on ``world``'s copies and record what each did."""
+    prepared = world.scale(scale)
+    plans: dict[tuple[Migration, str, str, str], Any] = {}
+    cases = [_read(world, case, plans) for case in read_cases((scale,))]
+    cases += [_write(world, case) for case in write_cases((scale,))]
+    invalidations = tuple(_invalidation(world, case) for case in write_cases((scale,)))
+    settings = planner_settings(prepared.copies[Migration.WITH_012].engine)
+    postgres, redis = SERVERS
+    servers = {postgres: settings["server_version"], redis: str(world.redis.info("server")["redis_version"])}
+    return Evidence(scale, prepared.dataset.describe(), servers, settings, tuple(cases), invalidations)
+
+
+def _hits_and_misses(cache: BalanceCache | None) -> tuple[int, int]:
+    stats = cache.stats().values() if cache is not None else ()
+    return sum(f.hits for f in stats), sum(f.misses for f in stats)
+
+
+def _read(world: World, case: Coordinates, plans: dict[tuple[Migration, str, str, str], Any]) -> CaseEvidence:
+    copy = world.copy(case.scale, case.migration)
+    args = READS[case.query].args[case.param_kind](world.scale(case.scale).dataset.params)
+    plan = None
+    if case.cache.reaches_database:
+        path = (case.migration, case.query, case.projection, case.param_kind)
+        if path not in plans:
+            database_path = copy.model(CacheState.NOCACHE, case.projection, capture=True)
+            plans[path] = explain_operation(copy.engine, lambda: database_path.read(case.query, **args), Kind.READ)[2]
+        plan = plans[path]
+    model = copy.model(case.cache, case.projection, traffic=True)
+    cache = copy.cache_for(case.cache, traffic=True)
+    key = cache.key_for(case.query, **args) if cache is not None else None
+    calls = 0
+
+    def call() -> Any:
+        nonlocal calls
+        calls += 1
+        return model.read(case.query, **args)
+
+    setup = None
+    if key is not None and case.cache in _COLD:
+        setup = lambda: world.redis.delete(key)  # noqa: E731  exactly this key, never a flush
+    elif key is not None and case.cache is CacheState.WARM:
+        world.redis.delete(key)
+        model.read(case.query, **args)  # warm from nothing: the model's own fill, not one left by another run
+    hits, misses = _hits_and_misses(cache)
+    traffic = copy.traffic.measure(call, setup)
+    if cache is None:
+        return CaseEvidence(case, plan, traffic, calls)
+    after_hits, after_misses = _hits_and_misses(cache)
+    return CaseEvidence(case, plan, traffic, calls, after_hits - hits, after_misses - misses)
+
+
+Operation = tuple[Callable[[], Any], Callable[[], Any] | None]
+
+
+Operations = Callable[[BalanceModel], dict[str, Operation]]
+
+
+@contextmanager
+def _writes(copy: Copy, target: WriteTarget) -> Iterator[tuple[Operations, list[int]]]:
+    """Each write as a call and its setup, for any model over ``copy``, and the ids of the rows they created so far;
+    every one of those rows is deleted afterwards."""
+    created: list[int] = []
+
+    def operations(model: BalanceModel) -> dict[str, Operation]:
+        pending: list[int] = []
+
+        def new_row() -> int:
+            row = model.create(target.user_id, target.token_id, target.address, NEW_ROW_AMOUNT)
+            created.append(row.id)
+            return row.id
+
+        return {
+            "create": (new_row, None),
+            "credit": (lambda: model.credit(target.balance_id, STEP), None),
+            "debit": (lambda: model.debit(target.balance_id, STEP), None),
+            "delete": (lambda: model.delete(pending.pop()), lambda: pending.append(new_row())),
+        }
+
+    try:
+        yield operations, created
+    finally:
+        cleanup = copy.model(CacheState.INVALIDATE)
+        for row_id in created:
+            cleanup.delete(row_id)  # False for the rows a delete already removed
+
+
+def _write(world: World, case: Coordinates) -> CaseEvidence:
+    copy = world.copy(case.scale, case.migration)
+    with _writes(copy, world.scale(case.scale).write_target) as (operations, _):
+        capture_call, capture_setup = operations(copy.model(CacheState.INVALIDATE, capture=True))[case.query]
+        if capture_setup is not None:
+            capture_setup()
+        plan = explain_operation(copy.engine, capture_call, Kind.WRITE)[2]
+        call, setup = operations(copy.model(CacheState.INVALIDATE, traffic=True))[case.query]
+        calls = 0
+
+        def counted() -> Any:
+            nonlocal calls
+            calls += 1
+            return call()
+
+        traffic = copy.traffic.measure(counted, setup)
+    return CaseEvidence(case, plan, traffic, calls)
+
+
+def _fields(family: KeyFamily) -> tuple[str, ...]:
+    """The placeholders of a family's key pattern, which are also its read's argument names (``balance:id:{id}``)."""
+    return tuple(name for _, name, _, _ in string.Formatter().parse(family.pattern) if name)
+
+
+def _invalidation(world: World, case: Coordinates) -> InvalidationEvidence:
+    copy = world.copy(case.scale, case.migration)
+    target = world.scale(case.scale).write_target
+    reader, writer = copy.model(CacheState.WARM), copy.model(CacheState.INVALIDATE)
+    with _writes(copy, target) as (operations, created):
+        call, setup = operations(writer)[case.query]
+        balance: dict[str, int] = {"id": target.balance_id, "user_id": target.user_id, "token_id": target.token_id}
+        if setup is not None:  # delete: the row it deletes is created first
+            setup()
+            balance["id"] = created[-1]
+        families = [f for f in FAMILIES if case.query != "create" or "id" not in _fields(f)]
+        keys = {f.name: copy.cache.prefix + f.pattern.format(**balance) for f in families}
+        world.redis.delete(*keys.values())
+        for family in families:
+            reader.read(family.query, **{name: balance[name] for name in _fields(family)})
+        filled = {name: bool(world.redis.exists(key)) for name, key in keys.items()}
+        call()
+        left = {name: bool(world.redis.exists(key)) for name, key in keys.items()}
+    return InvalidationEvidence(case, tuple(KeyEvidence(name, filled[name], left[name]) for name in keys))
