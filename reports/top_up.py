@@ -11,7 +11,7 @@ plan takes the claims in order of that count while the seconds they would
 cost fit the budget, and all the chosen cases get the same trial numbers so
 each within-trial ratio keeps both its sides.
 
-An estimate on its bound, or one needing more than ``MAX_TRIALS`` trials, is
+An estimate on its bound, or one needing more than ``statistics.MAX_TRIALS`` trials, is
 left open: no affordable run decides it, and the report says so.
 
 The cost of a trial is predicted from the run itself: per case, its rounds per
@@ -30,7 +30,7 @@ from balance_bench.network import LOCAL
 from balance_bench.reports.claims import ClaimVerdict, Topic, precision
 from balance_bench.reports.runs import Run
 from balance_bench.results import Design
-from balance_bench.statistics import MAX_TRIALS, trials_to_resolve
+from balance_bench.statistics import trials_to_resolve
 
 __all__ = ["HALF_WIDTH_PP", "ITEM_S", "SESSION_S", "MIN_TRIALS", "WARMUP_ROUNDS", "OpenClaim", "TopUpPlan",
            "open_claims", "trial_seconds", "plan_top_up", "trials_phrase"]
@@ -69,10 +69,9 @@ class TopUpPlan:
     seconds: float
 
 
-def _cases(claim: ClaimVerdict) -> tuple[Coordinates, ...]:
-    assert claim.query is not None and claim.param_kind is not None
-    return tuple(Coordinates(Kind.READ, claim.query, state, Migration.WITH_012, claim.scale, OPTIMIZED,
-                             claim.param_kind) for state in _STATES[claim.topic])
+def _cases(topic: Topic, scale: str, query: str, param_kind: str) -> tuple[Coordinates, ...]:
+    return tuple(Coordinates(Kind.READ, query, state, Migration.WITH_012, scale, OPTIMIZED, param_kind)
+                 for state in _STATES[topic])
 
 
 def _wanted(claim: ClaimVerdict) -> int | None:
@@ -92,11 +91,12 @@ def open_claims(claims: Sequence[ClaimVerdict]) -> list[OpenClaim]:
     """The local cache and guide-cache verdicts that more trials could settle, fewest trials wanted first."""
     found = []
     for claim in claims:
-        if claim.topic not in _STATES or claim.profile != LOCAL.name or claim.query is None:
-            continue
-        wanted = _wanted(claim)
-        if wanted is not None and wanted <= MAX_TRIALS:
-            found.append(OpenClaim(claim, wanted, _cases(claim)))
+        if (claim.topic not in _STATES or claim.profile != LOCAL.name or claim.query is None
+                or claim.param_kind is None):
+            continue  # folded claims have no cases of their own; projections are computed, not timed
+        wanted = _wanted(claim)  # at most MAX_TRIALS (``trials_to_resolve``)
+        if wanted is not None:
+            found.append(OpenClaim(claim, wanted, _cases(claim.topic, claim.scale, claim.query, claim.param_kind)))
     return sorted(found, key=lambda o: (o.wanted, o.claim.claim_id))
 
 
@@ -126,15 +126,18 @@ def plan_top_up(run: Run, claims: Sequence[ClaimVerdict], budget_s: float, next_
 
     Claims are added while the top-up gives every chosen one the trials it wants (at least ``MIN_TRIALS``);
     when not even the first fits whole, it alone gets what the budget affords. ``next_trial`` is the first
-    unused trial number. None when no claim is open or fewer than ``MIN_TRIALS`` trials fit.
+    unused trial number. A claim whose cases the run lacks is passed over. None when no claim is open or fewer
+    than ``MIN_TRIALS`` trials fit.
     """
     chosen: list[OpenClaim] = []
     best: TopUpPlan | None = None
     for candidate in open_claims(claims):
+        if trial_seconds(run, candidate.cases) <= 0:
+            continue  # the run has none of its cases: nothing to time
         trial = [*chosen, candidate]
         cases = tuple(dict.fromkeys(c for o in trial for c in o.cases))
         per_trial = trial_seconds(run, cases)
-        affordable = int((budget_s - SESSION_S) / per_trial) if per_trial > 0 else 0
+        affordable = int((budget_s - SESSION_S) / per_trial)
         need = max(MIN_TRIALS, *(_need(o) for o in trial))
         if affordable >= need:
             chosen = trial

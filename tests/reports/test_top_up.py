@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,8 @@ def test_the_first_claim_alone_gets_what_the_budget_affords_down_to_the_minimum(
     per_trial = 0.9 + 2 * ITEM_S
     plan = plan_top_up(run, [claim], SESSION_S + MIN_TRIALS * per_trial + 1e-6, next_trial=31)
     assert plan is not None and (plan.first, plan.trials) == (31, MIN_TRIALS)
+    assert [o.claim for o in plan.claims] == [claim] and plan.cases == open_claims([claim])[0].cases
+    assert plan.seconds == pytest.approx(SESSION_S + MIN_TRIALS * per_trial)
     assert plan_top_up(run, [claim], SESSION_S + MIN_TRIALS * per_trial - 1e-6, next_trial=31) is None
 
 
@@ -141,3 +144,34 @@ def test_the_trials_are_said_with_the_top_ups_when_there_were_any() -> None:
     assert trials_phrase(Design(20, 1, 1.2, top_ups=(TopUpRecord(21, 8, 4), TopUpRecord(29, 3, 2)))) == (
         "20 trials + 11 top-up trials of 4 cases")
     assert trials_phrase(Design(1, 1, 1.2, top_ups=(TopUpRecord(2, 1, 1),))) == "1 trial + 1 top-up trial of 1 case"
+
+
+def test_no_interval_no_estimate_a_folded_claim_and_exactly_two_points_wide_are_not_open() -> None:
+    """One trial has no spread to project, a folded row has no cases of its own, and ±2.0 pp is not wider than
+    the ±2 pp a run accepts (2.1 is: see above)."""
+    assert open_claims([_claim(estimate=Estimate(87.0, None, None, 1))]) == []
+    assert open_claims([replace(_claim(), estimate=None)]) == []
+    assert open_claims([replace(_claim(), param_kind=None)]) == []
+    assert open_claims([_claim(estimate=Estimate(80.0, 78.0, 82.0, 20), label="short")]) == []
+
+
+def test_a_trials_cost_skips_a_missing_case_and_divides_rounds_by_the_trials_that_ran() -> None:
+    """A case the run lacks before one it has costs nothing and stops nothing; three rounds in one trial are three
+    rounds a trial."""
+    single = trial_run(Path("/nowhere"), {_coords("find_by_id", CacheState.WARM, "balance"): {1: 10.0}})
+    single = replace(single, summary=replace(single.summary, cases=[replace(single.summary.cases[0], rounds=3)]))
+    missing = _coords("find_by_user_id", CacheState.WARM, "whale")
+    assert trial_seconds(single, [missing, _coords("find_by_id", CacheState.WARM, "balance")]) == pytest.approx(
+        (3 + 2) * 0.010 + ITEM_S)
+
+
+def test_open_claims_whose_cases_the_run_lacks_are_passed_over() -> None:
+    """A claim without cases in the run has nothing to time (no division by zero): alone it plans nothing, and
+    wanting fewer trials than another it does not stop that one from being planned."""
+    run = _run({("find_by_user_id", "balance"): 1.0})
+    absent = _claim("find_by_id", estimate=Estimate(89.6, 88.6, 90.6, 20))
+    present = _claim("find_by_user_id", estimate=Estimate(89.8, 89.0, 90.6, 20))
+    assert [o.claim for o in open_claims([absent, present])] == [absent, present]
+    assert plan_top_up(run, [absent], 600.0, 21) is None
+    plan = plan_top_up(run, [absent, present], 600.0, 21)
+    assert plan is not None and [o.claim for o in plan.claims] == [present]
