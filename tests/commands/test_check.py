@@ -23,8 +23,11 @@ from ..conftest import run_cli
 FIND_BY_ID = "tiny-with_012-find_by_id-nocache-optimized-balance"
 
 
-def _check(bench_config: Config, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli("check", "--scale", "tiny", "--cache-dir", str(bench_config.cache_dir), *args)
+def _check(bench_config: Config, endpoints: Endpoints, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in its own process, on the session's servers by URL (starting and stopping embedded ones three
+    times would add ~12 s and test nothing more: tests/test_cli.py runs check on its own embedded servers)."""
+    return run_cli("check", "--scale", "tiny", "--cache-dir", str(bench_config.cache_dir), "--dsn", endpoints.pg_url,
+                   "--redis-url", endpoints.redis_url, "--redis-prefix", "balance-bench-check-test:", *args)
 
 
 @pytest.fixture()
@@ -34,15 +37,15 @@ def tiny(endpoints: Endpoints, bench_config: Config) -> Dataset:
 
 @pytest.mark.services
 def test_a_written_baseline_passes_its_next_check_and_a_tampered_one_fails_naming_the_case(
-        bench_config: Config, tiny: Dataset, tmp_path: Path) -> None:
+        bench_config: Config, endpoints: Endpoints, tiny: Dataset, tmp_path: Path) -> None:
     """Write (exit 0, its findings accepted), compare on fresh copies (exit 0, nothing differs), then compare with a
     copy whose find_by_id plan was another (exit 1: a counter regression on every output)."""
     baseline = tmp_path / "baseline.json"
-    written = _check(bench_config, "--write-baseline", str(baseline))
+    written = _check(bench_config, endpoints, "--write-baseline", str(baseline))
     assert written.returncode == 0, written.stderr
     assert written.stdout.startswith(f"check wrote the baseline {baseline}: 104 cases' counters, ")
     assert f"wrote {baseline}" in written.stderr
-    again = _check(bench_config, "--baseline", str(baseline))
+    again = _check(bench_config, endpoints, "--baseline", str(baseline))
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.startswith("check passed: 0 new findings and 0 counter regressions in 104 cases against "
                                    "baseline.json (scale tiny; copies without and with 012; PostgreSQL ")
@@ -53,7 +56,8 @@ def test_a_written_baseline_passes_its_next_check_and_a_tampered_one_fails_namin
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(document), encoding="utf-8")
     markdown, junit = tmp_path / "check.md", tmp_path / "check.xml"
-    failed = _check(bench_config, "--baseline", str(tampered), "--markdown", str(markdown), "--junit-xml", str(junit))
+    failed = _check(bench_config, endpoints, "--baseline", str(tampered), "--markdown", str(markdown),
+                    "--junit-xml", str(junit))
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert failed.stdout.startswith("check failed: 0 new findings and 1 counter regression in 104 cases")
     line = ("tiny find_by_id [nocache, with_012, optimized, balance]: Seq Scan on balances → Index Scan using "
