@@ -24,27 +24,19 @@ checks of one commit on one dataset see the same counters. Nothing here judges: 
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from balance_bench.bench.matrix import READS, read_cases, write_cases
 from balance_bench.bench.plans import explain_operation, planner_settings
-from balance_bench.bench.world import Copy, World, WriteTarget
+from balance_bench.bench.world import World
+from balance_bench.bench.writes import writes
 from balance_bench.coordinates import CacheState, Coordinates, Kind, Migration
 from balance_bench.results import Traffic
 from balance_model.cache import FAMILIES, BalanceCache, KeyFamily
-from balance_model.model import BalanceModel
 
-__all__ = ["CaseEvidence", "KeyEvidence", "InvalidationEvidence", "Evidence", "gather", "NEW_ROW_AMOUNT", "STEP",
-           "SERVERS"]
+__all__ = ["CaseEvidence", "KeyEvidence", "InvalidationEvidence", "Evidence", "gather", "SERVERS"]
 
-STEP = Decimal("0.000000000001")
-"""What a credit or debit moves: small enough never to exhaust the write row."""
-NEW_ROW_AMOUNT = Decimal("1.5")
-"""The amount of each row a ``create`` (or a ``delete``'s setup) inserts."""
 SERVERS = {"postgres": "PostgreSQL", "redis": "Redis"}
 """The servers a check records the version of (``Evidence.servers``' keys), with their names in words."""
 _COLD = (CacheState.COLD, CacheState.GUIDE_COLD)
@@ -145,44 +137,9 @@ def _read(world: World, case: Coordinates, plans: dict[tuple[Migration, str, str
     return CaseEvidence(case, plan, traffic, calls, after_hits - hits, after_misses - misses)
 
 
-Operation = tuple[Callable[[], Any], Callable[[], Any] | None]
-
-
-Operations = Callable[[BalanceModel], dict[str, Operation]]
-
-
-@contextmanager
-def _writes(copy: Copy, target: WriteTarget) -> Iterator[tuple[Operations, list[int]]]:
-    """Each write as a call and its setup, for any model over ``copy``, and the ids of the rows they created so far;
-    every one of those rows is deleted afterwards."""
-    created: list[int] = []
-
-    def operations(model: BalanceModel) -> dict[str, Operation]:
-        pending: list[int] = []
-
-        def new_row() -> int:
-            row = model.create(target.user_id, target.token_id, target.address, NEW_ROW_AMOUNT)
-            created.append(row.id)
-            return row.id
-
-        return {
-            "create": (new_row, None),
-            "credit": (lambda: model.credit(target.balance_id, STEP), None),
-            "debit": (lambda: model.debit(target.balance_id, STEP), None),
-            "delete": (lambda: model.delete(pending.pop()), lambda: pending.append(new_row())),
-        }
-
-    try:
-        yield operations, created
-    finally:
-        cleanup = copy.model(CacheState.INVALIDATE)
-        for row_id in created:
-            cleanup.delete(row_id)  # False for the rows a delete already removed
-
-
 def _write(world: World, case: Coordinates) -> CaseEvidence:
     copy = world.copy(case.scale, case.migration)
-    with _writes(copy, world.scale(case.scale).write_target) as (operations, _):
+    with writes(copy, world.scale(case.scale).write_target) as (operations, _):
         capture_call, capture_setup = operations(copy.model(CacheState.INVALIDATE, capture=True))[case.query]
         if capture_setup is not None:
             capture_setup()
@@ -208,7 +165,7 @@ def _invalidation(world: World, case: Coordinates) -> InvalidationEvidence:
     copy = world.copy(case.scale, case.migration)
     target = world.scale(case.scale).write_target
     reader, writer = copy.model(CacheState.WARM), copy.model(CacheState.INVALIDATE)
-    with _writes(copy, target) as (operations, created):
+    with writes(copy, target) as (operations, created):
         call, setup = operations(writer)[case.query]
         balance: dict[str, int] = {"id": target.balance_id, "user_id": target.user_id, "token_id": target.token_id}
         if setup is not None:  # delete: the row it deletes is created first

@@ -15,7 +15,6 @@ import random
 import statistics
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,13 +27,13 @@ from balance_bench.bench.rounds import timed as _timed
 from balance_bench.bench.rounds import trials_of
 from balance_bench.bench.traffic import PgTrace, TrafficProbe
 from balance_bench.bench.world import Copy, World
+from balance_bench.bench.writes import writes
 from balance_bench.config import Config
 from balance_bench.coordinates import CacheState, Coordinates, Kind
 from balance_bench.fixtures.services import psycopg_dsn
 from balance_model.codec import RecordCodec
 from balance_model.records import Balance
 
-TINY = Decimal("0.000000000001")  # credits and debits small enough never to exhaust the write row
 TOTAL_PAIRS = 1000  # model-vs-raw pairs of the overhead measurement per run (50 with --quick)
 
 
@@ -93,25 +92,8 @@ def test_write(case: Coordinates, trial: int, position: int, state: Copy, world:
                planned: set[str], accounted: set[str]) -> None:
     """Time one write with its cache invalidation, in one trial: what migration 012's indexes cost writes."""
     target = world.scale(case.scale).write_target
-    created: list[int] = []
-    pending: list[int] = []
-
-    def operations(model: Any) -> dict[str, tuple[Callable[[], Any], Callable[[], Any] | None]]:
-        def new_row() -> int:
-            row = model.create(target.user_id, target.token_id, target.address, Decimal("1.5"))
-            created.append(row.id)
-            return int(row.id)
-
-        return {
-            "create": (new_row, None),
-            "credit": (lambda: model.credit(target.balance_id, TINY), None),
-            "debit": (lambda: model.debit(target.balance_id, TINY), None),
-            "delete": (lambda: model.delete(pending.pop()), lambda: pending.append(new_row())),
-        }
-
-    model = state.model(CacheState.INVALIDATE)
-    call, setup = operations(model)[case.query]
-    try:
+    with writes(state, target) as (operations, _):
+        call, setup = operations(state.model(CacheState.INVALIDATE))[case.query]
         rounds = _calibrated(case.id, calibration, bench_config, call, setup, budget_share(case))
         _timed(benchmark, rounds, call, setup)
         extra: dict[str, Any] = {}
@@ -125,9 +107,6 @@ def test_write(case: Coordinates, trial: int, position: int, state: Copy, world:
             counted_call, counted_setup = operations(state.model(CacheState.INVALIDATE, traffic=True))[case.query]
             extra["traffic"] = state.traffic.measure(counted_call, counted_setup).as_dict()
             accounted.add(case.id)
-    finally:
-        for row_id in created:
-            model.delete(row_id)
     _record(benchmark, case, trial, position, vars(target), **extra)
 
 
