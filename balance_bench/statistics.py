@@ -45,6 +45,9 @@ __all__ = [
     "welch_log_p",
     "margin_log_p",
     "detectable_change_pct",
+    "paired_p",
+    "paired_margin_p",
+    "paired_detectable_pct",
     "MAX_TRIALS",
     "trials_to_resolve",
 ]
@@ -252,6 +255,52 @@ def detectable_change_pct(a: Sequence[float], b: Sequence[float], alpha: float, 
     _, se_b, h_b = _trimmed(logs[1])
     df = min(h_a, h_b) - 1
     delta = (stats.t.ppf(1 - alpha, df) + stats.t.ppf(power, df)) * math.sqrt(se_a**2 + se_b**2)
+    return ((1.0 + margin_pct / 100.0) * math.exp(delta) - 1.0) * 100.0
+
+
+def _ratio_logs(ratios: Sequence[float]) -> np.ndarray | None:
+    """The logs of per-trial ratios, or None with fewer than two or a ratio <= 0."""
+    if len(ratios) < 2 or min(ratios) <= 0:
+        return None
+    logs: np.ndarray = np.log(np.asarray(ratios, dtype=float))
+    return logs
+
+
+def paired_p(ratios: Sequence[float]) -> float | None:
+    """Two-sided one-sample Yuen test that per-trial ratios (each taken within one trial) differ from 1, on their
+    logs; None below two trials. The paired counterpart of ``welch_log_p``: did the case move?"""
+    logs = _ratio_logs(ratios)
+    if logs is None:
+        return None
+    centre, se, h = _trimmed(logs)
+    if se == 0.0:  # no spread left: the answer is exact
+        return 1.0 if abs(centre) <= _FLAT else 0.0
+    return float(2 * stats.t.sf(abs(centre) / se, h - 1))
+
+
+def paired_margin_p(ratios: Sequence[float], margin_pct: float) -> float | None:
+    """One-sided p that per-trial ratios (candidate / baseline within one trial) show a slowdown of MORE than
+    ``margin_pct`` percent: a one-sample Yuen test of their logs against ``log(1 + margin/100)``; None below two
+    trials. The paired counterpart of ``margin_log_p``: the within-trial pairing removes the drift between the
+    trials, so the test sees the difference the two sides made and not the minutes between them."""
+    logs = _ratio_logs(ratios)
+    if logs is None:
+        return None
+    centre, se, h = _trimmed(logs - math.log1p(margin_pct / 100.0))
+    if se == 0.0:
+        return 0.0 if centre > _FLAT else 1.0
+    return float(stats.t.sf(centre / se, h - 1))
+
+
+def paired_detectable_pct(ratios: Sequence[float], alpha: float, power: float, margin_pct: float) -> float | None:
+    """The smallest true slowdown (in %) ``paired_margin_p`` at ``alpha`` flags with ``power``, given the spread of
+    these per-trial ratios: ``(1 + margin/100) * exp((t(1 - alpha) + t(power)) * se) - 1`` with Yuen's standard
+    error of their trimmed log mean (one sample: the pairing leaves one spread, not two). None below two trials."""
+    logs = _ratio_logs(ratios)
+    if logs is None:
+        return None
+    _, se, h = _trimmed(logs)
+    delta = (stats.t.ppf(1 - alpha, h - 1) + stats.t.ppf(power, h - 1)) * se
     return ((1.0 + margin_pct / 100.0) * math.exp(delta) - 1.0) * 100.0
 
 

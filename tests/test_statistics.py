@@ -14,6 +14,9 @@ from balance_bench.statistics import (
     improvement_estimate,
     margin_log_p,
     mean_estimate,
+    paired_detectable_pct,
+    paired_margin_p,
+    paired_p,
     paired_values,
     ratio_estimate,
     timing_stats,
@@ -377,3 +380,54 @@ def test_trials_to_resolve_has_no_answer_on_the_bound_without_an_interval_or_bey
     assert trials_to_resolve(Estimate(85.0, None, None, 1), 0.5) is None
     assert trials_to_resolve(open_interval, 1e-3) is None
     assert trials_to_resolve(Estimate(85.0, 85.0, 85.0, 6), 0.1) == 7
+
+
+def _paired(mu: float, d: float) -> list[float]:
+    """Four per-trial ratios whose logs are mu + d * (-1.5, -0.5, 0.5, 1.5): sd = d * sqrt(5/3), se = sd / 2."""
+    return [math.exp(mu + d * k) for k in (-1.5, -0.5, 0.5, 1.5)]
+
+
+def test_the_paired_test_is_a_one_sample_t_on_the_log_ratios_by_hand() -> None:
+    """n = 4 (nothing trimmed): two-sided p is exactly 0.05 where the mean log ratio is t(0.975, 3) standard errors
+    from 0, and one-sided against a margin m it is 0.025 at t(0.975, 3) errors above log(1 + m)."""
+    d = 0.01
+    se = d * math.sqrt(5 / 3) / 2
+    assert paired_p(_paired(T_975[3] * se, d)) == pytest.approx(0.05)
+    assert paired_p(_paired(-T_975[3] * se, d)) == pytest.approx(0.05)  # faster moves it just as much
+    for margin in (0.0, 5.0, 20.0):
+        ratios = _paired(math.log1p(margin / 100) + T_975[3] * se, d)
+        assert paired_margin_p(ratios, margin) == pytest.approx(0.025), margin
+        assert paired_margin_p(ratios, margin + 5.0) > 0.5  # type: ignore[operator]  # below a higher margin
+
+
+def test_the_paired_margin_test_flags_a_slowdown_beyond_the_margin_and_not_one_below_it() -> None:
+    """Ten trials at +20% with 1% spread are slower by more than 5%; at +3% they are not (p above 1/2)."""
+    wobble = [(-1) ** k * 0.01 * (k % 3) for k in range(10)]
+    beyond = [1.20 * math.exp(w) for w in wobble]
+    within = [1.03 * math.exp(w) for w in wobble]
+    assert paired_margin_p(beyond, 5.0) < 1e-6  # type: ignore[operator]
+    assert paired_margin_p(within, 5.0) > 0.5  # type: ignore[operator]
+    assert paired_p(within) < 0.01  # type: ignore[operator]  # it did move, by less than the margin
+
+
+def test_the_paired_tests_decide_flat_ratios_exactly_and_refuse_one_trial() -> None:
+    """No spread: beyond the margin is p 0, at or below it p 1; one trial or a ratio <= 0 gives no test."""
+    assert paired_margin_p([1.2] * 5, 5.0) == 0.0
+    assert paired_margin_p([1.05] * 5, 5.0) == 1.0
+    assert paired_p([1.0] * 5) == 1.0
+    assert paired_p([1.1] * 5) == 0.0
+    for bad in ([1.2], [1.2, 0.0], [1.2, -1.0]):
+        assert paired_p(bad) is None
+        assert paired_margin_p(bad, 5.0) is None
+        assert paired_detectable_pct(bad, 0.01, 0.8, 5.0) is None
+
+
+def test_the_paired_detectable_slowdown_is_the_margin_plus_what_the_spread_costs_by_hand() -> None:
+    """alpha 0.025 and power 0.5 (t = 0): (1 + m) * exp(t(0.975, 3) * se) - 1; no spread leaves the margin."""
+    d = 0.02
+    se = d * math.sqrt(5 / 3) / 2
+    expected = (1.05 * math.exp(T_975[3] * se) - 1) * 100
+    assert paired_detectable_pct(_paired(0.3, d), 0.025, 0.5, 5.0) == pytest.approx(expected)
+    assert paired_detectable_pct([1.3] * 4, 0.01, 0.8, 5.0) == pytest.approx(5.0)
+    wider = paired_detectable_pct(_paired(0.0, 2 * d), 0.025, 0.5, 5.0)
+    assert wider > expected  # type: ignore[operator]
