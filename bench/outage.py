@@ -114,8 +114,14 @@ def _caches(item: pytest.Item) -> list[BalanceCache]:
     found: dict[int, BalanceCache] = {}
     for value in getattr(item, "funcargs", {}).values():
         candidates = [value, *getattr(value, "__dict__", {}).values()]
-        found.update((id(c), c) for c in candidates if isinstance(c, BalanceCache))
+        found.update((id(c), c) for c in candidates if _is_cache(c))
     return list(found.values())
+
+
+def _is_cache(value: object) -> bool:
+    """A cache of the model: the checkout's, or (an in-run A/B's other side) another revision's class by name."""
+    return isinstance(value, BalanceCache) or (type(value).__name__ == BalanceCache.__name__
+                                               and callable(getattr(value, "stats", None)))
 
 
 def _errors(caches: list[BalanceCache]) -> int:

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 
 import psycopg
 import redis
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from balance_bench.bench.plans import recording_engine
+from balance_bench.bench.revision import CHECKOUT, Implementation
 from balance_bench.bench.traffic import TrafficProbe
 from balance_bench.config import Config
 from balance_bench.coordinates import OPTIMIZED, CacheState, Migration
@@ -39,10 +40,10 @@ from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned
 from balance_bench.fixtures.datasets import Dataset
 from balance_bench.fixtures.services import Endpoints, psycopg_dsn
 from balance_bench.scales import Scale
-from balance_model.cache import BalanceCache, FillMode
+from balance_model.cache import BalanceCache
 from balance_model.model import BalanceModel
 
-__all__ = ["WriteTarget", "Copy", "ScaleWorld", "World", "REVISION_OF", "CacheFactory"]
+__all__ = ["WriteTarget", "Copy", "ScaleWorld", "World", "REVISION_OF", "CacheFactory", "libpq_options"]
 
 REVISION_OF = {Migration.WITHOUT_012: migrate.BASELINE, Migration.WITH_012: migrate.HEAD}
 _COPY_SUFFIX = {Migration.WITHOUT_012: "b", Migration.WITH_012: "m"}
@@ -74,6 +75,7 @@ class Copy:
     traffic: TrafficProbe
     traffic_cache: BalanceCache  # ``cache`` and ``guide_cache`` again, through the probe's counting client
     traffic_guide_cache: BalanceCache
+    model_class: type[BalanceModel] = BalanceModel  # the side's system under test (``revision``)
     models: dict[tuple[bool, bool, BalanceCache | None, str], BalanceModel] = field(default_factory=dict)
 
     def cache_for(self, cache: CacheState, traffic: bool = False) -> BalanceCache | None:
@@ -91,7 +93,7 @@ class Copy:
         key = (capture, traffic, self.cache_for(cache, traffic), projection)
         if key not in self.models:
             engine = self.capture_engine if capture else self.traffic.engine if traffic else self.engine
-            self.models[key] = BalanceModel(engine, key[2], projection=projection)
+            self.models[key] = self.model_class(engine, key[2], projection=projection)
         return self.models[key]
 
     def close(self) -> None:
@@ -120,21 +122,31 @@ class ScaleWorld:
 class World:
     """Prepares each scale's two copies on first use and starts every trial from a vacuumed table.
 
-    ``cache_factory`` makes every cache of the copies: ``BalanceCache``, or in ``check``'s tests one with a fault
-    built in, so a test proves the check catches it without a test-only branch anywhere in the library.
+    ``cache_factory`` makes every cache of the copies: the implementation's ``BalanceCache``, or in ``check``'s
+    tests one with a fault built in, so a test proves the check catches it without a test-only branch anywhere in
+    the library. An in-run A/B has one world per side: ``implementation`` is the side's model (``revision``),
+    ``settings`` PostgreSQL settings every connection of its copies starts with, and ``label`` keeps its cache
+    keys apart from the other side's. A side on the same server ``shares`` the other side's copies: both sides then
+    read the same pages in the same buffer cache, so no difference between two copies' physical state lands in
+    their ratio (measured: with a copy each, an in-run A/A put one side's full-table sum 5-7% behind the other's
+    at ``small``, where four copies outgrow shared_buffers). Only the sharing world's connections, models and
+    cache keys are its own; the copies are prepared, vacuumed and dropped by the world that made them.
     """
 
     def __init__(self, config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], *,
-                 cache_factory: CacheFactory = BalanceCache) -> None:
+                 cache_factory: CacheFactory | None = None, implementation: Implementation = CHECKOUT,
+                 settings: dict[str, str] | None = None, label: str = "", shares: World | None = None) -> None:
         self.config = config
-        self.cache_factory = cache_factory
+        self.shares = shares
+        self.implementation = implementation
+        self.cache_factory: CacheFactory = cache_factory or implementation.cache
+        self.settings = dict(settings or {})
         self.endpoints = endpoints
         self.datasets_by_scale = datasets
         self.run_id = uuid.uuid4().hex[:10]
         # The embedded Redis is private to this process; an external one is shared, so isolate this run.
-        self.key_prefix = endpoints.redis_prefix if endpoints.redis_embedded else (
-            f"{endpoints.redis_prefix}run-{self.run_id}:"
-        )
+        run = endpoints.redis_prefix if endpoints.redis_embedded else f"{endpoints.redis_prefix}run-{self.run_id}:"
+        self.key_prefix = run + (f"{label}:" if label else "")
         self.redis = redis.Redis.from_url(endpoints.redis_url)
         self.scales: dict[str, ScaleWorld] = {}
         self._databases: list[str] = []
@@ -149,6 +161,10 @@ class World:
 
     def begin_trial(self, scale_name: str, trial: int) -> None:
         """VACUUM both copies once at the start of each trial (outside any timing)."""
+        if self.shares is not None:
+            self.scale(scale_name)
+            self.shares.begin_trial(scale_name, trial)
+            return
         world = self.scale(scale_name)
         if world.trial == trial:
             return
@@ -162,27 +178,44 @@ class World:
         scale = next(s for s in self.config.scales if s.name == scale_name)
         dataset = self.datasets_by_scale[scale_name]
         copies: dict[Migration, Copy] = {}
+        owner = self.shares.scale(scale_name) if self.shares is not None else None
         for migration in Migration:
-            name = f"{PREFIX}run_{self.run_id}_{scale.name}"[:61] + f"_{_COPY_SUFFIX[migration]}"
-            create_owned(self.endpoints, name, template=dataset.database)
-            self._databases.append(name)
-            url = self.endpoints.database_url(name)
-            engine = create_engine(url, pool_size=4)
-            if migrate.current_revision(engine) != REVISION_OF[migration]:
-                migrate.downgrade(engine, REVISION_OF[migration])  # the real revision, which ANALYZEs
-            with engine.begin() as conn:
-                conn.execute(text("ALTER TABLE balances SET (autovacuum_enabled = false)"))
+            if owner is not None:
+                name = owner.copies[migration].database
+                url = self._url(name)
+                engine = create_engine(url, pool_size=4)
+            else:
+                name = f"{PREFIX}run_{self.run_id}_{scale.name}"[:61] + f"_{_COPY_SUFFIX[migration]}"
+                create_owned(self.endpoints, name, template=dataset.database)
+                self._databases.append(name)
+                url = self._url(name)
+                engine = create_engine(url, pool_size=4)
+                if migrate.current_revision(engine) != REVISION_OF[migration]:
+                    migrate.downgrade(engine, REVISION_OF[migration])  # the real revision, which ANALYZEs
+                with engine.begin() as conn:
+                    conn.execute(text("ALTER TABLE balances SET (autovacuum_enabled = false)"))
             prefix = f"{self.key_prefix}{migration}:"
             probe = TrafficProbe.open(url, self.endpoints.redis_url)
             cache = self.cache_factory
+            guide = self.implementation.guide_fill
             copies[migration] = Copy(migration, name, engine, recording_engine(url), cache(self.redis, prefix),
-                                     cache(self.redis, prefix, fill=FillMode.GUIDE), probe,
-                                     cache(probe.redis, prefix), cache(probe.redis, prefix, fill=FillMode.GUIDE))
+                                     cache(self.redis, prefix, fill=guide), probe,
+                                     cache(probe.redis, prefix), cache(probe.redis, prefix, fill=guide),
+                                     model_class=self.implementation.model)
         with_012 = copies[Migration.WITH_012].engine
-        world = ScaleWorld(scale, dataset, copies, _write_target(with_012, dataset),
+        target = owner.write_target if owner is not None else _write_target(with_012, dataset)
+        world = ScaleWorld(scale, dataset, copies, target,
                            {ix.name: ix.size_bytes for ix in migrate.index_status(with_012)})
         self.scales[scale_name] = world
         return world
+
+    def _url(self, database: str) -> str:
+        """The copy's URL; with ``settings``, libpq's ``options`` sets them on every connection made from it."""
+        url = self.endpoints.database_url(database)
+        if not self.settings:
+            return url
+        options = libpq_options(self.settings)
+        return make_url(url).update_query_dict({"options": options}).render_as_string(hide_password=False)
 
     def datasets(self) -> list[dict[str, object]]:
         """What each prepared scale's dataset is, for the run's environment record."""
@@ -215,6 +248,11 @@ class World:
             keys = list(self.redis.scan_iter(match=f"{_glob_escape(self.key_prefix)}*", count=1000))
             for start in range(0, len(keys), 500):
                 self.redis.delete(*keys[start:start + 500])
+
+
+def libpq_options(settings: dict[str, str]) -> str:
+    """PostgreSQL settings as libpq's ``options`` string: ``-c name=value`` each (values need no quoting)."""
+    return " ".join(f"-c {name}={value}" for name, value in settings.items())
 
 
 def _write_target(engine: Engine, dataset: Dataset) -> WriteTarget:

@@ -39,3 +39,30 @@ def test_close_drops_both_copies_even_when_closing_a_model_fails(bench_config: C
         world.close()
     assert not any(exists(endpoints, name) for name in copies)
     assert not [n for n in list_owned(endpoints) if n.startswith(f"{PREFIX}run_{world.run_id}")]
+
+
+def test_a_sharing_world_uses_the_owners_copies_with_its_own_settings_and_keys_and_drops_nothing(
+        bench_config: Config, endpoints: Endpoints) -> None:
+    """Side b of an A/B on one server: the owner's two databases and write row, index scans off on b's connections
+    only, b's cache keys under its own label; closing b leaves the copies, closing the owner drops them."""
+    tiny = get_scale("tiny")
+    config = dataclasses.replace(bench_config, scales=(tiny,))
+    datasets = {"tiny": ensure_dataset(endpoints, tiny, config.seed)}
+    owner = World(config, endpoints, datasets, label="a")
+    sharing = World(config, endpoints, datasets, label="b", shares=owner, settings={"enable_indexscan": "off"})
+    try:
+        names = {m: sharing.copy("tiny", m).database for m in Migration}
+        assert names == {m: owner.copy("tiny", m).database for m in Migration}
+        assert sharing.scale("tiny").write_target == owner.scale("tiny").write_target
+        with sharing.copy("tiny", Migration.WITH_012).engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW enable_indexscan").scalar() == "off"
+        with owner.copy("tiny", Migration.WITH_012).engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW enable_indexscan").scalar() == "on"
+        assert sharing.key_prefix.endswith("b:") and owner.key_prefix.endswith("a:")
+        sharing.begin_trial("tiny", 1)
+        assert owner.scale("tiny").trial == 1  # the owner vacuumed its copies for the trial
+    finally:
+        sharing.close()
+        assert all(exists(endpoints, name) for name in names.values())
+        owner.close()
+    assert not any(exists(endpoints, name) for name in names.values())
