@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Protocol
 
-from balance_bench.commands import aa, check, compare, doctor, explain, load, migrate, report, run, seed, summarise
+from balance_bench.commands import aa, ab, check, compare, doctor, explain, load, migrate, report, run, seed, summarise
 from balance_bench.config import Config, add_options, config_from_namespace
 from balance_bench.errors import BenchError, redact
 
@@ -33,7 +33,7 @@ class Command(Protocol):
     def run(self, config: Config, args: argparse.Namespace) -> int: ...
 
 
-COMMANDS: tuple[Command, ...] = (run, aa, check, load, seed, migrate, explain, summarise, report, compare, doctor)
+COMMANDS: tuple[Command, ...] = (run, aa, ab, check, load, seed, migrate, explain, summarise, report, compare, doctor)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,14 +21,14 @@ from balance_bench.errors import BenchError, redact
 from balance_bench.network import DEFAULT_PROFILES, Profile, parse_profiles
 from balance_bench.scales import SCALES, Scale, custom_scale, get_scale
 
-__all__ = ["Config", "Option", "OPTIONS", "SERVICE", "DATASET", "CPU_AUTO", "CPU_NONE", "add_options",
+__all__ = ["Config", "Option", "OPTIONS", "pg_url", "SERVICE", "DATASET", "CPU_AUTO", "CPU_NONE", "add_options",
            "config_from_namespace", "DEFAULT_SEED", "RUN_TRIALS", "QUICK_TRIALS"]
 
 DEFAULT_SEED = 42
 DEFAULT_EXTERNAL_REDIS_PREFIX = "balance-bench:"
 
 
-def _pg_url(value: str) -> str:
+def pg_url(value: str) -> str:
     """Accept postgres:// or postgresql:// (optionally +psycopg) and normalise to SQLAlchemy's psycopg 3 form."""
     parts = urlsplit(value)
     scheme = parts.scheme.lower()
@@ -170,7 +170,7 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("--dsn", "PostgreSQL server URL to use instead of the embedded one; the suite only touches "
-           "databases it created there (env BALANCE_BENCH_DSN)", _pg_url, env="BALANCE_BENCH_DSN"),
+           "databases it created there (env BALANCE_BENCH_DSN)", pg_url, env="BALANCE_BENCH_DSN"),
     Option("--redis-url", "Redis URL to use instead of the embedded one (env BALANCE_BENCH_REDIS_URL)",
            _redis_url, env="BALANCE_BENCH_REDIS_URL"),
     Option("--redis-prefix", "prefix for every cache key; default empty on the embedded Redis and "
@@ -197,7 +197,7 @@ OPTIONS: tuple[Option, ...] = (
            "round trip stays on one core), none (where the scheduler puts them), or a CPU number (env "
            "BALANCE_BENCH_CPU; default auto)", _cpu, env="BALANCE_BENCH_CPU", default=CPU_AUTO),
     Option("--replica-dsn", "a streaming replica of the --dsn server, for the read-replica experiment; with the "
-           "embedded server the suite makes its own (env BALANCE_BENCH_REPLICA_DSN)", _pg_url,
+           "embedded server the suite makes its own (env BALANCE_BENCH_REPLICA_DSN)", pg_url,
            env="BALANCE_BENCH_REPLICA_DSN"),
     Option("--experiments", "run these experiments (comma list of names, or all) instead of the guide's matrix; "
            "under pytest they are the items marked 'experiments' (env BALANCE_BENCH_EXPERIMENTS)", _experiments,

@@ -16,8 +16,8 @@ from typing import Any
 from balance_bench.errors import BenchError
 from balance_model.queries import PROJECTIONS as MODEL_PROJECTIONS
 
-__all__ = ["Kind", "CacheState", "Migration", "LEGACY", "EXPLICIT_JOINED", "OPTIMIZED", "PROJECTIONS", "Coordinates",
-           "FIELDS"]
+__all__ = ["Kind", "CacheState", "Migration", "Side", "LEGACY", "EXPLICIT_JOINED", "OPTIMIZED", "PROJECTIONS",
+           "Coordinates", "FIELDS"]
 
 
 class Kind(StrEnum):
@@ -59,6 +59,21 @@ class Migration(StrEnum):
 
     WITHOUT_012 = "without_012"
     WITH_012 = "with_012"
+
+
+class Side(StrEnum):
+    """One side of an in-run A/B (``balance-bench ab``): the baseline and the candidate, timed in the same trials.
+
+    Each side's results are a run directory of their own, named by the side's value under the A/B directory.
+    """
+
+    A = "a"  # the baseline
+    B = "b"  # the candidate
+
+    @property
+    def role(self) -> str:
+        """The side's role in words."""
+        return "baseline" if self is Side.A else "candidate"
 
 
 class _UnknownProjection(BenchError, ValueError):

@@ -31,17 +31,18 @@ from balance_bench.bench.outage import pytest_runtest_call, pytest_runtest_maker
 from balance_bench.bench.placement import Placement, place
 from balance_bench.bench.plans import planner_settings
 from balance_bench.bench.rounds import budget_of, trials_of
+from balance_bench.bench.sides import ABRun, ab_of
 from balance_bench.bench.top_up import top_up_of
 from balance_bench.bench.world import Copy, World
 from balance_bench.config import Config
-from balance_bench.coordinates import Coordinates
+from balance_bench.coordinates import Coordinates, Side
 from balance_bench.fixtures.datasets import Dataset, ensure_dataset
 from balance_bench.fixtures.plugin import config_of, preset_of
 from balance_bench.fixtures.services import Endpoints
 from balance_bench.results import BENCHMARKS_FILE, ORDER_BLOCKS, PLANS_DIR
 
 _RUN_DIR = pytest.StashKey[Path]()
-_RECORD = pytest.StashKey[dict[str, Any]]()
+_RECORD = pytest.StashKey[dict[Side | None, dict[str, Any]]]()
 _POSITIONS = pytest.StashKey[dict[str, int]]()
 _CASES = {"test_read": read_cases, "test_write": write_cases, "test_reference": reference_cases}
 DEFAULT_ORDER_SEED = 20261126
@@ -72,8 +73,9 @@ def order_seed_of(config: Config) -> int:
     return config.order_seed if config.order_seed is not None else DEFAULT_ORDER_SEED
 
 
-def _item_id(case: Coordinates, trial: int, trials: int) -> str:
-    return case.id if trials == 1 else f"{case.id}-t{trial:02d}"
+def _item_id(case: Coordinates, trial: int, trials: int, side: Side | None = None) -> str:
+    name = case.id if trials == 1 else f"{case.id}-t{trial:02d}"
+    return name if side is None else f"{name}-{side}"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -83,6 +85,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = config_of(metafunc.config)
     trials = trials_of(config)
     top_up = top_up_of(metafunc.config)
+    ab = ab_of(metafunc.config)
+    if ab is not None:  # every chosen case once per side in every trial
+        sided = [(case, trial, side) for case in cases_for(config.scale_names) if ab.selects(case)
+                 for trial in range(1, trials + 1) for side in Side]
+        metafunc.parametrize("case,trial,side", sided, ids=[_item_id(c, t, trials, s) for c, t, s in sided])
+        return
     if top_up is None:
         points = [(case, trial) for case in cases_for(config.scale_names) for trial in range(1, trials + 1)]
     else:  # only the chosen cases, in trials numbered after the run's
@@ -105,7 +113,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return params["case"], int(params["trial"])
 
     _deselect_experiments(config, bench.experiments, items)
-    if top_up_of(config) is not None:  # a matrix test with none of the chosen cases has only its empty-set skip
+    ab = ab_of(config)
+    if top_up_of(config) is not None or ab is not None:  # a matrix test with none of the chosen cases has only its
+        # empty-set skip
         empty = [item for item in items if point(item) is None and getattr(item, "originalname", "") in _CASES]
         if empty:
             config.hook.pytest_deselected(items=empty)
@@ -123,7 +133,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ordered: list[pytest.Item] = []
     for (scale_index, trial), group in sorted(groups.items()):
         rng = random.Random(f"{seed}:{bench.scale_names[scale_index]}:{trial}")
-        for position, item in enumerate(trial_order(group, rng, lambda i: _family(point(i))), start=1):
+        family = (lambda i: _family(point(i))) if ab is None else (lambda i: _pair(point(i)))
+        for position, item in enumerate(trial_order(group, rng, family), start=1):
             positions[item.nodeid] = position
             ordered.append(item)
     config.stash[_POSITIONS] = positions
@@ -135,6 +146,12 @@ def _family(found: tuple[Coordinates | VariantRun, int] | None) -> str:
     assert found is not None
     case = found[0]
     return case.group if isinstance(case, Coordinates) else f"{case.scale} {case.experiment}"
+
+
+def _pair(found: tuple[Coordinates | VariantRun, int] | None) -> str:
+    """In an A/B, a case's two sides are its family: baseline and candidate seconds apart, in random order."""
+    assert found is not None and isinstance(found[0], Coordinates)
+    return found[0].id
 
 
 def trial_order(items: list[T], rng: random.Random, family: Callable[[T], str]) -> list[T]:
@@ -173,9 +190,23 @@ def _deselect_experiments(config: pytest.Config, selected: tuple[str, ...], item
 
 
 @pytest.fixture(scope="session")
-def run_dir(pytestconfig: pytest.Config) -> Path:
-    """Where this run's plan files and benchmarks.json go."""
+def run_root(pytestconfig: pytest.Config) -> Path:
+    """Where this session's benchmarks.json goes."""
     path = pytestconfig.stash[_RUN_DIR]
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture()
+def side() -> Side | None:
+    """The A/B side an item runs on (parametrized in an A/B session); None in a plain run."""
+    return None
+
+
+@pytest.fixture()
+def run_dir(run_root: Path, side: Side | None) -> Path:
+    """Where the item's plan files go: the run directory, or in an A/B its side's own run directory."""
+    path = run_root if side is None else run_root / side
     (path / PLANS_DIR).mkdir(parents=True, exist_ok=True)
     return path
 
@@ -203,18 +234,39 @@ def placement(bench_config: Config, endpoints: Endpoints) -> Iterator[Placement]
 
 
 @pytest.fixture(scope="session")
-def world(pytestconfig: pytest.Config, bench_config: Config, endpoints: Endpoints,
-          datasets: dict[str, Dataset], placement: Placement) -> Iterator[World]:
-    """The run's private dataset copies and models; removed at session end."""
-    w = World(bench_config, endpoints, datasets)
+def worlds(pytestconfig: pytest.Config, bench_config: Config, endpoints: Endpoints,
+           datasets: dict[str, Dataset], placement: Placement) -> Iterator[dict[Side | None, World]]:
+    """The run's private dataset copies and models, one world per A/B side (else one); removed at session end."""
+    ab = ab_of(pytestconfig)
+    made: dict[Side | None, World] = {}
     try:
-        yield w
+        if ab is None:
+            made[None] = World(bench_config, endpoints, datasets)
+        else:
+            for setup in ab.sides:  # b after a: b shares a's copies when both are on one server
+                first = made.get(Side.A)
+                shares = first if first is not None and first.endpoints.pg_url == setup.endpoints.pg_url else None
+                made[setup.side] = World(bench_config, setup.endpoints, setup.datasets,
+                                         implementation=setup.implementation, settings=setup.settings,
+                                         label=str(setup.side), shares=shares)
+        yield made
     finally:
-        _record_run(pytestconfig, w, placement)
-        w.close()
+        try:
+            for side, w in made.items():
+                _record_run(pytestconfig, w, placement, side, ab)
+        finally:
+            for w in reversed(made.values()):  # a sharing world before the one whose copies it uses
+                w.close()
 
 
-def _record_run(pytestconfig: pytest.Config, w: World, placement: Placement) -> None:
+@pytest.fixture()
+def world(worlds: dict[Side | None, World], side: Side | None) -> World:
+    """The world of the item's side (the only one in a plain run)."""
+    return worlds[side]
+
+
+def _record_run(pytestconfig: pytest.Config, w: World, placement: Placement, side: Side | None,
+                ab: ABRun | None) -> None:
     if not w.scales:
         return
     config = w.config
@@ -224,7 +276,9 @@ def _record_run(pytestconfig: pytest.Config, w: World, placement: Placement) -> 
     environment["index_sizes"] = w.index_sizes()
     environment["placement"] = placement.describe()
     environment["write_targets"] = {name: vars(s.write_target) for name, s in w.scales.items()}
-    pytestconfig.stash[_RECORD] = {"environment": environment, "design": design_of(config)}
+    if side is not None and ab is not None:
+        environment["ab_side"] = ab.setup(side).describe()
+    pytestconfig.stash.setdefault(_RECORD, {})[side] = {"environment": environment, "design": design_of(config)}
 
 
 def design_of(config: Config) -> dict[str, Any]:
@@ -267,25 +321,42 @@ def calibration() -> dict[str, int]:
     return {}
 
 
-@pytest.fixture(scope="session")
-def planned(pytestconfig: pytest.Config) -> set[str]:
-    """Cases whose plan was captured already: once per case, in the first trial that runs it (a top-up's cases
-    have theirs from the run)."""
+def _done_already(pytestconfig: pytest.Config) -> set[str]:
     top_up = top_up_of(pytestconfig)
     return set(top_up.cases) if top_up is not None else set()
 
 
 @pytest.fixture(scope="session")
-def accounted(pytestconfig: pytest.Config) -> set[str]:
-    """Cases whose traffic was counted already: once per case, in the first trial that runs it (a top-up's
-    cases have theirs from the run)."""
-    top_up = top_up_of(pytestconfig)
-    return set(top_up.cases) if top_up is not None else set()
+def planned_by_side(pytestconfig: pytest.Config) -> dict[Side | None, set[str]]:
+    return {side: _done_already(pytestconfig) for side in (None, *Side)}
+
+
+@pytest.fixture(scope="session")
+def accounted_by_side(pytestconfig: pytest.Config) -> dict[Side | None, set[str]]:
+    return {side: _done_already(pytestconfig) for side in (None, *Side)}
+
+
+@pytest.fixture()
+def planned(planned_by_side: dict[Side | None, set[str]], side: Side | None) -> set[str]:
+    """Cases whose plan was captured already: once per case (and A/B side), in the first trial that runs it (a
+    top-up's cases have theirs from the run)."""
+    return planned_by_side[side]
+
+
+@pytest.fixture()
+def accounted(accounted_by_side: dict[Side | None, set[str]], side: Side | None) -> set[str]:
+    """Cases whose traffic was counted already: once per case (and A/B side), in the first trial that runs it (a
+    top-up's cases have theirs from the run)."""
+    return accounted_by_side[side]
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any], output_json: dict[str, Any]) -> None:
     """Carry the environment and the run's design in pytest-benchmark's JSON; copy it into the run directory."""
-    record = config.stash.get(_RECORD, None)
+    records = config.stash.get(_RECORD, {})
+    if ab_of(config) is not None:
+        _write_sides(config.stash[_RUN_DIR], records, benchmarks, output_json)
+        return
+    record = records.get(None)
     lab = config.stash.get(EXPERIMENTS_RECORD, None)
     if lab is not None:  # experiments ran: their record, and the environment when the matrix did not run
         record = {"environment": lab["environment"], "design": lab["design"], **(record or {}),
@@ -301,3 +372,17 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any], o
     if Path(config.getoption("benchmark_json")).resolve() != (run_dir / BENCHMARKS_FILE).resolve():
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / BENCHMARKS_FILE).write_text(json.dumps(output_json, indent=1), encoding="utf-8")
+
+
+def _write_sides(root: Path, records: dict[Side | None, dict[str, Any]], benchmarks: list[Any],
+                 output_json: dict[str, Any]) -> None:
+    """An A/B's results as one run directory per side (``root/a``, ``root/b``), each with its side's record."""
+    output_json["balance_bench"] = {"ab_sides": [str(side) for side in records if side is not None]}
+    for side, record in records.items():
+        if side is None:
+            continue
+        mine = [b for b in output_json["benchmarks"] if b.get("extra_info", {}).get("side") == str(side)]
+        (root / side).mkdir(parents=True, exist_ok=True)
+        document = {**output_json, "benchmarks": mine, "balance_bench": record}
+        # params hold Coordinates: written by name, as pytest-benchmark's own safe encoder writes them
+        (root / side / BENCHMARKS_FILE).write_text(json.dumps(document, indent=1, default=str), encoding="utf-8")

@@ -15,6 +15,7 @@ import pytest
 
 from balance_bench.bench.outage import outage_of
 from balance_bench.bench.progress import matrix_progress
+from balance_bench.bench.sides import ABRun
 from balance_bench.bench.top_up import TopUp
 from balance_bench.config import Config
 from balance_bench.errors import BenchError
@@ -29,10 +30,12 @@ BENCH_DIR = Path(__file__).resolve().parent
 
 
 def run_matrix(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], run_dir: Path,
-               extra_args: list[str] | None = None, top_up: tuple[int, TopUp] | None = None) -> int:
+               extra_args: list[str] | None = None, top_up: tuple[int, TopUp] | None = None,
+               ab: ABRun | None = None) -> int:
     """Run the matrix into ``run_dir`` on the prepared ``datasets`` (by scale name); returns pytest's exit code.
 
     ``top_up`` = ``(n, TopUp)``: instead, the run's ``n``-th top-up session, into its own benchmark file.
+    ``ab``: an in-run A/B instead (``sides``): each side's results in ``run_dir/a`` and ``run_dir/b``.
     """
     benchmarks = run_dir / (top_up_file(top_up[0]) if top_up else BENCHMARKS_FILE)
     argv = [
@@ -51,6 +54,8 @@ def run_matrix(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset
     plugins: list[object] = [Preset(config, endpoints, datasets), session, matrix_progress()]
     if top_up is not None:
         plugins.append(top_up[1])
+    if ab is not None:
+        plugins.append(ab)
     code = int(pytest.main(argv, plugins=plugins))
     outage = outage_of(session.config) if session.config is not None else None
     if outage is not None:

@@ -29,7 +29,7 @@ from balance_bench.bench.traffic import PgTrace, TrafficProbe
 from balance_bench.bench.world import Copy, World
 from balance_bench.bench.writes import writes
 from balance_bench.config import Config
-from balance_bench.coordinates import CacheState, Coordinates, Kind
+from balance_bench.coordinates import CacheState, Coordinates, Kind, Side
 from balance_bench.fixtures.services import psycopg_dsn
 from balance_model.codec import RecordCodec
 from balance_model.records import Balance
@@ -50,15 +50,17 @@ def _cache_counts(copy: Copy, cache: CacheState = CacheState.COLD) -> tuple[int,
 
 
 def _record(benchmark: Any, case: Coordinates, trial: int, position: int, params: dict[str, Any],
-            **extra: Any) -> None:
+            side: Side | None = None, **extra: Any) -> None:
     benchmark.group = case.group
     benchmark.extra_info.update(case.as_dict(), trial=trial, position=position, params=params, **extra)
+    if side is not None:  # an A/B: which side's run directory the item belongs to
+        benchmark.extra_info["side"] = str(side)
 
 
 def test_read(case: Coordinates, trial: int, position: int, state: Copy, world: World, benchmark: Any,
               bench_config: Config, settings: dict[str, str], run_dir: Path, calibration: dict[str, int],
-              planned: set[str], accounted: set[str]) -> None:
-    """Time one read of the balance model in one cache state, in one trial."""
+              planned: set[str], accounted: set[str], side: Side | None) -> None:
+    """Time one read of the balance model in one cache state, in one trial (on one side of an A/B)."""
     args = READS[case.query].args[case.param_kind](world.scale(case.scale).dataset.params)
     model = state.model(case.cache, case.projection)
     call: Callable[[], Any] = lambda: model.read(case.query, **args)  # noqa: E731
@@ -84,12 +86,12 @@ def test_read(case: Coordinates, trial: int, position: int, state: Copy, world: 
         counted = state.model(case.cache, case.projection, traffic=True)
         extra["traffic"] = state.traffic.measure(lambda: counted.read(case.query, **args), setup).as_dict()
         accounted.add(case.id)
-    _record(benchmark, case, trial, position, args, **extra)
+    _record(benchmark, case, trial, position, args, side, **extra)
 
 
 def test_write(case: Coordinates, trial: int, position: int, state: Copy, world: World, benchmark: Any,
                bench_config: Config, settings: dict[str, str], run_dir: Path, calibration: dict[str, int],
-               planned: set[str], accounted: set[str]) -> None:
+               planned: set[str], accounted: set[str], side: Side | None) -> None:
     """Time one write with its cache invalidation, in one trial: what migration 012's indexes cost writes."""
     target = world.scale(case.scale).write_target
     with writes(state, target) as (operations, _):
@@ -107,7 +109,7 @@ def test_write(case: Coordinates, trial: int, position: int, state: Copy, world:
             counted_call, counted_setup = operations(state.model(CacheState.INVALIDATE, traffic=True))[case.query]
             extra["traffic"] = state.traffic.measure(counted_call, counted_setup).as_dict()
             accounted.add(case.id)
-    _record(benchmark, case, trial, position, vars(target), **extra)
+    _record(benchmark, case, trial, position, vars(target), side, **extra)
 
 
 # Reference cases with a model twin: the cache state of find_by_id that does the same work plus the model.

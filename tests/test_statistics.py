@@ -416,6 +416,7 @@ def test_the_paired_tests_decide_flat_ratios_exactly_and_refuse_one_trial() -> N
     assert paired_margin_p([1.05] * 5, 5.0) == 1.0
     assert paired_p([1.0] * 5) == 1.0
     assert paired_p([1.1] * 5) == 0.0
+    assert paired_p([1.1, 1.2]) is not None and paired_margin_p([1.1, 1.2], 5.0) is not None  # two trials do
     for bad in ([1.2], [1.2, 0.0], [1.2, -1.0]):
         assert paired_p(bad) is None
         assert paired_margin_p(bad, 5.0) is None
@@ -429,5 +430,8 @@ def test_the_paired_detectable_slowdown_is_the_margin_plus_what_the_spread_costs
     expected = (1.05 * math.exp(T_975[3] * se) - 1) * 100
     assert paired_detectable_pct(_paired(0.3, d), 0.025, 0.5, 5.0) == pytest.approx(expected)
     assert paired_detectable_pct([1.3] * 4, 0.01, 0.8, 5.0) == pytest.approx(5.0)
+    t_90 = 1.6377443572159062  # t(0.90, 3), from tables: power 0.9 adds its quantile to alpha's
+    assert paired_detectable_pct(_paired(0.3, d), 0.025, 0.9, 5.0) == pytest.approx(
+        (1.05 * math.exp((T_975[3] + t_90) * se) - 1) * 100)
     wider = paired_detectable_pct(_paired(0.0, 2 * d), 0.025, 0.5, 5.0)
     assert wider > expected  # type: ignore[operator]
