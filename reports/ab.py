@@ -31,6 +31,7 @@ from balance_bench.reports.compare import ALPHA, FASTER, NO_CHANGE, NOT_TESTED, 
 from balance_bench.reports.counters import BLOCKS_THRESHOLD_PCT, CounterComparison, compare_counters
 from balance_bench.reports.runs import Run
 from balance_bench.reports.tables import ms
+from balance_bench.reports.verdict_document import write_text
 from balance_bench.statistics import (
     Estimate,
     TrialValues,
@@ -240,11 +241,9 @@ def ab_markdown(result: ABResult) -> str:
 
 
 def write_ab(directory: Path, result: ABResult) -> tuple[Path, Path]:
-    """Write ``ab.json`` and ``ab.md`` into the A/B directory."""
-    json_path, md_path = directory / AB_FILE, directory / AB_MD_FILE
-    json_path.write_text(result.to_json(), encoding="utf-8")
-    md_path.write_text(ab_markdown(result), encoding="utf-8")
-    return json_path, md_path
+    """Write ``ab.json`` and ``ab.md`` into the A/B directory, each atomically (a CI step never reads half)."""
+    return (write_text(directory / AB_FILE, result.to_json(), AB_FILE),
+            write_text(directory / AB_MD_FILE, ab_markdown(result), AB_MD_FILE))
 
 
 def ordered_cases(result: ABResult) -> Sequence[ABCase]:

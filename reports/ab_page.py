@@ -7,17 +7,17 @@ Every table has at most five columns and one figure per cell.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from balance_bench.errors import BenchError, redact
+from balance_bench.errors import redact
 from balance_bench.reports.ab import ABResult, ordered_cases
 from balance_bench.reports.compare import ALPHA
 from balance_bench.reports.tables import html_table, ms
+from balance_bench.reports.verdict_document import write_text
 
 __all__ = ["AB_PAGE_FILE", "render_ab", "write_ab_page"]
 
@@ -74,12 +74,4 @@ def render_ab(result: ABResult) -> str:
 
 def write_ab_page(directory: Path, result: ABResult) -> Path:
     """Write ``ab.html`` into the A/B directory atomically and return its path."""
-    target = directory / AB_PAGE_FILE
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(render_ab(result), encoding="utf-8")
-        tmp.replace(target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise BenchError(f"{target}: cannot write the A/B page ({exc.strerror or exc.__class__.__name__})") from None
-    return target
+    return write_text(directory / AB_PAGE_FILE, render_ab(result), "the A/B page")
