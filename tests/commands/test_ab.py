@@ -27,9 +27,15 @@ from ..conftest import REPO, run_cli
 FIND_BY_ID = "tiny find_by_id [nocache, with_012, optimized, balance]"
 
 
+WIDE = "150"
+"""The time threshold of these tests: quick trials of a few rounds on a loaded CI machine are not where the gate's
+resolution is measured (``scripts/ab_check.py`` is, at ``small``); a same-code case once landed +51% [+37, +67] in
+six quick trials there. Here the gate must only tell nothing from a read made five times as slow."""
+
+
 def _ab(bench_config: Config, endpoints: Endpoints, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Six quick trials (three leave the one-sided test two degrees of freedom: nothing could be shown)."""
-    return run_cli("ab", "--quick", "--trials", "6", "--out", str(out), "--cache-dir", str(bench_config.cache_dir),
+    """Eight quick trials (three leave the one-sided test two degrees of freedom: nothing could be shown)."""
+    return run_cli("ab", "--quick", "--trials", "8", "--out", str(out), "--cache-dir", str(bench_config.cache_dir),
                    "--dsn", endpoints.pg_url, "--redis-url", endpoints.redis_url,
                    "--redis-prefix", "balance-bench-ab-test:", *args)
 
@@ -46,7 +52,8 @@ def test_the_same_code_on_both_sides_raises_no_regression_and_leaves_a_run_per_s
     """An in-run A/A of two queries, side b named by --b-dsn (the same server: the plumbing of a second one): exit
     0, no regression of either kind, each side a summarised run directory, the answer on the first line, the
     page written, and none of the four database copies left behind."""
-    proc = _ab(bench_config, endpoints, tmp_path, "--query", "find_by_id,credit", "--b-dsn", endpoints.pg_url)
+    proc = _ab(bench_config, endpoints, tmp_path, "--query", "find_by_id,credit", "--b-dsn", endpoints.pg_url,
+               "--threshold", WIDE)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     directory, doc = _result(tmp_path)
     assert (doc["failed"], doc["summary"]["time_regressions"], doc["summary"]["counter_regressions"]) == (False, 0, 0)
@@ -74,11 +81,11 @@ def repo(tmp_path: Path) -> Path:
 @pytest.mark.slow
 def test_a_known_slowdown_of_one_read_is_flagged_and_the_read_beside_it_is_not(
         bench_config: Config, endpoints: Endpoints, tmp_path: Path, repo: Path) -> None:
-    """Baseline: a git revision's model; candidate: the checkout's with find_by_id twice as slow. Exit 1, the
+    """Baseline: a git revision's model; candidate: the checkout's with find_by_id five times as slow. Exit 1, the
     database-path find_by_id a time regression, find_by_address (unchanged, in the same trials) none."""
     out = tmp_path / "out"
     proc = _ab(bench_config, endpoints, out, "--repo", str(repo), "--baseline-ref", "HEAD",
-               "--b-slowdown", "find_by_id=100", "--query", "find_by_id,find_by_address")
+               "--b-slowdown", "find_by_id=400", "--query", "find_by_id,find_by_address", "--threshold", WIDE)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     _, doc = _result(out)
     flagged = {r["case"] for r in doc["regressions"] if r["evidence"] == "time"}
@@ -87,7 +94,7 @@ def test_a_known_slowdown_of_one_read_is_flagged_and_the_read_beside_it_is_not(
     assert {c["verdict"] for c in doc["cases"] if c["coordinates"]["query"] == "find_by_address"} <= {
         "no significant change", "slower", "faster"}
     assert doc["sides"][0]["model"].startswith("git HEAD (")
-    assert doc["sides"][1]["model"] == "checkout, find_by_id 100% slower"
+    assert doc["sides"][1]["model"] == "checkout, find_by_id 400% slower"
     assert proc.stdout.startswith("A/B: regression")
 
 
@@ -98,7 +105,7 @@ def test_settings_that_change_side_bs_plans_are_counter_regressions(
     """Index and bitmap scans off on side b: with 012 the per-user read's plan becomes a Seq Scan, named as a
     counter regression whatever the timing says; the settings are recorded with the side."""
     proc = _ab(bench_config, endpoints, tmp_path, "--b-settings", "enable_indexscan=off,enable_bitmapscan=off",
-               "--query", "find_by_user_id")
+               "--query", "find_by_user_id", "--trials", "2")  # counters need no trials: the last --trials wins
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     _, doc = _result(tmp_path)
     counted = [r["line"] for r in doc["regressions"] if r["evidence"] == "counters"]
