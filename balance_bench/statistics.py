@@ -50,6 +50,9 @@ __all__ = [
     "paired_detectable_pct",
     "MAX_TRIALS",
     "trials_to_resolve",
+    "RESOLVED_SHARE",
+    "median_or_none",
+    "resolved_by_share",
 ]
 
 CONFIDENCE = 0.95
@@ -334,3 +337,19 @@ def trials_to_resolve(estimate: Estimate, distance: float) -> int | None:
         if _half_width(spread, count) < distance:
             return count
     return None
+
+
+RESOLVED_SHARE = 0.9
+"""The share of cases a gate's resolution is stated for: "90% of cases resolve a slowdown of X or more"."""
+
+
+def median_or_none(values: Sequence[float]) -> float | None:
+    """The median of per-case figures, None without any: how a self-check (A/A, A/B) sums up its cases."""
+    return float(np.median(values)) if len(values) else None
+
+
+def resolved_by_share(detectable: Sequence[float], share: float = RESOLVED_SHARE) -> float | None:
+    """The slowdown that ``share`` of the cases resolve: the sorted detectable figures' value at ``int(share * n)``
+    (always an index for a share below 1); None without any."""
+    ordered = sorted(detectable)
+    return ordered[int(share * len(ordered))] if ordered else None

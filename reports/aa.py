@@ -13,13 +13,13 @@ slowdown must go to be caught.
 from __future__ import annotations
 
 import json
-import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from balance_bench.coordinates import Kind
 from balance_bench.reports.compare import compare_runs
 from balance_bench.reports.runs import Run
+from balance_bench.statistics import median_or_none, resolved_by_share
 
 __all__ = ["AACase", "AAResult", "aa_result", "write_aa", "AA_FILE"]
 
@@ -63,18 +63,17 @@ class AAResult:
     def median_abs_change_pct(self) -> float | None:
         """Median over cases of how far apart the two runs landed, against the floor where measured."""
         values = [abs(c.floor_change_pct if c.floor_change_pct is not None else c.change_pct) for c in self.gated]
-        return statistics.median(values) if values else None
+        return median_or_none(values)
 
     @property
     def median_detectable_pct(self) -> float | None:
         values = [c.detectable_pct for c in self.gated if c.detectable_pct is not None]
-        return statistics.median(values) if values else None
+        return median_or_none(values)
 
     @property
     def resolvable_pct(self) -> float | None:
         """The smallest slowdown the gate at the threshold would detect (with POWER) in 90% of the cases."""
-        values = sorted(c.detectable_pct for c in self.gated if c.detectable_pct is not None)
-        return values[int(0.9 * len(values))] if values else None  # int(0.9 n) <= n - 1: always an index
+        return resolved_by_share([c.detectable_pct for c in self.gated if c.detectable_pct is not None])
 
     def to_json(self) -> str:
         doc = {**asdict(self), "false_alarms": len(self.false_alarms),

@@ -20,7 +20,6 @@ changed plan is a regression whatever the timing says.
 from __future__ import annotations
 
 import json
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,11 +34,13 @@ from balance_bench.reports.verdict_document import write_text
 from balance_bench.statistics import (
     Estimate,
     TrialValues,
+    median_or_none,
     paired_detectable_pct,
     paired_margin_p,
     paired_p,
     paired_values,
     ratio_estimate,
+    resolved_by_share,
 )
 
 __all__ = ["AB_FILE", "AB_MD_FILE", "AB_FORMAT", "AB_VERSION", "THRESHOLD_PCT", "REGRESSION", "ABCase", "ABResult",
@@ -164,18 +165,17 @@ class ABResult:
     @property
     def median_abs_change_pct(self) -> float | None:
         values = [abs(c.change_pct) for c in self.cases if c.change_pct is not None]
-        return statistics.median(values) if values else None
+        return median_or_none(values)
 
     @property
     def median_detectable_pct(self) -> float | None:
         values = [c.detectable_pct for c in self.cases if c.detectable_pct is not None]
-        return statistics.median(values) if values else None
+        return median_or_none(values)
 
     @property
     def resolvable_pct(self) -> float | None:
         """The slowdown that 90% of the cases resolve (each flags it with POWER)."""
-        values = sorted(c.detectable_pct for c in self.cases if c.detectable_pct is not None)
-        return values[int(0.9 * len(values))] if values else None
+        return resolved_by_share([c.detectable_pct for c in self.cases if c.detectable_pct is not None])
 
     def summary_line(self) -> str:
         """The answer in one line, with the design's resolution (``aa``'s figures, within one run)."""

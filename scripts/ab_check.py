@@ -13,14 +13,14 @@ Usage: ``python scripts/ab_check.py [--scale small] [--read find_by_id] [--pct 2
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from balance_bench.reports.ab import AB_FILE
+from balance_bench.coordinates import Side
+from balance_bench.reports.ab import ABResult, judge_ab
+from balance_bench.reports.runs import load_run
 
 
 def _run(out: Path, scale: str, *args: str) -> Path:
@@ -37,15 +37,16 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}%"
 
 
-def _figures(doc: dict[str, Any], cases: list[dict[str, Any]], what: str) -> str:
-    detectable = sorted(c["detectable_pct"] for c in cases if c["detectable_pct"] is not None)
-    changes = [abs(c["change_pct"]) for c in cases if c["change_pct"] is not None]
-    alarms = [c for c in cases if c["verdict"] == "regression"]
-    resolvable = detectable[int(0.9 * len(detectable))] if detectable else None
-    return (f"{what}: false alarms at {doc['threshold_pct']:g}%: {len(alarms)} of {len(cases)} cases; median "
-            f"distance between the sides {_pct(statistics.median(changes) if changes else None)}; median detectable "
-            f"slowdown {_pct(statistics.median(detectable) if detectable else None)}; 90% of cases resolve "
-            f"{_pct(resolvable)} or more")
+def _judged(directory: Path) -> ABResult:
+    """The A/B judged again from its two side directories, as ``balance-bench ab`` judged it (default thresholds)."""
+    return judge_ab(directory, load_run(directory / Side.A), load_run(directory / Side.B))
+
+
+def _figures(result: ABResult, what: str) -> str:
+    return (f"{what}: false alarms at {result.threshold_pct:g}%: {len(result.regressions)} of {len(result.cases)} "
+            f"cases; median distance between the sides {_pct(result.median_abs_change_pct)}; median detectable "
+            f"slowdown {_pct(result.median_detectable_pct)}; 90% of cases resolve {_pct(result.resolvable_pct)} "
+            "or more")
 
 
 def main() -> int:
@@ -66,24 +67,17 @@ def main() -> int:
         base = ["--baseline-ref", args.baseline_ref] if args.baseline_ref else []
         aa_dir = _run(args.out, args.scale, *base)
         slow_dir = _run(args.out, args.scale, *base, "--b-slowdown", f"{args.read}={args.pct:g}")
-    aa = json.loads((aa_dir / AB_FILE).read_text(encoding="utf-8"))
-    slow = json.loads((slow_dir / AB_FILE).read_text(encoding="utf-8"))
-    print(f"A/A {aa_dir.name}: {aa['trials']} paired trials, {aa['summary']['counter_regressions']} counter "
-          "regressions")
-    print(_figures(aa, aa["cases"], "  time"))
-    others = [c for c in slow["cases"] if c["coordinates"]["query"] != args.read]
-    slowed = [c for c in slow["cases"] if c["coordinates"]["query"] == args.read]
-    print(f"{args.read} {args.pct:g}% slower {slow_dir.name}: {slow['trials']} paired trials, "
-          f"{slow['summary']['counter_regressions']} counter regressions")
-    print(_figures(slow, others, "  the other reads and writes (an A/A)"))
-    caught = [c for c in slowed if c["verdict"] == "regression"]
-    print(f"  {args.read}: {len(caught)} of {len(slowed)} cases flagged")
-    for c in sorted(slowed, key=lambda c: c["case"]):
-        ratio = c["ratio"]
-        interval = "" if ratio is None or ratio[1] is None else \
-            f" [{(ratio[1] - 1) * 100:+.1f}, {(ratio[2] - 1) * 100:+.1f}]"
-        print(f"    {c['case']}: {c['change_pct']:+.1f}%{interval}, detects {_pct(c['detectable_pct'])}: "
-              f"{c['verdict']}")
+    aa, slow = _judged(aa_dir), _judged(slow_dir)
+    print(f"A/A {aa_dir.name}: {aa.trials} paired trials, {len(aa.counter_regressions)} counter regressions")
+    print(_figures(aa, "  time"))
+    others = replace(slow, cases=tuple(c for c in slow.cases if c.coords.query != args.read))
+    slowed = [c for c in slow.cases if c.coords.query == args.read]
+    print(f"{args.read} {args.pct:g}% slower {slow_dir.name}: {slow.trials} paired trials, "
+          f"{len(slow.counter_regressions)} counter regressions")
+    print(_figures(others, "  the other reads and writes (an A/A)"))
+    print(f"  {args.read}: {sum(c.regression for c in slowed)} of {len(slowed)} cases flagged")
+    for c in sorted(slowed, key=lambda c: c.label):
+        print(f"    {c.label}: {c.interval_text()}, detects {_pct(c.detectable_pct)}: {c.verdict}")
     return 0
 
 

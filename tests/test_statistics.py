@@ -14,11 +14,13 @@ from balance_bench.statistics import (
     improvement_estimate,
     margin_log_p,
     mean_estimate,
+    median_or_none,
     paired_detectable_pct,
     paired_margin_p,
     paired_p,
     paired_values,
     ratio_estimate,
+    resolved_by_share,
     timing_stats,
     trials_to_resolve,
     welch_log_p,
@@ -435,3 +437,11 @@ def test_the_paired_detectable_slowdown_is_the_margin_plus_what_the_spread_costs
         (1.05 * math.exp((T_975[3] + t_90) * se) - 1) * 100)
     wider = paired_detectable_pct(_paired(0.0, 2 * d), 0.025, 0.5, 5.0)
     assert wider > expected  # type: ignore[operator]
+
+
+def test_a_self_checks_summary_figures_are_the_median_and_the_value_ninety_percent_of_cases_reach() -> None:
+    """Ten detectable figures 1..10: median 5.5; int(0.9 * 10) = 9, the tenth sorted value; none gives None."""
+    figures = [7.0, 2.0, 10.0, 1.0, 9.0, 3.0, 8.0, 4.0, 6.0, 5.0]
+    assert median_or_none(figures) == 5.5 and median_or_none([3.0]) == 3.0 and median_or_none([]) is None
+    assert resolved_by_share(figures) == 10.0 and resolved_by_share(figures[:3]) == 10.0  # int(2.7) = 2
+    assert resolved_by_share(figures, 0.5) == 6.0 and resolved_by_share([]) is None
