@@ -1,18 +1,22 @@
-"""Options are defined once here, validated as they are parsed, and folded into one ``Config``.
+"""Options are declared once, on the ``Config`` field each sets, validated as they are parsed, and folded into one
+``Config``.
 
-The same ``OPTIONS`` feed argparse (the ``balance-bench`` CLI) and pytest
-(``pytest_addoption``), so ``--scale``, ``--dsn`` ... mean the same thing in
-both, and every fixture and command takes the resulting ``Config``.
+A declaration (``option``) holds the flag, parser, environment variable, default, help and the field's entry in
+``Config.describe``. The ``OPTIONS`` derived from them feed argparse (the ``balance-bench`` CLI) and pytest
+(``pytest_addoption``), so ``--scale``, ``--dsn`` ... mean the same thing in both, and every fixture and command
+takes the resulting ``Config``. The rules between options are one function, ``_rules``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import os
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -23,6 +27,8 @@ from balance_bench.scales import SCALES, Scale, custom_scale, get_scale
 
 __all__ = ["Config", "Option", "OPTIONS", "pg_url", "SERVICE", "DATASET", "CPU_AUTO", "CPU_NONE", "add_options",
            "config_from_namespace", "DEFAULT_SEED", "RUN_TRIALS", "QUICK_TRIALS"]
+
+T = TypeVar("T")
 
 DEFAULT_SEED = 42
 DEFAULT_EXTERNAL_REDIS_PREFIX = "balance-bench:"
@@ -77,8 +83,9 @@ def _rows(value: str) -> Scale:
 
 RUN_TRIALS = 20
 """Trials of ``balance-bench run`` without ``--trials``: more, shorter trials put both sides of a ratio in the
-same host moment more often (measured: 20 gave intervals and run-to-run ratios several times tighter than 10
-in the same wall time); the gate asks for a slowdown beyond its threshold, so their power raises no alarms."""
+same host moment more often (measured: this many gave intervals and run-to-run ratios several times tighter than
+half as many in the same wall time); the gate asks for a slowdown beyond its threshold, so their power raises no
+alarms."""
 QUICK_TRIALS = 3
 """Trials of ``--quick``: enough for an interval, within the minute a smoke test has."""
 
@@ -92,7 +99,7 @@ def _trials(value: str) -> int:
 
 TOP_UP_S = 60.0
 """Seconds of top-up trials ``run`` spends by default on cache verdicts still undecided after its trials: at
-``small`` the 20 trials take about 3 minutes, so the run stays within 5."""
+``small`` its ``RUN_TRIALS`` trials take about 3 minutes, so the run stays within 5."""
 MAX_TOP_UP_S = 3600.0
 
 
@@ -126,17 +133,12 @@ def _cpu(value: str) -> str | int:
 
 
 def _experiments(value: str) -> tuple[str, ...]:
-    """``all`` or a comma list of experiment names, judged by the registry (imported only when the option is used)."""
-    from balance_bench.bench.experiments.registry import select
-
-    try:
-        chosen = select(value)
-    except BenchError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if not any(e.variants for e in chosen):
-        raise argparse.ArgumentTypeError(f"{', '.join(e.name for e in chosen)} times nothing on its own; add an "
-                                         "experiment that does (or all)")
-    return tuple(e.name for e in chosen)
+    """``all`` or a comma list of experiment names, split and without repeats. Only split: the registry, in the
+    bench layer, judges the names before any work (``bench.experiments.registry.with_experiments``)."""
+    names = tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
+    if not names:
+        raise argparse.ArgumentTypeError("--experiments needs 'all' or at least one experiment name")
+    return ("all",) if "all" in names else names
 
 
 def _network(value: str) -> tuple[Profile, ...]:
@@ -152,61 +154,160 @@ def _redis_prefix(value: str) -> str:
     return value
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _server(url: str | None) -> str:
+    """A server URL as run artifacts keep it: password-free, or "embedded" when the suite starts its own."""
+    return redact(url) if url else "embedded"
+
+
+def _secret(url: str | None) -> str | None:
+    return redact(url) if url else None
+
+
+def _names(values: tuple[Scale, ...] | tuple[Profile, ...]) -> list[str]:
+    return [v.name for v in values]
+
+
 @dataclass(frozen=True)
 class Option:
-    """One command-line option, its environment variable and its validating parser."""
+    """One command-line option: its flag, validating parser, environment variable and default.
+
+    Declared on the ``Config`` field it sets (``option``); ``OPTIONS`` lists them all, in the fields' order.
+    """
 
     flag: str
-    help: str
-    parse: Callable[[str], Any] | None = None
+    help: str  # what it does; the environment variable and the default are added from the fields below
+    parse: Callable[[str], Any] | None = None  # raises argparse.ArgumentTypeError; None: a switch, on or off
     env: str | None = None
-    default: str | None = None
-    is_flag: bool = False
+    default: str | None = None  # as a user would type it: parsed like any value, and shown in --help
+    shown_default: str | None = None  # the default in words, when no one value is it (shown in --help)
+    field: str | None = None  # the Config field it sets; None: ``_rules`` folds it in (see ``also``)
 
     @property
     def dest(self) -> str:
         return self.flag.lstrip("-").replace("-", "_")
 
+    @property
+    def is_flag(self) -> bool:
+        return self.parse is None
 
-OPTIONS: tuple[Option, ...] = (
-    Option("--dsn", "PostgreSQL server URL to use instead of the embedded one; the suite only touches "
-           "databases it created there (env BALANCE_BENCH_DSN)", pg_url, env="BALANCE_BENCH_DSN"),
-    Option("--redis-url", "Redis URL to use instead of the embedded one (env BALANCE_BENCH_REDIS_URL)",
-           _redis_url, env="BALANCE_BENCH_REDIS_URL"),
-    Option("--redis-prefix", "prefix for every cache key; default empty on the embedded Redis and "
-           f"{DEFAULT_EXTERNAL_REDIS_PREFIX!r} on an external one (env BALANCE_BENCH_REDIS_PREFIX)",
-           _redis_prefix, env="BALANCE_BENCH_REDIS_PREFIX"),
-    Option("--scale", f"comma-separated dataset scales ({', '.join(SCALES)}); default small",
-           _scales, env="BALANCE_BENCH_SCALE", default="small"),
-    Option("--rows", "custom dataset size in balances (replaces --scale)", _rows, env="BALANCE_BENCH_ROWS"),
-    Option("--seed", f"dataset seed (default {DEFAULT_SEED})", _non_negative_int, env="BALANCE_BENCH_SEED",
-           default=str(DEFAULT_SEED)),
-    Option("--out", "directory under which run directories are written (default ./runs)", Path,
-           env="BALANCE_BENCH_OUT", default="runs"),
-    Option("--cache-dir", "where the embedded PostgreSQL keeps its data between runs "
-           "(env BALANCE_BENCH_CACHE_DIR; default the per-user cache folder)", Path, env="BALANCE_BENCH_CACHE_DIR"),
-    Option("--quick", f"tiny scale, {QUICK_TRIALS} trials, few rounds: a smoke test in under a minute", is_flag=True),
-    Option("--trials", f"how many randomized interleaved trials the matrix runs (run: {RUN_TRIALS}, --quick: "
-           f"{QUICK_TRIALS}; plain pytest: 1) (env BALANCE_BENCH_TRIALS)", _trials, env="BALANCE_BENCH_TRIALS"),
-    Option("--top-up", "seconds of extra interleaved trials for the cache verdicts still inconclusive after the "
-           f"trials, and the cases they compare only (0: none; run: {TOP_UP_S:g}, --quick: 0) "
-           "(env BALANCE_BENCH_TOP_UP)", _top_up, env="BALANCE_BENCH_TOP_UP"),
-    Option("--order-seed", "seed of the trials' shuffled case order, recorded with the results "
-           "(env BALANCE_BENCH_ORDER_SEED)", _non_negative_int, env="BALANCE_BENCH_ORDER_SEED"),
-    Option("--cpu", "where the timed client and the embedded servers run: auto (all on the last CPU, so every "
-           "round trip stays on one core), none (where the scheduler puts them), or a CPU number (env "
-           "BALANCE_BENCH_CPU; default auto)", _cpu, env="BALANCE_BENCH_CPU", default=CPU_AUTO),
-    Option("--replica-dsn", "a streaming replica of the --dsn server, for the read-replica experiment; with the "
-           "embedded server the suite makes its own (env BALANCE_BENCH_REPLICA_DSN)", pg_url,
-           env="BALANCE_BENCH_REPLICA_DSN"),
-    Option("--experiments", "run these experiments (comma list of names, or all) instead of the guide's matrix; "
-           "under pytest they are the items marked 'experiments' (env BALANCE_BENCH_EXPERIMENTS)", _experiments,
-           env="BALANCE_BENCH_EXPERIMENTS"),
-    Option("--network", "network profiles the report projects latencies and re-judges verdicts at: local, "
-           "same-zone, cross-zone, or custom like rtt=0.8ms,bw=1gbit or pg:rtt=0.8ms;redis:rtt=0.3ms; "
-           f"comma-separated (env BALANCE_BENCH_NETWORK; default {DEFAULT_PROFILES})", _network,
-           env="BALANCE_BENCH_NETWORK", default=DEFAULT_PROFILES),
+    @property
+    def full_help(self) -> str:
+        """The help text with the environment variable and the default: "(env BALANCE_BENCH_SEED; default 42)"."""
+        notes = [f"env {self.env}"] if self.env else []
+        default = self.shown_default or self.default
+        notes += [f"default {default}"] if default else []
+        return f"{self.help} ({'; '.join(notes)})" if notes else self.help
+
+
+_OPTIONS = "balance_bench.options"  # field metadata: the field's own Option, then those ``_rules`` folds into it
+_DESCRIBE = "balance_bench.describe"  # field metadata: the field's value as ``Config.describe`` shows it (or None)
+
+
+def option(flag: str, *, help: str, parse: Callable[[str], T], env: str | None = None,
+           default: str | None = None, fallback: T | None = None, fallback_factory: Callable[[], T] | None = None,
+           shown_default: str | None = None, describe: Callable[[T], Any] | None = _as_is,
+           also: tuple[Option, ...] = ()) -> T:
+    """A ``Config`` field set by one option: its value is ``parse`` of the flag's value, else of ``$env``, else of
+    ``default``; with none of them, ``fallback`` (or ``fallback_factory()``). ``describe`` gives its entry in
+    ``Config.describe`` (None: no entry); ``also`` are options that only ``_rules`` folds into the field."""
+    metadata = {_OPTIONS: (Option(flag, help, parse, env, default, shown_default), *also), _DESCRIBE: describe}
+    if default is not None:
+        return dataclasses.field(default_factory=functools.partial(parse, default), metadata=metadata)
+    if fallback_factory is not None:
+        return dataclasses.field(default_factory=fallback_factory, metadata=metadata)
+    return cast(T, dataclasses.field(default=fallback, metadata=metadata))  # None only where the field allows it
+
+
+def switch(flag: str, *, help: str) -> bool:
+    """A ``Config`` field set by an option without a value: on when given."""
+    return dataclasses.field(default=False, metadata={_OPTIONS: (Option(flag, help),), _DESCRIBE: _as_is})
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a command or fixture needs to know about this invocation.
+
+    Each field declares its option once (``option``): flag, parser, environment variable, default, help, and its
+    entry in ``describe``. From these come the argparse and pytest options (``add_options``), the fields' defaults,
+    ``describe`` and ``config_from_namespace``; the rules between options are ``_rules``.
+    """
+
+    dsn: str | None = option(
+        "--dsn", parse=pg_url, env="BALANCE_BENCH_DSN", describe=_server,
+        help="PostgreSQL server URL to use instead of the embedded one; the suite only touches databases it created "
+             "there")
+    redis_url: str | None = option(
+        "--redis-url", parse=_redis_url, env="BALANCE_BENCH_REDIS_URL", describe=_server,
+        help="Redis URL to use instead of the embedded one")
+    redis_prefix: str = option(
+        "--redis-prefix", parse=_redis_prefix, env="BALANCE_BENCH_REDIS_PREFIX", fallback="",
+        shown_default=f"empty on the embedded Redis, {DEFAULT_EXTERNAL_REDIS_PREFIX!r} on an external one",
+        help="prefix for every cache key")
+    scales: tuple[Scale, ...] = option(
+        "--scale", parse=_scales, env="BALANCE_BENCH_SCALE", default="small", describe=_names,
+        help=f"comma-separated dataset scales ({', '.join(SCALES)})",
+        also=(Option("--rows", "custom dataset size in balances (replaces --scale)", _rows, env="BALANCE_BENCH_ROWS"),))
+    seed: int = option(
+        "--seed", parse=_non_negative_int, env="BALANCE_BENCH_SEED", default=str(DEFAULT_SEED),
+        help="dataset seed")
+    # option() returns a dataclasses.Field (RUF009 cannot tell); paths are this machine's business, so not described
+    out: Path = option(  # noqa: RUF009
+        "--out", parse=Path, env="BALANCE_BENCH_OUT", default="runs", describe=None,
+        help="directory under which run directories are written")
+    cache_dir: Path = option(  # noqa: RUF009
+        "--cache-dir", parse=Path, env="BALANCE_BENCH_CACHE_DIR", describe=None,
+        fallback_factory=lambda: platformdirs.user_cache_path("balance-bench"),
+        shown_default="the per-user cache folder", help="where the embedded PostgreSQL keeps its data between runs")
+    quick: bool = switch(
+        "--quick", help=f"tiny scale, {QUICK_TRIALS} trials, few rounds: a smoke test in under a minute")
+    trials: int | None = option(  # None: the runner decides
+        "--trials", parse=_trials, env="BALANCE_BENCH_TRIALS",
+        shown_default=f"run: {RUN_TRIALS}, --quick: {QUICK_TRIALS}; plain pytest: 1",
+        help="how many randomized interleaved trials the matrix runs")
+    top_up_s: float | None = option(  # None: the runner decides
+        "--top-up", parse=_top_up, env="BALANCE_BENCH_TOP_UP",
+        shown_default=f"run: {TOP_UP_S:g}, with --quick or --experiments: 0",
+        help="seconds of extra interleaved trials for the cache verdicts still inconclusive after the trials, and the "
+             "cases they compare only (0: none)")
+    order_seed: int | None = option(
+        "--order-seed", parse=_non_negative_int, env="BALANCE_BENCH_ORDER_SEED",
+        help="seed of the trials' shuffled case order, recorded with the results")
+    replica_dsn: str | None = option(  # a streaming replica of dsn's server (the replica experiment)
+        "--replica-dsn", parse=pg_url, env="BALANCE_BENCH_REPLICA_DSN", describe=_secret,
+        help="a streaming replica of the --dsn server, for the read-replica experiment; with the embedded server the "
+             "suite makes its own")
+    cpu: str | int = option(  # placement of the timed client and the servers it started (bench/placement.py)
+        "--cpu", parse=_cpu, env="BALANCE_BENCH_CPU", default=CPU_AUTO,
+        help="where the timed client and the embedded servers run: auto (all on the last CPU, so every round trip "
+             "stays on one core), none (where the scheduler puts them), or a CPU number")
+    experiments: tuple[str, ...] = option(  # as given ("all" or names) until the bench layer settles them
+        "--experiments", parse=_experiments, env="BALANCE_BENCH_EXPERIMENTS", fallback=(), describe=list,
+        help="run these experiments (comma list of names, or all) instead of the guide's matrix; under pytest they "
+             "are the items marked 'experiments'")
+    network: tuple[Profile, ...] = option(
+        "--network", parse=_network, env="BALANCE_BENCH_NETWORK", default=DEFAULT_PROFILES, describe=_names,
+        help="network profiles the report projects latencies and re-judges verdicts at: local, same-zone, "
+             "cross-zone, or custom like rtt=0.8ms,bw=1gbit or pg:rtt=0.8ms;redis:rtt=0.3ms; comma-separated")
+
+    @property
+    def scale_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.scales)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready, password-free view of this config, for run artifacts and logs (each field's ``describe``)."""
+        return {f.name: f.metadata[_DESCRIBE](getattr(self, f.name)) for f in dataclasses.fields(self)
+                if f.metadata.get(_DESCRIBE) is not None}
+
+
+OPTIONS: tuple[Option, ...] = tuple(
+    dataclasses.replace(o, field=f.name if i == 0 else None)
+    for f in dataclasses.fields(Config) for i, o in enumerate(f.metadata.get(_OPTIONS, ()))
 )
+"""Every option, in the order of the ``Config`` fields they set."""
 
 _BY_DEST = {o.dest: o for o in OPTIONS}
 
@@ -217,20 +318,21 @@ DATASET: tuple[str, ...] = ("scale", "rows", "seed")
 
 
 def add_options(add: Callable[..., Any], names: Iterable[str] | None = None) -> None:
-    """Register options with ``add`` (``ArgumentParser.add_argument`` or pytest's ``parser.addoption``).
-
-    Environment variables act as defaults and go through the same parser, so a
-    bad ``BALANCE_BENCH_DSN`` is rejected exactly like a bad ``--dsn``.
-    """
-    wanted = set(names) if names is not None else None
+    """Register options (by dest, all by default) with ``add``: ``ArgumentParser.add_argument`` or pytest's
+    ``parser.addoption``. Their defaults are settled in ``config_from_namespace``, which names the source of a bad
+    value: a bad ``BALANCE_BENCH_DSN`` is refused like a bad ``--dsn``, as ``$BALANCE_BENCH_DSN``."""
+    wanted = set(_BY_DEST) if names is None else set(names)
+    if unknown := wanted - _BY_DEST.keys():
+        raise ValueError(f"no such option: {', '.join(sorted(unknown))}")
     for option in OPTIONS:
-        if wanted is not None and option.dest not in wanted:
+        if option.dest not in wanted:
             continue
+        text = option.full_help.replace("%", "%%")  # argparse formats help with %
         if option.is_flag:
-            add(option.flag, action="store_true", default=False, dest=_dest(option), help=option.help)
-            continue
-        default = os.environ.get(option.env, option.default) if option.env else option.default
-        add(option.flag, type=option.parse, default=default, dest=_dest(option), help=option.help)
+            add(option.flag, action="store_true", default=False, dest=_dest(option), help=text)
+        else:
+            add(option.flag, type=option.parse, default=None, dest=_dest(option), metavar=option.dest.upper(),
+                help=text)
 
 
 def _dest(option: Option) -> str:
@@ -238,100 +340,48 @@ def _dest(option: Option) -> str:
     return f"bb_{option.dest}"
 
 
-@dataclass(frozen=True)
-class Config:
-    """Everything a command or fixture needs to know about this invocation."""
-
-    dsn: str | None = None
-    redis_url: str | None = None
-    redis_prefix: str = ""
-    scales: tuple[Scale, ...] = field(default_factory=lambda: (SCALES["small"],))
-    seed: int = DEFAULT_SEED
-    out: Path = Path("runs")
-    cache_dir: Path = field(default_factory=lambda: platformdirs.user_cache_path("balance-bench"))
-    quick: bool = False
-    trials: int | None = None  # None: the runner decides (run: RUN_TRIALS, --quick: QUICK_TRIALS; pytest: 1)
-    top_up_s: float | None = None  # None: the runner decides (run: TOP_UP_S, --quick: 0)
-    order_seed: int | None = None
-    replica_dsn: str | None = None  # a streaming replica of dsn's server (the replica experiment)
-    cpu: str | int = CPU_AUTO  # CPU placement of the timed client and the servers it started (bench/placement.py)
-    experiments: tuple[str, ...] = ()  # registry names of the experiments to run (bench/experiments), in its order
-    network: tuple[Profile, ...] = field(default_factory=lambda: parse_profiles(DEFAULT_PROFILES))
-
-    @property
-    def scale_names(self) -> tuple[str, ...]:
-        return tuple(s.name for s in self.scales)
-
-    def describe(self) -> dict[str, Any]:
-        """A JSON-ready, password-free view of this config, for run artifacts and logs."""
-        return {
-            "dsn": redact(self.dsn) if self.dsn else "embedded",
-            "redis_url": redact(self.redis_url) if self.redis_url else "embedded",
-            "redis_prefix": self.redis_prefix,
-            "scales": list(self.scale_names),
-            "seed": self.seed,
-            "quick": self.quick,
-            "trials": self.trials,
-            "top_up_s": self.top_up_s,
-            "order_seed": self.order_seed,
-            "replica_dsn": redact(self.replica_dsn) if self.replica_dsn else None,
-            "cpu": self.cpu,
-            "experiments": list(self.experiments),
-            "network": [p.name for p in self.network],
-        }
-
-
-def _parse_default(option: Option, value: Any) -> Any:
-    """pytest does not run ``type`` on string defaults the way argparse does; do it here."""
-    if isinstance(value, str) and option.parse is not None:
-        try:
-            return option.parse(value)
-        except argparse.ArgumentTypeError as exc:
-            source = f"${option.env}" if option.env and os.environ.get(option.env) == value else option.flag
-            raise BenchError(f"{source}: {exc}") from None
-    return value
-
-
-def config_from_namespace(ns: Any) -> Config:
-    """Fold parsed options (argparse ``Namespace`` or pytest's ``config.option``) into a ``Config``."""
-    values = {
-        dest: _parse_default(opt, getattr(ns, _dest(opt), None) if hasattr(ns, _dest(opt)) else opt.default)
-        for dest, opt in _BY_DEST.items()
-    }
-    quick = bool(values["quick"])
-    if values["rows"] is not None:
-        scales: tuple[Scale, ...] = (values["rows"],)
-    elif quick:
-        scales = (get_scale("tiny"),)
+def _value(option: Option, ns: Any) -> Any:
+    """The option's parsed value: given, else from its environment variable (if the command takes the option),
+    else its declared default; None without any. A bad environment value or default is one BenchError line."""
+    name = _dest(option)
+    given = getattr(ns, name, None)
+    if given is not None or option.parse is None:
+        return given
+    if hasattr(ns, name) and option.env and option.env in os.environ:
+        raw, source = os.environ[option.env], f"${option.env}"
+    elif option.default is not None:
+        raw, source = option.default, option.flag
     else:
-        scales = values["scale"]
-    redis_url = values["redis_url"]
-    prefix = values["redis_prefix"]
-    if prefix is None:
-        prefix = DEFAULT_EXTERNAL_REDIS_PREFIX if redis_url else ""
-    elif redis_url and prefix == "":
+        return None
+    try:
+        return option.parse(raw)
+    except argparse.ArgumentTypeError as exc:
+        raise BenchError(f"{source}: {exc}") from None
+
+
+def _rules(values: Mapping[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """The rules between options, over their values by dest: ``--rows`` replaces ``--scale``; ``--quick`` means
+    the tiny scale unless ``--rows`` is given; an external Redis gets a key prefix by default and refuses an empty
+    one; ``--replica-dsn`` needs ``--dsn``. Returns ``fields`` (the Config fields the options set) so ruled."""
+    if values["rows"] is not None:
+        fields["scales"] = (values["rows"],)
+    elif values["quick"]:
+        fields["scales"] = (get_scale("tiny"),)
+    if values["redis_url"] and values["redis_prefix"] is None:
+        fields["redis_prefix"] = DEFAULT_EXTERNAL_REDIS_PREFIX
+    elif values["redis_url"] and values["redis_prefix"] == "":
         raise BenchError(
             "an external Redis needs a non-empty --redis-prefix, so the suite can tell its keys from others"
         )
     if values["replica_dsn"] and not values["dsn"]:
         raise BenchError("--replica-dsn names a replica of an external server: pass that server as --dsn too "
                          "(the embedded server gets a replica of its own)")
-    kwargs: dict[str, Any] = {
-        "dsn": values["dsn"],
-        "replica_dsn": values["replica_dsn"],
-        "redis_url": redis_url,
-        "redis_prefix": prefix,
-        "scales": scales,
-        "seed": values["seed"],
-        "out": values["out"],
-        "quick": quick,
-        "trials": values["trials"],
-        "top_up_s": values["top_up"],
-        "order_seed": values["order_seed"],
-        "cpu": values["cpu"],
-        "experiments": values["experiments"] or (),
-        "network": values["network"],
-    }
-    if values["cache_dir"] is not None:
-        kwargs["cache_dir"] = values["cache_dir"]
-    return Config(**kwargs)
+    return fields
+
+
+def config_from_namespace(ns: Any) -> Config:
+    """Fold parsed options (argparse ``Namespace`` or pytest's ``config.option``) into a ``Config``: each option
+    into the field it sets, through ``_rules``; an option without a value leaves its field's default."""
+    values = {o.dest: _value(o, ns) for o in OPTIONS}
+    fields = {o.field: values[o.dest] for o in OPTIONS if o.field is not None and values[o.dest] is not None}
+    return Config(**_rules(values, fields))

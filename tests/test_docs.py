@@ -11,7 +11,8 @@ README.md and docs/*.md are read as GitHub renders them: fenced code blocks hold
   parser accepts: enough to catch a made-up or renamed option);
 * in an option table, which must carry a marker naming whose options it lists: ``<!-- option-table: balance-bench
   COMMAND -->``, or ``<!-- option-table: per-row -->`` for a table whose ``commands`` and ``pytest`` columns say, per
-  option, exactly which commands accept it and whether pytest does;
+  option, exactly which commands accept it and whether pytest does (and whose ``environment`` column, if it has
+  one, gives each shared option's variable as ``balance_bench.config`` declares it);
 * an inline code span that starts with an option (``--trials K``) names an option that exists somewhere: in a
   balance-bench command, in pytest or in a script.
 """
@@ -369,6 +370,8 @@ def table_problems(name: str, text: str) -> list[str]:
                 continue
             for row in rows:
                 problems += _row_problems(where, row[0], row[header.index("commands")], row[header.index("pytest")])
+                if "environment" in header:
+                    problems += _environment_problems(where, row[0], row[header.index("environment")])
         else:
             problems.append(f"{where}: unknown option-table marker {marker!r}")
     return problems
@@ -390,6 +393,20 @@ def _row_problems(where: str, option_cell: str, commands_cell: str, pytest_cell:
         problems.append(f"{where}: {option}: the table says pytest {pytest_cell!r}, pytest "
                         f"{'accepts' if option in pytest_options() else 'does not accept'} it")
     return problems
+
+
+_NONE = {"-", "\N{EN DASH}", "\N{EM DASH}"}
+
+
+def _environment_problems(where: str, option_cell: str, environment_cell: str) -> list[str]:
+    """A shared option's environment variable as the row gives it and as its declaration does."""
+    found = _ANY_OPTION.findall(option_cell)
+    declared = next((o for o in OPTIONS if found and o.flag == found[0]), None)
+    says = environment_cell.strip().strip("`")
+    if declared is None or (says == declared.env or (declared.env is None and says in _NONE)):
+        return []
+    return [f"{where}: {declared.flag}: the table says environment {environment_cell!r}, the declaration says "
+            f"{declared.env or 'none'}"]
 
 
 def option_problems(name: str, text: str) -> list[str]:
@@ -477,13 +494,15 @@ def test_option_checker_reports_made_up_options() -> None:
 
 
 def test_option_tables_are_checked_against_the_parsers() -> None:
-    """A per-row table row naming the wrong commands or the wrong pytest answer, an option a marked command lacks,
-    and an option table without a marker are each reported."""
+    """A per-row table row naming the wrong commands, the wrong pytest answer or the wrong environment variable, an
+    option a marked command lacks, and an option table without a marker are each reported."""
     text = ("<!-- option-table: per-row -->\n"
-            "| option | commands | pytest |\n|---|---|---|\n"
-            "| `--cpu auto\\|none\\|N` | run, aa, ab | yes |\n"
-            "| `--out DIR` | run, aa, ab, load | yes |\n"
-            "| `--network P` | run | no |\n"
+            "| option | environment | commands | pytest |\n|---|---|---|---|\n"
+            "| `--cpu auto\\|none\\|N` | `BALANCE_BENCH_CPU` | run, aa, ab | yes |\n"
+            "| `--out DIR` | `BALANCE_BENCH_OUT` | run, aa, ab, load | yes |\n"
+            "| `--network P` | `BALANCE_BENCH_NETWORKS` | run | no |\n"
+            "| `--quick` | \N{EN DASH} | run, aa, ab, load | yes |\n"
+            "| `--seed N` | \N{EN DASH} | run, aa, ab, check, load, seed, migrate, doctor | yes |\n"
             "\n<!-- option-table: balance-bench load -->\n"
             "| option | meaning |\n|---|---|\n| `--users N` | users |\n| `--threads N` | made up |\n"
             "\n| option | meaning |\n|---|---|\n| `--scale` | unmarked |\n")
@@ -491,6 +510,8 @@ def test_option_tables_are_checked_against_the_parsers() -> None:
     assert [p.split(": ", 1)[1] for p in problems] == [
         "--out: the table says pytest 'yes', pytest does not accept it",
         "--network: the table says commands ['run'], the parsers say ['report', 'run']",
+        "--network: the table says environment '`BALANCE_BENCH_NETWORKS`', the declaration says BALANCE_BENCH_NETWORK",
+        "--seed: the table says environment '\N{EN DASH}', the declaration says BALANCE_BENCH_SEED",
         "balance-bench load has no --threads",
         "an option table needs an <!-- option-table: ... --> marker",
     ], problems

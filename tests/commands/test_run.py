@@ -11,6 +11,7 @@ import pytest
 
 from balance_bench.commands.run import with_trials
 from balance_bench.config import Config
+from tests.conftest import run_cli
 
 
 def test_a_run_defaults_to_twenty_trials_and_a_quick_one_to_three() -> None:
@@ -33,6 +34,16 @@ def test_a_run_tops_up_for_a_minute_and_a_quick_or_experiments_run_not_at_all() 
     assert with_trials(Config(cache_dir=nowhere, experiments=("pagination",))).top_up_s == 0.0
     assert with_trials(Config(cache_dir=nowhere, quick=True, top_up_s=15.0)).top_up_s == 15.0
     assert with_trials(Config(cache_dir=nowhere, top_up_s=0.0)).top_up_s == 0.0
+
+
+def test_unknown_experiments_are_refused_in_one_line_before_any_directory_or_server(tmp_path: Path) -> None:
+    """`run --experiments nope`: the registry (not config) refuses it, one line and exit 2, and nothing is made."""
+    out, cache = tmp_path / "runs", tmp_path / "cache"
+    proc = run_cli("run", "--experiments", "nope", "--out", str(out), "--cache-dir", str(cache), timeout=120)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("balance-bench: error: unknown experiment 'nope'; known: pagination"), line
+    assert not out.exists() and not cache.exists()
 
 
 HEADLINE_TITLE = "Does the guide hold here?"
