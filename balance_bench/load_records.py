@@ -1,10 +1,11 @@
 """Load-mode results as typed, validated records with a versioned JSON format (``load.json``).
 
 ``load.json`` is the interface between ``balance-bench load`` (which writes it)
-and the report and notebooks (which read it through ``reports.runs.load_run``),
+and the report and notebooks (which read it through ``reports.runs.read_run``),
 as ``summary.json`` is for the benchmark matrix. Raw per-request latencies stay
 beside it (``load/sNNN.npz``, one array per operation and Locust process), so
-every percentile can be recomputed from the exact union of samples. A reader
+every percentile can be recomputed from the exact union of samples. The reader
+(``balance_bench.records``) checks every field by its dataclass's type hint and
 refuses a ``schema_version`` it does not know, saying what to do. Money is
 stored as decimal strings, never floats.
 """
@@ -12,14 +13,14 @@ stored as decimal strings, never floats.
 from __future__ import annotations
 
 import json
-import types
-import typing
-from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any
 
-from balance_bench.errors import BenchError, redact
+from balance_bench.coordinates import CacheUse, Migration
+from balance_bench.errors import redact
+from balance_bench.records import Kind, read_record
 
 __all__ = [
     "LOAD_SCHEMA_VERSION",
@@ -32,6 +33,7 @@ __all__ = [
     "ConservationResult",
     "StalenessResult",
     "LoadRecord",
+    "LOAD",
     "read_load_record",
     "write_load_record",
 ]
@@ -40,8 +42,6 @@ LOAD_SCHEMA_VERSION = 1
 LOAD_FILE = "load.json"
 LOAD_DIR = "load"
 """Beside ``load.json``: per-step captures and raw arrays, Locust's CSV and logs."""
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,8 @@ class StepResult:
 
     index: int
     trial: int
-    migration: str
-    cache: str  # "on" | "off"
+    migration: Migration
+    cache: CacheUse
     connections: str  # "own" (each user its own connection) or the shared pool's size per process
     users: int
     processes: int
@@ -121,7 +121,7 @@ class StepResult:
 class ConservationResult:
     """Money on one database copy: the sum after equals the sum before plus credits minus debits that committed."""
 
-    migration: str
+    migration: Migration
     sum_before: str
     sum_after: str
     credits: str
@@ -142,7 +142,7 @@ class ConservationResult:
 class StalenessResult:
     """Reads of key-pool balances on one copy compared with the writes whose invalidation finished before them."""
 
-    migration: str
+    migration: Migration
     reads: int
     writes: int
     checked: int
@@ -170,81 +170,16 @@ class LoadRecord:
         return redact(json.dumps(asdict(self), indent=1, default=str))
 
 
-# ---- validation: every field present and of its declared type, nested records included ----
-
-
-def _check(value: Any, hint: Any, where: str) -> Any:
-    origin = get_origin(hint)
-    if origin in (Union, types.UnionType):
-        options = get_args(hint)
-        if value is None and type(None) in options:
-            return None
-        errors = []
-        for option in (o for o in options if o is not type(None)):
-            try:
-                return _check(value, option, where)
-            except BenchError as exc:
-                errors.append(str(exc))
-        raise BenchError(errors[0] if errors else f"{where} may not be null")
-    if origin is list:
-        if not isinstance(value, list):
-            raise BenchError(f"{where} is not a list")
-        (item,) = get_args(hint) or (Any,)
-        return [_check(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict or hint is dict:
-        if not isinstance(value, dict):
-            raise BenchError(f"{where} is not an object")
-        return value
-    if is_dataclass(hint) and isinstance(hint, type):
-        return _build(hint, value, where)
-    if hint is Any:
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise BenchError(f"{where} is not a number")
-        return float(value)
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise BenchError(f"{where} is not a whole number")
-        return value
-    if hint is str and not isinstance(value, str):
-        raise BenchError(f"{where} is not a string")
-    return value
-
-
-def _build(cls: type[T], raw: Any, where: str) -> T:
-    if not isinstance(raw, dict):
-        raise BenchError(f"{where} is not an object")
-    hints = typing.get_type_hints(cls)
-    values = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.name not in raw:
-            if f.default is MISSING and f.default_factory is MISSING:
-                raise BenchError(f"{where} lacks {f.name}")
-            continue
-        values[f.name] = _check(raw[f.name], hints[f.name], f"{where}.{f.name}")
-    return cls(**values)
+LOAD = Kind(name="load record", readable=(LOAD_SCHEMA_VERSION,),
+            advice="re-run balance-bench load with this version or use the release that wrote it",
+            missing="is this a balance-bench load run directory?", finite=False)
+"""``load.json`` as ``balance_bench.records`` reads it: every field of its dataclasses by its type hint."""
 
 
 def read_load_record(path: Path) -> LoadRecord:
     """Load and validate ``load.json``; every problem is one BenchError line naming the file."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BenchError(f"{path}: no such file (is this a balance-bench load run directory?)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BenchError(f"{path}: cannot read it ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise BenchError(f"{path}: not valid JSON (truncated or corrupt?): {exc}") from None
-    if not isinstance(doc, dict) or "schema_version" not in doc:
-        raise BenchError(f"{path}: not a balance-bench load record (no schema_version)")
-    version = doc["schema_version"]
-    if version != LOAD_SCHEMA_VERSION:
-        raise BenchError(
-            f"{path}: load schema_version {version!r} is not supported by this balance-bench (it reads version "
-            f"{LOAD_SCHEMA_VERSION}); re-run balance-bench load with this version or use the release that wrote it"
-        )
-    return _build(LoadRecord, doc, path.name)
+    doc, _ = read_record(path, LOAD)
+    return doc.build(LoadRecord)
 
 
 def write_load_record(run_dir: Path, record: LoadRecord) -> Path:

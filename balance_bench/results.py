@@ -12,7 +12,8 @@ the experiments that ran: their figures with intervals and their conclusions)
 is read as a run without plan counters; 2 (trials, per-trial medians,
 intervals, plan facts) as a run without experiments either; 1 (one block of
 rounds per case) is still read, as a run of one trial, so an older baseline can
-be compared; anything else is refused with a message saying what to do. Each
+be compared; anything else is refused with a message saying what to do (the file, its
+version and its fields are read through ``balance_bench.records``, as every record is). Each
 case's traffic per call is optional from version 2 (runs made before it was
 counted have none). A case's *counters* are its plan's counters and its traffic.
 """
@@ -20,7 +21,6 @@ counted have none). A case's *counters* are its plan's counters and its traffic.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from balance_bench.coordinates import Coordinates
-from balance_bench.errors import BenchError, redact
+from balance_bench.errors import redact
+from balance_bench.records import Fields, Kind, read_record
 from balance_bench.statistics import CONFIDENCE, METHOD, Estimate, TimingStats, geometric_estimate
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "ORDER_BLOCKS",
     "Design",
     "Summary",
+    "SUMMARY",
     "read_summary",
     "write_summary",
     "new_run_dir",
@@ -157,8 +159,8 @@ class FindingFact:
 class PlanCounters:
     """What a case's plan did, counted: evidence that does not depend on the machine's speed.
 
-    ``signature`` is the plan's shape (``reports/signature.py``). Blocks are the root's figures, which include
-    every node below it (the whole plan's work); ``rows`` is what the root returned. A figure is None when the
+    ``signature`` is the plan's shape (``plans/signature.py``). Blocks are the root's figures, which include every
+    node below it (the whole plan's work); ``rows`` is what the root returned. A figure is None when the
     plan did not print it (captured without BUFFERS or without ANALYZE).
     """
 
@@ -424,261 +426,182 @@ def write_summary(run_dir: Path, summary: Summary) -> Path:
 # --- reading --------------------------------------------------------------------------------------------------
 
 
-class _Reader:
-    """Typed access to one JSON object, every problem a BenchError naming the file and the field."""
-
-    def __init__(self, raw: Any, where: str) -> None:
-        if not isinstance(raw, dict):
-            raise BenchError(f"{where} is not an object")
-        self.raw, self.where = raw, where
-
-    def _get(self, name: str, optional: bool = False) -> Any:
-        if name not in self.raw or self.raw[name] is None:
-            if not optional:
-                raise BenchError(f"{self.where} lacks {name}")
-            return None
-        return self.raw[name]
-
-    def number(self, name: str, optional: bool = False) -> float | None:
-        value = self._get(name, optional)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise BenchError(f"{self.where}.{name} is not a number: {value!r}")
-        return float(value)
-
-    def count(self, name: str, optional: bool = False) -> int | None:
-        value = self.number(name, optional)
-        if value is None:
-            return None
-        if value < 0 or not value.is_integer():
-            raise BenchError(f"{self.where}.{name} is not a count: {value!r}")
-        return int(value)
-
-    def text(self, name: str, optional: bool = False) -> str | None:
-        value = self._get(name, optional)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise BenchError(f"{self.where}.{name} is not a string")
-        return value
-
-    def strings(self, name: str) -> tuple[str, ...]:
-        value = self._get(name, optional=True) or []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise BenchError(f"{self.where}.{name} is not a list of strings")
-        return tuple(value)
-
-    def obj(self, name: str) -> _Reader:
-        return _Reader(self._get(name), f"{self.where}.{name}")
-
-    def optional_obj(self, name: str) -> _Reader | None:
-        value = self._get(name, optional=True)
-        return None if value is None else _Reader(value, f"{self.where}.{name}")
-
-    def items(self, name: str) -> list[_Reader]:
-        value = self._get(name, optional=True) or []
-        if not isinstance(value, list):
-            raise BenchError(f"{self.where}.{name} is not a list")
-        return [_Reader(v, f"{self.where}.{name}[{i}]") for i, v in enumerate(value)]
-
-    def estimate(self, name: str) -> Estimate | None:
-        value = self._get(name, optional=True)
-        if value is None:
-            return None
-        try:
-            if not isinstance(value, list) or len(value) != 4:
-                raise ValueError("expected [value, low, high, trials]")
-            for v in value:
-                if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                    raise ValueError(f"{v!r} is not a number")
-            return Estimate.from_list(value)
-        except ValueError as exc:
-            raise BenchError(f"{self.where}.{name}: {exc}") from None
+SUMMARY = Kind(
+    name="summary", readable=READABLE_VERSIONS,
+    advice="use the balance-bench release that wrote it, or re-run the benchmarks with this one",
+    missing="is this a balance-bench run directory? after a plain pytest run: balance-bench summarise RUN_DIR")
+"""``summary.json`` as ``balance_bench.records`` reads it."""
 
 
-def _stats(r: _Reader) -> TimingStats:
-    values = {name: r.number(name) for name in _STATS}
-    return TimingStats(**{k: float(v or 0.0) for k, v in values.items()})
+def _estimate(r: Fields, name: str) -> Estimate | None:
+    value = r.value(name, optional=True)
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, list) or len(value) != 4:
+            raise ValueError("expected [value, low, high, trials]")
+        for v in value:
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise ValueError(f"{v!r} is not a number")
+        return Estimate.from_list(value)
+    except ValueError as exc:
+        raise r.refuse(f"{r.at(name)}: {exc}") from None
 
 
-def _plan_counters(r: _Reader) -> PlanCounters:
-    for name in _PLAN_COUNTERS:
-        if name not in r.raw:
-            raise BenchError(f"{r.where} lacks {name}")
-    signature = r.text("signature") or ""
+def _stats(r: Fields) -> TimingStats:
+    return TimingStats(**{name: r.number(name) for name in _STATS})
+
+
+def _plan_counters(r: Fields) -> PlanCounters:
+    r.require(*_PLAN_COUNTERS)
+    signature = r.text("signature")
     if not signature.strip():
-        raise BenchError(f"{r.where}.signature is empty")
+        raise r.refuse(f"{r.at('signature')} is empty")
     return PlanCounters(signature=signature, shared_hit=r.count("shared_hit", optional=True),
                         shared_read=r.count("shared_read", optional=True),
                         temp_read=r.count("temp_read", optional=True),
                         temp_written=r.count("temp_written", optional=True), rows=r.number("rows", optional=True))
 
 
-def _plan_v2(r: _Reader | None, version: int) -> PlanFacts | None:
+def _plan_v2(r: Fields | None, version: int) -> PlanFacts | None:
     if r is None:
         return None
     return PlanFacts(
-        file=r.text("file") or "",
+        file=r.text("file"),
         sql=r.text("sql", optional=True),
         execution_ms=r.number("execution_ms", optional=True),
         planning_ms=r.number("planning_ms", optional=True),
         total_ms=r.number("total_ms", optional=True),
-        indexes_used=r.strings("indexes_used"),
-        node_types=r.strings("node_types"),
-        findings=tuple(FindingFact(code=f.text("code") or "", node=f.text("node", optional=True),
-                                   message=f.text("message") or "") for f in r.items("findings")),
-        nodes=tuple(PlanNodeRow(label=n.text("label") or "", depth=n.count("depth") or 0,
+        indexes_used=r.strings("indexes_used", optional=True),
+        node_types=r.strings("node_types", optional=True),
+        findings=tuple(FindingFact(code=f.text("code"), node=f.text("node", optional=True), message=f.text("message"))
+                       for f in r.items("findings", optional=True)),
+        nodes=tuple(PlanNodeRow(label=n.text("label"), depth=n.count("depth"),
                                 subplan_name=n.text("subplan_name", optional=True),
                                 exclusive_ms=n.number("exclusive_ms", optional=True),
                                 actual_rows=n.number("actual_rows", optional=True),
                                 plan_rows=n.number("plan_rows", optional=True),
                                 loops=n.number("loops", optional=True),
                                 shared_hit=n.count("shared_hit", optional=True),
-                                shared_read=n.count("shared_read", optional=True)) for n in r.items("nodes")),
+                                shared_read=n.count("shared_read", optional=True))
+                    for n in r.items("nodes", optional=True)),
         counters=_plan_counters(r.obj("counters")) if version >= COUNTERS_VERSION else None,
     )
 
 
-def _server_traffic(r: _Reader, commands_optional: bool = False) -> ServerTraffic:
-    trips, sent, received = (r.number(name) or 0.0 for name in ("round_trips", "bytes_sent", "bytes_received"))
+def _server_traffic(r: Fields, commands_optional: bool = False) -> ServerTraffic:
+    trips, sent, received = (r.number(name) for name in ("round_trips", "bytes_sent", "bytes_received"))
     commands = r.number("commands", optional=commands_optional)
     if min(trips, sent, received, commands or 0.0) < 0:
-        raise BenchError(f"{r.where} has a negative count")
+        raise r.refuse(f"{r.at()} has a negative count")
     return ServerTraffic(trips, sent, received, commands=commands)
 
 
-def traffic_record(raw: Any, where: str) -> Traffic | None:
-    """A validated ``Traffic`` from its JSON form (None stays None); a BenchError names the bad field."""
-    if raw is None:
+def traffic_record(raw: Any, source: str, where: str) -> Traffic | None:
+    """A validated ``Traffic`` from its JSON form (None stays None); a BenchError names ``source`` and the bad field
+    from ``where``, the traffic's path in it."""
+    return None if raw is None else _traffic(Fields(raw, source, where))
+
+
+def _traffic(r: Fields | None) -> Traffic | None:
+    if r is None:
         return None
-    r = _Reader(raw, where)
-    calls = r.count("calls") or 0
+    calls = r.count("calls")
     if calls < 1:
-        raise BenchError(f"{where}.calls must be at least 1")
+        raise r.refuse(f"{r.at('calls')} must be at least 1")
     return Traffic(calls=calls, postgres=_server_traffic(r.obj("postgres"), commands_optional=True),
                    redis=_server_traffic(r.obj("redis")))
 
 
-def _trial_medians(r: _Reader) -> dict[int, float]:
+def _trial_medians(r: Fields) -> dict[int, float]:
     raw = r.obj("trial_medians_ms")
     medians: dict[int, float] = {}
     for key in raw.raw:
-        if not str(key).isdigit():
-            raise BenchError(f"{r.where}.trial_medians_ms has a non-numeric trial {key!r}")
-        medians[int(key)] = float(raw.number(key) or 0.0)
+        if not key.isdigit():
+            raise r.refuse(f"{raw.at()} has a non-numeric trial {key!r}")
+        medians[int(key)] = raw.number(key)
     if not medians:
-        raise BenchError(f"{r.where}.trial_medians_ms is empty")
+        raise r.refuse(f"{raw.at()} is empty")
     return medians
 
 
-def _case(raw: Any, where: str, version: int) -> CaseResult:
-    r = _Reader(raw, where)
-    coords = Coordinates.from_dict(r.raw, where)
-    params = r.raw.get("params") or {}
-    if not isinstance(params, dict):
-        raise BenchError(f"{where}.params is not an object")
+def _case(r: Fields, version: int) -> CaseResult:
+    coords = Coordinates.from_dict(r.raw, r.place())
+    params = r.mapping("params", optional=True) or {}
     stats = _stats(r)
     if version == 1:
         plan_file_name = r.text("plan_file", optional=True)
         plan = None if plan_file_name is None else PlanFacts(
             file=plan_file_name, sql=None, execution_ms=r.number("execution_ms", optional=True),
             planning_ms=r.number("planning_ms", optional=True), total_ms=None,
-            indexes_used=r.strings("indexes_used"), node_types=r.strings("node_types"))
+            indexes_used=r.strings("indexes_used", optional=True), node_types=r.strings("node_types", optional=True))
         old = r.optional_obj("overhead")
         overhead = None if old is None else Overhead(
-            model=old.text("model") or "", pairs=old.count("pairs") or 0, model_ms=old.number("model_ms") or 0.0,
-            raw_ms=old.number("raw_ms") or 0.0, ratio=Estimate(old.number("ratio") or 0.0, None, None, 1))
+            model=old.text("model"), pairs=old.count("pairs"), model_ms=old.number("model_ms"),
+            raw_ms=old.number("raw_ms"), ratio=Estimate(old.number("ratio"), None, None, 1))
         medians = {1: stats.median_ms}
     else:
         plan = _plan_v2(r.optional_obj("plan"), version)
         new = r.optional_obj("overhead")
-        ratio = None if new is None else new.estimate("ratio")
+        ratio = None if new is None else _estimate(new, "ratio")
         overhead = None if new is None or ratio is None else Overhead(
-            model=new.text("model") or "", pairs=new.count("pairs") or 0, model_ms=new.number("model_ms") or 0.0,
-            raw_ms=new.number("raw_ms") or 0.0, ratio=ratio)
+            model=new.text("model"), pairs=new.count("pairs"), model_ms=new.number("model_ms"),
+            raw_ms=new.number("raw_ms"), ratio=ratio)
         medians = _trial_medians(r)
-    traffic = traffic_record(r.raw.get("traffic"), f"{where}.traffic") if version >= 2 else None
-    return CaseResult(coords=coords, params=params, rounds=r.count("rounds") or 0, stats=stats,
+    traffic = _traffic(r.optional_obj("traffic")) if version >= 2 else None
+    return CaseResult(coords=coords, params=params, rounds=r.count("rounds"), stats=stats,
                       trial_medians_ms=medians, cache_hits=r.count("cache_hits", optional=True),
                       cache_misses=r.count("cache_misses", optional=True), plan=plan, overhead=overhead,
                       traffic=traffic)
 
 
-def _experiment(raw: Any, where: str) -> ExperimentResult:
-    r = _Reader(raw, where)
+def _experiment(r: Fields) -> ExperimentResult:
     figures_raw = r.obj("figures")
     ratios_raw = r.obj("ratios")
     checks_raw = r.obj("checks")
-    notes = r.raw.get("notes")
-    notes = {} if notes is None else notes
     figures: dict[str, Estimate] = {}
     for key in figures_raw.raw:
-        estimate = figures_raw.estimate(key)
+        estimate = _estimate(figures_raw, key)
         if estimate is None:
-            raise BenchError(f"{where}.figures.{key} is empty")
-        figures[str(key)] = estimate
+            raise r.refuse(f"{figures_raw.at(key)} is empty")
+        figures[key] = estimate
     ratios: dict[str, tuple[str, str]] = {}
     for key, pair in ratios_raw.raw.items():
         if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(p, str) for p in pair):
-            raise BenchError(f"{where}.ratios.{key} is not a [numerator, denominator] pair of case ids")
-        ratios[str(key)] = (pair[0], pair[1])
-    if not isinstance(notes, dict):
-        raise BenchError(f"{where}.notes is not an object")
+            raise r.refuse(f"{ratios_raw.at(key)} is not a [numerator, denominator] pair of case ids")
+        ratios[key] = (pair[0], pair[1])
+    notes = r.mapping("notes", optional=True)
     return ExperimentResult(
-        name=r.text("name") or "", title=r.text("title") or "", question=r.text("question") or "",
+        name=r.text("name"), title=r.text("title"), question=r.text("question"),
         scale=r.text("scale", optional=True) or "",
-        variants=tuple(VariantInfo(name=v.text("name") or "", description=v.text("description") or "",
-                                   layout=v.text("layout") or "", schema=v.text("schema") or "")
-                       for v in r.items("variants")),
-        migrations=r.strings("migrations"),
-        checks={str(k): checks_raw.text(k) or "" for k in checks_raw.raw},
-        figures=figures, ratios=ratios, conclusion=r.text("conclusion") or "", notes=notes)
+        variants=tuple(v.build(VariantInfo) for v in r.items("variants", optional=True)),
+        migrations=r.strings("migrations", optional=True),
+        checks={key: checks_raw.text(key) for key in checks_raw.raw},
+        figures=figures, ratios=ratios, conclusion=r.text("conclusion"), notes={} if notes is None else notes)
 
 
-def _design(doc: dict[str, Any], version: int, where: str) -> Design:
+def _design(doc: Fields, version: int) -> Design:
     if version == 1:
         return Design(trials=1, order_seed=None, budget_s=None)
-    r = _Reader(doc.get("design"), f"{where}: design")
-    return Design(trials=r.count("trials") or 0, order_seed=r.count("order_seed", optional=True),
+    r = doc.obj("design")
+    return Design(trials=r.count("trials"), order_seed=r.count("order_seed", optional=True),
                   budget_s=r.number("budget_s", optional=True),
                   confidence=r.number("confidence", optional=True) or CONFIDENCE,
                   order=r.text("order", optional=True) or "",
-                  top_ups=tuple(TopUpRecord(first_trial=t.count("first_trial") or 0, trials=t.count("trials") or 0,
-                                            cases=t.count("cases") or 0) for t in r.items("top_ups")),
+                  top_ups=tuple(TopUpRecord(first_trial=t.count("first_trial"), trials=t.count("trials"),
+                                            cases=t.count("cases")) for t in r.items("top_ups", optional=True)),
                   reduced_share=r.number("reduced_share", optional=True))
 
 
 def read_summary(path: Path) -> Summary:
     """Load and validate ``summary.json`` (versions 1 to 4); every problem is one BenchError line naming the file."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BenchError(f"{path}: no such file (is this a balance-bench run directory? "
-                         "after a plain pytest run: balance-bench summarise RUN_DIR)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BenchError(f"{path}: cannot read it ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise BenchError(f"{path}: not valid JSON (truncated or corrupt?): {exc}") from None
-    if not isinstance(doc, dict) or "schema_version" not in doc:
-        raise BenchError(f"{path}: not a balance-bench summary (no schema_version)")
-    version = doc["schema_version"]
-    if version not in READABLE_VERSIONS or isinstance(version, bool):
-        raise BenchError(
-            f"{path}: summary schema_version {version!r} is not supported by this balance-bench "
-            f"(it reads versions {', '.join(map(str, READABLE_VERSIONS))}); use the balance-bench release that "
-            "wrote it, or re-run the benchmarks with this one"
-        )
-    environment, cases = doc.get("environment"), doc.get("cases")
-    if not isinstance(environment, dict) or not isinstance(cases, list):
-        raise BenchError(f"{path}: summary needs an 'environment' object and a 'cases' list")
-    experiments = doc.get("experiments") or [] if version >= 3 else []
-    if not isinstance(experiments, list):
-        raise BenchError(f"{path}: experiments is not a list")
-    return Summary(environment=environment, design=_design(doc, version, str(path)),
-                   cases=[_case(c, f"{path}: cases[{i}]", version) for i, c in enumerate(cases)],
-                   schema_version=version,
-                   experiments=[_experiment(e, f"{path}: experiments[{i}]") for i, e in enumerate(experiments)])
+    doc, version = read_record(path, SUMMARY)
+    environment = doc.mapping("environment")
+    cases = doc.items("cases")
+    experiments = doc.items("experiments", optional=True) if version >= 3 else []
+    return Summary(environment=environment, design=_design(doc, version),
+                   cases=[_case(c, version) for c in cases], schema_version=version,
+                   experiments=[_experiment(e) for e in experiments])
 
 
 # --- run directories ------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def test_unknown_version_is_refused_with_what_to_do(tmp_path: Path) -> None:
     doc = json.loads(record().to_json())
     doc["schema_version"] = 2
     (tmp_path / LOAD_FILE).write_text(json.dumps(doc))
-    with pytest.raises(BenchError, match=r"load.json: load schema_version 2 is not supported .* re-run") as info:
+    with pytest.raises(BenchError, match=r"load.json: load record schema_version 2 is not supported .* re-run") as info:
         read_load_record(tmp_path / LOAD_FILE)
     assert "\n" not in str(info.value)
 

@@ -24,12 +24,16 @@ from typing import Any
 import numpy as np
 
 from balance_bench.errors import BenchError, redact
+from balance_bench.records import Kind, read_record
 from balance_model.records import Balance
 
-__all__ = ["CAPTURE_VERSION", "DONE_FILE", "ERROR_FILE", "Ledger", "StepBuffer", "Recorder", "Collector", "Capture",
-           "read_capture", "capture_paths", "MAX_ERRORS", "version_us"]
+__all__ = ["CAPTURE_VERSION", "CAPTURE", "DONE_FILE", "ERROR_FILE", "Ledger", "StepBuffer", "Recorder", "Collector",
+           "Capture", "read_capture", "capture_paths", "MAX_ERRORS", "version_us"]
 
 CAPTURE_VERSION = 1
+CAPTURE = Kind(name="load capture", key="version", readable=(CAPTURE_VERSION,),
+               advice="it was written by another balance-bench version: run the load again with this one")
+"""A step's capture as ``balance_bench.records`` reads it (its fields are read where they are used)."""
 DONE_FILE = "done.json"
 """Written by the driver once every step's capture is complete."""
 ERROR_FILE = "error.txt"
@@ -231,17 +235,10 @@ class Capture:
 
 def read_capture(path: Path) -> Capture:
     """Load and check one capture; a missing or foreign file is a one-line BenchError."""
+    doc, _ = read_record(path, CAPTURE)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise BenchError(f"{path}: cannot read this load capture ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("version") != CAPTURE_VERSION:
-        found = doc.get("version") if isinstance(doc, dict) else None
-        raise BenchError(f"{path}: load capture version {found!r} is not {CAPTURE_VERSION} (written by another "
-                         "balance-bench version?)")
-    try:
-        with np.load(path.parent / doc["arrays"]) as data:
+        with np.load(path.parent / doc.text("arrays")) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         raise BenchError(f"{path}: its arrays cannot be read ({exc})") from None
-    return Capture(path, doc, arrays)
+    return Capture(path, doc.raw, arrays)
