@@ -5,7 +5,7 @@ its 18 cells. Here every table has at most seven columns, every cell holds one
 figure (with its interval) and is coloured by its verdict's tone; long text is
 the headline's one sentence, and the rest lives in the per-query sections. The
 tables read the claim verdicts (``claims``) for every label, and the per-query
-verdicts only for the plain measured figures (milliseconds) beside them.
+records (``verdicts``) only for the plain measured figures (milliseconds) beside them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from balance_bench.network import LOCAL
 from balance_bench.reports.claims import ClaimVerdict, Topic, headline, measured_text, tone
-from balance_bench.reports.verdicts import Verdict, format_estimate
+from balance_bench.reports.verdicts import QueryVerdicts, format_estimate
 
 __all__ = ["Cell", "Table", "HeadlineRow", "headline_rows", "topic_tables"]
 
@@ -76,16 +76,17 @@ def _ms(value: float | None) -> Cell:
     return Cell("—" if value is None else f"{value:.3g}")
 
 
-def _query(v: Verdict, several_scales: bool) -> Cell:
+def _query(v: QueryVerdicts, several_scales: bool) -> Cell:
     return Cell((v.guide_name or v.query) + (f" ({v.scale})" if several_scales else ""))
 
 
-def _find(claims: Sequence[ClaimVerdict], topic: Topic, v: Verdict, profile: str = LOCAL.name) -> ClaimVerdict | None:
+def _find(claims: Sequence[ClaimVerdict], topic: Topic, v: QueryVerdicts,
+          profile: str = LOCAL.name) -> ClaimVerdict | None:
     return next((c for c in claims if c.topic is topic and c.scale == v.scale and c.query == v.query
                  and c.param_kind == v.param_kind and c.profile == profile), None)
 
 
-def _cache_table(items: Sequence[Verdict], claims: Sequence[ClaimVerdict], several: bool) -> Table | None:
+def _cache_table(items: Sequence[QueryVerdicts], claims: Sequence[ClaimVerdict], several: bool) -> Table | None:
     claimed = [v for v in items if _find(claims, Topic.CACHE, v) is not None]
     if not claimed:
         return None
@@ -98,11 +99,12 @@ def _cache_table(items: Sequence[Verdict], claims: Sequence[ClaimVerdict], sever
                  ("query", "params", *(f"{p} %" if p != LOCAL.name else "measured here %" for p in profiles)), rows)
 
 
-def _guide_cache_table(items: Sequence[Verdict], claims: Sequence[ClaimVerdict], several: bool) -> Table | None:
-    rows = tuple((_query(v, several), Cell(v.param_kind), _ms(v.guide_cold.value if v.guide_cold else None),
-                  _ms(v.cold.value if v.cold else None),
-                  Cell(format_estimate(v.race_free_price, "{:.3g}", "x")), _cell(_find(claims, Topic.GUIDE_CACHE, v)))
-                 for v in items if _find(claims, Topic.GUIDE_CACHE, v) is not None)
+def _guide_cache_table(items: Sequence[QueryVerdicts], claims: Sequence[ClaimVerdict], several: bool) -> Table | None:
+    rows = tuple((_query(v, several), Cell(v.param_kind), _ms(v.guide_cache.cold.value),
+                  _ms(v.cache.cold.value if v.cache and v.cache.cold else None),
+                  Cell(format_estimate(v.guide_cache.race_free_price, "{:.3g}", "x")),
+                  _cell(_find(claims, Topic.GUIDE_CACHE, v)))
+                 for v in items if v.guide_cache is not None and _find(claims, Topic.GUIDE_CACHE, v) is not None)
     if not rows:
         return None
     return Table("topic-guide-cache", "The guide's own cache design",
@@ -111,18 +113,18 @@ def _guide_cache_table(items: Sequence[Verdict], claims: Sequence[ClaimVerdict],
                  ("query", "params", "guide miss ms", "our miss ms", "ours / guide", "guide's improvement"), rows)
 
 
-def _migration_table(items: Sequence[Verdict], claims: Sequence[ClaimVerdict], several: bool) -> Table | None:
+def _migration_table(items: Sequence[QueryVerdicts], claims: Sequence[ClaimVerdict], several: bool) -> Table | None:
     rows = []
     for v in items:
         speedup = _find(claims, Topic.MIGRATION, v)
-        if speedup is None:
+        if speedup is None or v.migration is None:
             continue
-        index = (Cell("—") if v.claimed_index is None or v.index_used is None
-                 else Cell(v.claimed_index if v.index_used else ", ".join(v.indexes_used) or "no index",
-                           "good" if v.index_used else "bad", f"claimed: {v.claimed_index}"))
-        rows.append((_query(v, several), Cell(v.param_kind),
-                     _ms(v.nocache_without.value if v.nocache_without else None),
-                     _ms(v.nocache_with.value if v.nocache_with else None), _cell(speedup), index))
+        claimed = v.index
+        index = (Cell("—") if claimed is None or claimed.used is None
+                 else Cell(claimed.claimed if claimed.used else ", ".join(claimed.plan_indexes) or "no index",
+                           "good" if claimed.used else "bad", f"claimed: {claimed.claimed}"))
+        rows.append((_query(v, several), Cell(v.param_kind), _ms(v.migration.without_012.value),
+                     _ms(v.migration.with_012.value), _cell(speedup), index))
     if not rows:
         return None
     return Table("topic-012", "Migration 012 and its indexes",
@@ -131,7 +133,7 @@ def _migration_table(items: Sequence[Verdict], claims: Sequence[ClaimVerdict], s
                  ("query", "params", "without 012 ms", "with 012 ms", "speedup", "index used"), tuple(rows))
 
 
-def _consistency_table(items: Sequence[Verdict], claims: Sequence[ClaimVerdict], several: bool) -> Table | None:
+def _consistency_table(items: Sequence[QueryVerdicts], claims: Sequence[ClaimVerdict], several: bool) -> Table | None:
     rows = []
     for v in items:
         implied = _find(claims, Topic.CONSISTENCY, v)
@@ -149,7 +151,7 @@ def _consistency_table(items: Sequence[Verdict], claims: Sequence[ClaimVerdict],
                  tuple(rows))
 
 
-def topic_tables(items: Sequence[Verdict], claims: Sequence[ClaimVerdict]) -> list[Table]:
+def topic_tables(items: Sequence[QueryVerdicts], claims: Sequence[ClaimVerdict]) -> list[Table]:
     """The compact tables under the headline, in reading order; a topic the run has nothing for is left out."""
     several = len({v.scale for v in items}) > 1
     tables = (_cache_table(items, claims, several), _guide_cache_table(items, claims, several),

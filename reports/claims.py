@@ -1,9 +1,11 @@
 """The guide's claims judged one by one: the flat list every output renders, so no output spells a verdict twice.
 
 ``verdicts.verdicts`` judges each read question (query, scale, parameter kind)
-as a bundle of figures. A reader asks a different question first, claim by
-claim: "does the guide hold here?". ``claim_verdicts`` turns the bundles into
-one ``ClaimVerdict`` per claim of the guide and per way of judging it:
+into one record per claim (``QueryVerdicts``). A reader asks a different
+question first, claim by claim, over all questions: "does the guide hold
+here?". ``claim_verdicts`` reads the records into one ``ClaimVerdict`` per
+claim of the guide and per way of judging it, deciding no label of its own
+beyond folding per-kind labels into one:
 
 * ``cache``: the performance table's improvement, per query and parameter
   kind, measured locally (headline) and re-judged at each network profile;
@@ -33,8 +35,8 @@ from enum import StrEnum
 
 import pandas as pd
 
+from balance_bench.guide import INDEX_CLAIMS, LatencyClaim, Range
 from balance_bench.network import LOCAL, Profile
-from balance_bench.reports.expectations import INDEX_CLAIMS, Range
 from balance_bench.reports.runs import Run
 from balance_bench.reports.verdicts import (
     BETTER,
@@ -45,7 +47,7 @@ from balance_bench.reports.verdicts import (
     SAME_PLAN,
     SHORT,
     SLOWER,
-    Verdict,
+    QueryVerdicts,
     format_estimate,
     straddled_bound,
     verdicts,
@@ -177,11 +179,11 @@ def precision(claim: ClaimVerdict) -> Precision | None:
     return _precision(claim.estimate, claim.guide_range)
 
 
-def _name(v: Verdict) -> str:
+def _name(v: QueryVerdicts) -> str:
     return v.guide_name or v.query
 
 
-def _title(v: Verdict, what: str, kinds: int) -> str:
+def _title(v: QueryVerdicts, what: str, kinds: int) -> str:
     kind = f" ({v.param_kind})" if kinds > 1 else ""
     return f"{_name(v)}{kind}: {what}"
 
@@ -197,7 +199,7 @@ def _straddled(estimate: Estimate, expected: Range) -> str:
     return found.text("%") if found is not None else "the interval reaches past the guide's range"
 
 
-def _projection_clause(v: Verdict) -> str | None:
+def _projection_clause(v: QueryVerdicts) -> str | None:
     """The nearest network profile asked for (the first): the others are in the report's per-profile table."""
     judged = [n for n in v.networks if n.improvement is not None and n.improvement_verdict]
     if not judged:
@@ -206,36 +208,37 @@ def _projection_clause(v: Verdict) -> str | None:
     return f"at {first.profile} (projected): {_pct(first.improvement)}, {first.improvement_verdict}"
 
 
-def _cache_why(v: Verdict) -> str:
-    assert v.claim is not None and v.improvement is not None and v.cold is not None and v.warm is not None
-    label = v.improvement_verdict or INCONCLUSIVE
+def _cache_why(v: QueryVerdicts, claim: LatencyClaim, improvement: Estimate, cold: Estimate, warm: Estimate,
+               label: str) -> str:
     parts: list[str] = []
     if label == INCONCLUSIVE:
-        parts.append(_straddled(v.improvement, v.claim.improvement_pct))
-    local = f"cold {v.cold.value:.2g} ms, warm {v.warm.value:.2g} ms locally"
+        parts.append(_straddled(improvement, claim.improvement_pct))
+    local = f"cold {cold.value:.2g} ms, warm {warm.value:.2g} ms locally"
     if label == SHORT:
-        parts.append(f"{local}; the guide's {_range(v.claim.cold_ms, ' ms')} cold includes a network hop")
+        parts.append(f"{local}; the guide's {_range(claim.cold_ms, ' ms')} cold includes a network hop")
     else:
         parts.append(local)
     projection = _projection_clause(v)
     if projection:
         parts.append(projection)
-    if v.implied_verdict and v.implied_pct is not None and v.implied_verdict != label:
-        parts.append(f"vs the {_range(v.implied_pct, '%')} its own ms imply: {v.implied_verdict}")
+    implied = v.consistency
+    if implied is not None and implied.implied_verdict and implied.implied_verdict != label:
+        parts.append(f"vs the {_range(implied.implied_pct, '%')} its own ms imply: {implied.implied_verdict}")
     text = "; ".join(parts)
     return text[0].upper() + text[1:]
 
 
-def _cache(v: Verdict, kinds: int) -> list[ClaimVerdict]:
-    claim = v.claim
-    if claim is None or v.improvement is None or v.cold is None or v.warm is None:
+def _cache(v: QueryVerdicts, kinds: int) -> list[ClaimVerdict]:
+    claim, cache = v.claim, v.cache
+    if claim is None or cache is None or cache.improvement is None or cache.cold is None or cache.warm is None:
         return []
     guide = _range(claim.improvement_pct, "%")
+    label = cache.improvement_verdict or INCONCLUSIVE
     local = ClaimVerdict(
         claim_id=_claim_id(Topic.CACHE, v.query, v.param_kind), topic=Topic.CACHE,
         title=_title(v, "cache improvement", kinds), scale=v.scale, query=v.query, param_kind=v.param_kind,
-        profile=LOCAL.name, guide=guide, guide_range=claim.improvement_pct, estimate=v.improvement, unit="%",
-        label=v.improvement_verdict or INCONCLUSIVE, why=_cache_why(v), headline=True)
+        profile=LOCAL.name, guide=guide, guide_range=claim.improvement_pct, estimate=cache.improvement, unit="%",
+        label=label, why=_cache_why(v, claim, cache.improvement, cache.cold, cache.warm, label), headline=True)
     projected = [ClaimVerdict(
         claim_id=local.claim_id, topic=Topic.CACHE, title=local.title, scale=v.scale, query=v.query,
         param_kind=v.param_kind, profile=n.profile, guide=guide, guide_range=claim.improvement_pct,
@@ -246,62 +249,58 @@ def _cache(v: Verdict, kinds: int) -> list[ClaimVerdict]:
     return [local, *projected]
 
 
-def _migration(v: Verdict, kinds: int) -> list[ClaimVerdict]:
-    if v.migration_speedup is None or v.nocache_without is None or v.nocache_with is None:
+def _migration(v: QueryVerdicts, kinds: int) -> list[ClaimVerdict]:
+    migration = v.migration
+    if migration is None:
         return []
-    label = v.migration_effect
-    why = (f"No cache: {v.nocache_without.value:.3g} ms without 012, {v.nocache_with.value:.3g} ms with it"
+    label = migration.effect
+    why = (f"No cache: {migration.without_012.value:.3g} ms without 012, {migration.with_012.value:.3g} ms with it"
            + ("; the plan is the same both ways, so the difference is drift" if label == SAME_PLAN else ""))
     return [ClaimVerdict(
         claim_id=_claim_id(Topic.MIGRATION, v.query, v.param_kind), topic=Topic.MIGRATION,
         title=_title(v, "012 speedup, no cache", kinds), scale=v.scale, query=v.query, param_kind=v.param_kind,
-        profile=LOCAL.name, guide=f"{v.claimed_index} serves it" if v.claimed_index else "no claim",
-        guide_range=None, estimate=v.migration_speedup, unit="x", label=label, why=why)]
+        profile=LOCAL.name, guide=f"{v.index.claimed} serves it" if v.index else "no claim",
+        guide_range=None, estimate=migration.speedup, unit="x", label=label, why=why)]
 
 
-def _columns(v: Verdict, kinds: int) -> list[ClaimVerdict]:
-    speedup = v.projection_speedup
-    if speedup is None:
+def _columns(v: QueryVerdicts, kinds: int) -> list[ClaimVerdict]:
+    projection = v.projection
+    if projection is None:
         return []
-    if speedup.low is not None and speedup.low > 1.0:
-        label = FASTER
-    elif speedup.high is not None and speedup.high < 1.0:
-        label = SLOWER
-    else:
-        label = INCONCLUSIVE
     return [ClaimVerdict(
         claim_id=_claim_id(Topic.COLUMNS, v.query, v.param_kind), topic=Topic.COLUMNS,
         title=_title(v, "explicit columns", kinds), scale=v.scale, query=v.query, param_kind=v.param_kind,
-        profile=LOCAL.name, guide="faster than balances.*", guide_range=None, estimate=speedup, unit="x",
-        label=label, why="balances.* with the joins / explicit columns without them, no cache, with 012")]
+        profile=LOCAL.name, guide="faster than balances.*", guide_range=None, estimate=projection.speedup, unit="x",
+        label=projection.effect, why="balances.* with the joins / explicit columns without them, no cache, with 012")]
 
 
-def _guide_cache(v: Verdict, kinds: int) -> list[ClaimVerdict]:
-    claim = v.claim
-    if claim is None or v.guide_improvement is None:
+def _guide_cache(v: QueryVerdicts, kinds: int) -> list[ClaimVerdict]:
+    claim, guide = v.claim, v.guide_cache
+    if claim is None or guide is None or guide.improvement is None:
         return []
-    price = (f"; our race-free miss costs {_times(v.race_free_price)} the guide's miss"
-             if v.race_free_price is not None else "")
+    price = (f"; our race-free miss costs {_times(guide.race_free_price)} the guide's miss"
+             if guide.race_free_price is not None else "")
     return [ClaimVerdict(
         claim_id=_claim_id(Topic.GUIDE_CACHE, v.query, v.param_kind), topic=Topic.GUIDE_CACHE,
         title=_title(v, "guide's cache improvement", kinds), scale=v.scale, query=v.query,
         param_kind=v.param_kind, profile=LOCAL.name, guide=_range(claim.improvement_pct, "%"),
-        guide_range=claim.improvement_pct, estimate=v.guide_improvement, unit="%",
-        label=v.guide_improvement_verdict or INCONCLUSIVE,
-        why=f"A miss through the guide's GET, then SET with TTL: {format_estimate(v.guide_cold, unit=' ms')}{price}")]
+        guide_range=claim.improvement_pct, estimate=guide.improvement, unit="%",
+        label=guide.improvement_verdict or INCONCLUSIVE,
+        why=f"A miss through the guide's GET, then SET with TTL: {format_estimate(guide.cold, unit=' ms')}{price}")]
 
 
-def _consistency(v: Verdict, kinds: int) -> list[ClaimVerdict]:
-    claim = v.claim
-    if claim is None or v.implied_pct is None or v.improvement is None:
+def _consistency(v: QueryVerdicts, kinds: int) -> list[ClaimVerdict]:
+    claim, implied = v.claim, v.consistency
+    improvement = v.cache.improvement if v.cache else None
+    if claim is None or implied is None or improvement is None:
         return []
     return [ClaimVerdict(
         claim_id=_claim_id(Topic.CONSISTENCY, v.query, v.param_kind), topic=Topic.CONSISTENCY,
         title=_title(v, "improvement vs the table's own ms", kinds), scale=v.scale, query=v.query,
-        param_kind=v.param_kind, profile=LOCAL.name, guide=_range(v.implied_pct, "%"), guide_range=v.implied_pct,
-        estimate=v.improvement, unit="%", label=v.implied_verdict or INCONCLUSIVE,
+        param_kind=v.param_kind, profile=LOCAL.name, guide=_range(implied.implied_pct, "%"),
+        guide_range=implied.implied_pct, estimate=improvement, unit="%", label=implied.implied_verdict or INCONCLUSIVE,
         why=(f"The table states {_range(claim.improvement_pct, '%')}; its {_range(claim.cold_ms, ' ms')} cold and "
-             f"{_range(claim.warm_ms, ' ms')} warm imply {_range(v.implied_pct, '%')}"))]
+             f"{_range(claim.warm_ms, ' ms')} warm imply {_range(implied.implied_pct, '%')}"))]
 
 
 def fold(labels: Sequence[str], good: Iterable[str], bad: Iterable[str]) -> str:
@@ -315,23 +314,23 @@ def fold(labels: Sequence[str], good: Iterable[str], bad: Iterable[str]) -> str:
     return INCONCLUSIVE
 
 
-def _index(items: list[Verdict], scale: str, query: str) -> ClaimVerdict | None:
+def _index(items: list[QueryVerdicts], scale: str, query: str) -> ClaimVerdict | None:
     claim = INDEX_CLAIMS.get(query)
     if claim is None or not items:
         return None
-    seen = [v for v in items if v.index_used is not None]
-    labels = [HOLDS if v.index_used else DOES_NOT_HOLD for v in seen]
+    seen = [(v.param_kind, v.index) for v in items if v.index is not None and v.index.used is not None]
+    labels = [HOLDS if index.used else DOES_NOT_HOLD for _, index in seen]
     label = fold(labels, (HOLDS,), (DOES_NOT_HOLD,))
-    used = sum(1 for v in seen if v.index_used)
+    used = sum(1 for _, index in seen if index.used)
     if not seen:
         why = "No with-012 plan was captured to check"
     elif label == HOLDS:
         why = f"The with-012 plan uses {claim.index}" + (
-            f" for {', '.join(v.param_kind for v in seen)}" if len(seen) > 1 else "")
+            f" for {', '.join(kind for kind, _ in seen)}" if len(seen) > 1 else "")
     else:
-        why = "; ".join(f"{v.param_kind}: the with-012 plan uses {', '.join(v.indexes_used) or 'no index'}"
-                        for v in seen if not v.index_used)
-    speedups = [f"{v.param_kind} {v.migration_speedup.value:.3g}x" for v in items if v.migration_speedup is not None]
+        why = "; ".join(f"{kind}: the with-012 plan uses {', '.join(index.plan_indexes) or 'no index'}"
+                        for kind, index in seen if not index.used)
+    speedups = [f"{v.param_kind} {v.migration.speedup.value:.3g}x" for v in items if v.migration is not None]
     if speedups:
         why += f"; 012 speedup without cache: {', '.join(speedups)}"
     return ClaimVerdict(
@@ -370,7 +369,7 @@ def label_counts(items: Iterable[ClaimVerdict]) -> dict[str, int]:
     return counts
 
 
-def claim_verdicts(items: Sequence[Verdict]) -> list[ClaimVerdict]:
+def claim_verdicts(items: Sequence[QueryVerdicts]) -> list[ClaimVerdict]:
     """Every claim verdict of a run's verdicts: per scale, the headline rows first, then the topic rows."""
     result: list[ClaimVerdict] = []
     for scale in dict.fromkeys(v.scale for v in items):
@@ -383,7 +382,7 @@ def claim_verdicts(items: Sequence[Verdict]) -> list[ClaimVerdict]:
         consistency = [c for v in mine for c in _consistency(v, kinds[v.query])]
         indexes = [i for q in kinds if (i := _index([v for v in mine if v.query == q], scale, q)) is not None]
         columns_span = _span(c.estimate for c in columns)
-        price_span = _span(v.race_free_price for v in mine)
+        price_span = _span(v.guide_cache.race_free_price if v.guide_cache else None for v in mine)
         folded = [f for f in (
             _folded(columns, Topic.COLUMNS, "Explicit columns instead of balances.*", "faster", (FASTER,),
                     (SLOWER,), scale, f"; balances.* with joins / explicit columns: {columns_span}"
@@ -397,7 +396,7 @@ def claim_verdicts(items: Sequence[Verdict]) -> list[ClaimVerdict]:
     return result
 
 
-def judge_run(run: Run, profiles: Sequence[Profile] = ()) -> tuple[list[Verdict], list[ClaimVerdict]]:
+def judge_run(run: Run, profiles: Sequence[Profile] = ()) -> tuple[list[QueryVerdicts], list[ClaimVerdict]]:
     """The one judging step: the run's per-question verdicts and, from them, its claim verdicts."""
     items = verdicts(run, profiles)
     return items, claim_verdicts(items)

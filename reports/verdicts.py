@@ -1,23 +1,32 @@
-"""The guide's claims judged against one run, per read query, scale and parameter kind, with confidence.
+"""The guide's claims judged against one run, per read question (query, scale, parameter kind), with confidence.
 
-What is judged, and from which cases (all with the optimized projection):
+Each claim is judged by its own function into its own small record, from its own cases (all with the
+optimized projection unless said), so a reader of one claim depends on no other claim's figures:
 
-* cache improvement = (cold - warm) / cold with migration 012 applied, where
-  ``cold`` is a cache miss (database read + cache fill) and ``warm`` a hit,
-  computed within each trial and stated with its interval across trials,
-  against the guide's improvement range, read two ways: as the table states
-  it, and as the table's own milliseconds imply it (``guide_table``: three of
-  its four rows state a range their milliseconds contradict);
-* the absolute cold and warm latencies against the guide's milliseconds. The
-  guide's figures include a network hop to the servers; a local socket is far
-  faster, so "below" is expected and said so in the text rather than scaled away;
-* migration 012's effect on the database path (``nocache`` without / with,
-  within each trial);
-* whether the with-012 plan uses the index the guide claims;
-* the same cache improvement for the guide's own cache design (``guide_cold``:
-  a plain GET, then SET with TTL, against the same warm hit, which is a plain
-  GET in both designs), and the price of our race-free fill per miss: ours-cold
-  / guide-cold within each trial, with its interval.
+* ``judge_cache`` -> ``CacheVerdict``: the cache improvement = (cold - warm) / cold with migration 012
+  applied, where ``cold`` is a cache miss (database read + cache fill) and ``warm`` a hit, computed within
+  each trial and stated with its interval across trials, against the guide's improvement range; and the
+  absolute cold and warm latencies against the guide's milliseconds. The guide's figures include a network
+  hop to the servers; a local socket is far faster, so "below" is expected and said so in the text rather
+  than scaled away;
+* ``judge_consistency`` -> ``ConsistencyVerdict``: the same improvement against the range the table's own
+  milliseconds imply (``guide_table``: three of its four rows state a range their milliseconds contradict);
+* ``judge_guide_cache`` -> ``GuideCacheVerdict``: the same improvement for the guide's own cache design
+  (``guide_cold``: a plain GET, then SET with TTL, against the same warm hit, which is a plain GET in both
+  designs), and the price of our race-free fill per miss: ours-cold / guide-cold within each trial, with its
+  interval;
+* ``judge_migration`` -> ``MigrationVerdict``: migration 012's effect on the database path (``nocache``
+  without / with, within each trial);
+* ``judge_index`` -> ``IndexVerdict``: whether the with-012 plan uses the index the guide claims;
+* ``judge_projection`` -> ``ProjectionVerdict``: explicit columns instead of ``balances.*`` (no cache, with
+  012), legacy / explicit within each trial;
+* ``network_verdict`` -> ``NetworkVerdict``: the cache claims (and 012's) re-judged with a network profile's
+  round trips added to both sides, trial by trial.
+
+``verdicts`` gathers them per question into a ``QueryVerdicts``: the question, the guide's row for it, one
+record per claim (None where the run has nothing to judge that claim by) and the report's sentences about
+them. Rendering (``claims``, ``claim_tables``, ``verdicts_frame``, the report's templates) only reads the
+records, so a label is decided here once.
 
 A figure is judged by its whole interval: ``met`` only when the interval lies
 inside the guide's range, ``short`` only when it lies below, ``better`` above,
@@ -33,13 +42,13 @@ changes the statistics between the capture and the trials.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import pandas as pd
 
 from balance_bench.coordinates import LEGACY, OPTIMIZED, CacheState, Coordinates, Kind, Migration
+from balance_bench.guide import IndexClaim, LatencyClaim, Range, index_claim, latency_claim
 from balance_bench.network import Profile, projected_trials
-from balance_bench.reports.expectations import LatencyClaim, Range, index_claim, latency_claim
 from balance_bench.reports.guide_table import check_claim
 from balance_bench.reports.runs import Run
 from balance_bench.results import CaseResult
@@ -58,12 +67,25 @@ __all__ = [
     "SLOWER",
     "SAME_PLAN",
     "NOT_MEASURED",
-    "Verdict",
+    "QueryVerdicts",
+    "CacheVerdict",
+    "ConsistencyVerdict",
+    "GuideCacheVerdict",
+    "MigrationVerdict",
+    "IndexVerdict",
+    "ProjectionVerdict",
     "NetworkVerdict",
+    "judge_cache",
+    "judge_consistency",
+    "judge_guide_cache",
+    "judge_migration",
+    "judge_index",
+    "judge_projection",
     "network_verdict",
     "judge_interval",
     "straddled_bound",
     "improvement_verdict",
+    "speedup_verdict",
     "migration_verdict",
     "verdicts",
     "verdicts_frame",
@@ -122,17 +144,23 @@ def improvement_verdict(estimate: Estimate, expected: Range) -> str:
     return _IMPROVEMENT[judge_interval(estimate, expected)]
 
 
-def migration_verdict(speedup: Estimate | None, same_plan: bool | None) -> str:
-    """``same plan`` when 012 left the plan alone; else ``faster``/``slower`` only when the interval excludes 1."""
-    if speedup is None:
-        return NOT_MEASURED
-    if same_plan:
-        return SAME_PLAN
+def speedup_verdict(speedup: Estimate) -> str:
+    """``faster`` when the whole interval of a speedup lies above 1, ``slower`` below, else ``inconclusive``.
+
+    A speedup's point estimate on one side of 1 is not enough: drift between trials moves it as far.
+    """
     if speedup.low is not None and speedup.low > 1.0:
         return FASTER
     if speedup.high is not None and speedup.high < 1.0:
         return SLOWER
     return INCONCLUSIVE
+
+
+def migration_verdict(speedup: Estimate, same_plan: bool | None) -> str:
+    """``same plan`` when 012 left the plan alone, whatever the timings say; else ``speedup_verdict``'s label."""
+    if same_plan:
+        return SAME_PLAN
+    return speedup_verdict(speedup)
 
 
 def format_estimate(estimate: Estimate | None, fmt: str = "{:.3g}", unit: str = "") -> str:
@@ -143,6 +171,93 @@ def format_estimate(estimate: Estimate | None, fmt: str = "{:.3g}", unit: str = 
     if estimate.low is None or estimate.high is None:
         return f"{head} (no interval: {estimate.trials} trial{'s' if estimate.trials != 1 else ''})"
     return f"{head} [{fmt.format(estimate.low)}, {fmt.format(estimate.high)}]"
+
+
+@dataclass(frozen=True)
+class CacheVerdict:
+    """Our cache against the guide's performance table: what a hit saves over a miss, and both latencies.
+
+    Kept apart from the other claims because it is the guide's headline claim and the only one whose absolute
+    figures a local socket cannot reproduce. Present when the run has a cold or a warm case for the question:
+    a figure is None when its case is missing (the improvement also when no trial has both), a judgement None
+    without the guide's row to judge it by.
+    """
+
+    cold: Estimate | None  # a miss (database read + cache fill), ms: geometric mean of the trial medians, interval
+    warm: Estimate | None  # a hit, ms
+    improvement: Estimate | None  # (cold - warm) / cold, percent, within each trial
+    improvement_verdict: str | None  # met / better / short / inconclusive against the table's stated range
+    cold_vs_guide: str | None  # below / within / above / inconclusive against the guide's cold milliseconds
+    warm_vs_guide: str | None
+
+
+@dataclass(frozen=True)
+class ConsistencyVerdict:
+    """The guide's table against itself: the improvement its own cold and warm milliseconds imply, and ours judged
+    against that reading too, since three of its four rows state a range their milliseconds contradict.
+
+    Present whenever the guide has a row for the query (the implied range is the guide's own arithmetic);
+    ``implied_verdict`` needs a measured improvement.
+    """
+
+    implied_pct: Range  # (cold - warm) / cold at the extremes of the row's milliseconds
+    implied_verdict: str | None  # the measured improvement against ``implied_pct``
+
+
+@dataclass(frozen=True)
+class GuideCacheVerdict:
+    """The guide's own cache design (a plain GET, then SET with TTL) judged against the guide's own table, and
+    what our race-free fill (fill token, compare-and-set) costs per miss beside it: the guide's design saves a
+    Redis round trip per miss but can let a stale fill overwrite a fresh value.
+
+    Present when the run has a miss through the guide's design; the hit is the same plain GET in both designs.
+    """
+
+    cold: Estimate  # a miss through the guide's design, ms
+    improvement: Estimate | None  # (guide cold - warm) / guide cold, percent, within each trial
+    improvement_verdict: str | None  # against the table's stated range; None without the row or an improvement
+    race_free_price: Estimate | None  # ours cold / guide cold within each trial; None without our cold case
+
+
+@dataclass(frozen=True)
+class MigrationVerdict:
+    """Migration 012's effect on the database path (no cache): the without / with speedup within each trial, and
+    whether the plan changed at all, since a speedup with the same plan both ways is drift, not the migration.
+
+    Present only with a within-trial speedup; without one, 012's effect is not measured.
+    """
+
+    without_012: Estimate  # no-cache latency without 012, ms
+    with_012: Estimate  # no-cache latency with 012, ms
+    speedup: Estimate  # without / with, within each trial: above 1 means 012 helps
+    same_plan: bool | None  # the plans without and with 012 have the same node types and indexes; None: one missing
+    plan_indexes: tuple[str, ...]  # the with-012 plan's indexes (() without it): what a same plan both ways uses
+    effect: str  # faster / slower / same plan / inconclusive (``migration_verdict``)
+
+
+@dataclass(frozen=True)
+class IndexVerdict:
+    """The guide's "this query uses index X", checked in the with-012 plan (the no-cache one, else the cold one's):
+    deterministic evidence from EXPLAIN, not timing, so it needs no interval.
+
+    Present when the guide claims an index for the query.
+    """
+
+    claimed: str  # the index the guide names
+    plan_indexes: tuple[str, ...]  # the indexes the with-012 plan uses; () without a plan
+    used: bool | None  # whether ``claimed`` is among them; None: no with-012 plan was captured to check
+
+
+@dataclass(frozen=True)
+class ProjectionVerdict:
+    """Explicit columns instead of ``balances.*`` with its joins (no cache, with 012): the guide's advice to name
+    the columns, judged by the speedup's whole interval like 012's.
+
+    Present when the run has both projections in a common trial.
+    """
+
+    speedup: Estimate  # legacy / explicit columns, within each trial: above 1 means explicit columns are faster
+    effect: str  # faster / slower / inconclusive (``speedup_verdict``)
 
 
 @dataclass(frozen=True)
@@ -181,6 +296,29 @@ class NetworkVerdict:
                  f"{format_estimate(self.guide_improvement, '{:.1f}', '%')}, race-free miss ours/guide "
                  f"{format_estimate(self.race_free_price, '{:.3g}', 'x')}" if self.guide_improvement else "")
         return f"{head}: {figures}; cold {cold} ms, warm {warm} ms{positions}{guide}{migration}"
+
+
+@dataclass(frozen=True)
+class QueryVerdicts:
+    """Every claim of the guide about one read query, checked at one scale and parameter kind.
+
+    One record per claim, None where the run has nothing to judge that claim by, so each output reads only the
+    claims it shows; ``text`` is the report's sentences about them all, written once from the records.
+    """
+
+    query: str
+    guide_name: str | None  # the guide's method name, from its table row or its index claim
+    scale: str
+    param_kind: str
+    claim: LatencyClaim | None  # the guide's performance-table row: the ranges the cache claims are judged against
+    cache: CacheVerdict | None
+    consistency: ConsistencyVerdict | None
+    guide_cache: GuideCacheVerdict | None
+    migration: MigrationVerdict | None
+    index: IndexVerdict | None
+    projection: ProjectionVerdict | None
+    networks: tuple[NetworkVerdict, ...]  # the cache claims per network profile asked for; () without a claim
+    text: str
 
 
 def _projected_speedup(before: CaseResult | None, after: CaseResult | None, profile: Profile) -> Estimate | None:
@@ -226,54 +364,108 @@ def network_verdict(cold: CaseResult | None, warm: CaseResult | None, claim: Lat
     )
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The guide's claims about one query, checked at one scale and parameter kind."""
+def _latency(case: CaseResult | None) -> Estimate | None:
+    return case.median_ci if case is not None else None
 
-    query: str
-    guide_name: str | None
-    scale: str
-    param_kind: str
-    claim: LatencyClaim | None
-    cold: Estimate | None  # latency in ms: geometric mean of the trial medians, with its interval
-    warm: Estimate | None
-    improvement: Estimate | None  # percent, within each trial
-    improvement_verdict: str | None  # met / better / short / inconclusive; None without a claim or cases
-    cold_vs_guide: str | None  # below / within / above / inconclusive
-    warm_vs_guide: str | None
-    nocache_without: Estimate | None
-    nocache_with: Estimate | None
-    migration_speedup: Estimate | None  # without / with, within each trial: above 1 means 012 helps
-    same_plan: bool | None  # the no-cache plans without and with 012 have the same node types and indexes
-    claimed_index: str | None
-    indexes_used: tuple[str, ...]  # in the with-012 plan
-    index_used: bool | None  # None: no claim, or no with-012 plan
-    projection_speedup: Estimate | None  # legacy `balances.*` / explicit columns, no cache, with 012
-    text: str
-    guide_cold: Estimate | None = None  # a miss through the guide's cache design (GET, SET with TTL), ms
-    guide_improvement: Estimate | None = None  # (guide cold - warm) / guide cold, percent, within each trial
-    guide_improvement_verdict: str | None = None
-    race_free_price: Estimate | None = None  # ours cold / guide cold within each trial: what race-freedom costs
-    implied_pct: Range | None = None  # the improvement the claim's own cold and warm milliseconds imply
-    implied_verdict: str | None = None  # the improvement judged against ``implied_pct``
-    networks: tuple[NetworkVerdict, ...] = field(default=())  # one per network profile asked for
 
-    @property
-    def cold_ms(self) -> float | None:
-        return self.cold.value if self.cold else None
+def _ratio(a: CaseResult | None, b: CaseResult | None) -> Estimate | None:
+    """``a / b`` within each trial; None without either case or a trial both were measured in."""
+    if a is None or b is None:
+        return None
+    return ratio_estimate(a.trial_medians_ms, b.trial_medians_ms)
 
-    @property
-    def warm_ms(self) -> float | None:
-        return self.warm.value if self.warm else None
 
-    @property
-    def improvement_pct(self) -> float | None:
-        return self.improvement.value if self.improvement else None
+def _improvement(cold: CaseResult | None, warm: CaseResult | None) -> Estimate | None:
+    """``(cold - warm) / cold`` in percent within each trial; None without either case or a common trial."""
+    if cold is None or warm is None:
+        return None
+    return improvement_estimate(cold.trial_medians_ms, warm.trial_medians_ms)
 
-    @property
-    def migration_effect(self) -> str:
-        """``faster``, ``slower``, ``same plan``, ``inconclusive`` or ``not measured``."""
-        return migration_verdict(self.migration_speedup, self.same_plan)
+
+def _same_plan(before: CaseResult | None, after: CaseResult | None) -> bool | None:
+    if before is None or after is None or before.plan is None or after.plan is None:
+        return None
+    return before.plan.shape == after.plan.shape
+
+
+def judge_cache(cold: CaseResult | None, warm: CaseResult | None, claim: LatencyClaim | None) -> CacheVerdict | None:
+    """Our cache's improvement and latencies (cold and warm with 012) against ``claim``; None without either case.
+
+    Each latency is judged on its own (a cold case alone is still placed against the guide's cold figure); the
+    improvement needs both cases in a common trial.
+    """
+    if cold is None and warm is None:
+        return None
+    cold_ci, warm_ci = _latency(cold), _latency(warm)
+    improvement = _improvement(cold, warm)
+    return CacheVerdict(
+        cold=cold_ci,
+        warm=warm_ci,
+        improvement=improvement,
+        improvement_verdict=improvement_verdict(improvement, claim.improvement_pct) if claim and improvement else None,
+        cold_vs_guide=judge_interval(cold_ci, claim.cold_ms) if claim and cold_ci else None,
+        warm_vs_guide=judge_interval(warm_ci, claim.warm_ms) if claim and warm_ci else None,
+    )
+
+
+def judge_consistency(claim: LatencyClaim | None, improvement: Estimate | None) -> ConsistencyVerdict | None:
+    """The range ``claim``'s own milliseconds imply, and ``improvement`` judged against it; None without a claim."""
+    if claim is None:
+        return None
+    implied = check_claim(claim).implied_pct
+    return ConsistencyVerdict(implied, improvement_verdict(improvement, implied) if improvement else None)
+
+
+def judge_guide_cache(guide_cold: CaseResult | None, cold: CaseResult | None, warm: CaseResult | None,
+                      claim: LatencyClaim | None) -> GuideCacheVerdict | None:
+    """The guide's cache design against ``claim`` (its miss ``guide_cold`` against the shared ``warm`` hit), and our
+    miss ``cold`` over its miss within each trial; None without a miss through the guide's design."""
+    if guide_cold is None:
+        return None
+    improvement = _improvement(guide_cold, warm)
+    return GuideCacheVerdict(
+        cold=guide_cold.median_ci,
+        improvement=improvement,
+        improvement_verdict=improvement_verdict(improvement, claim.improvement_pct) if claim and improvement else None,
+        race_free_price=_ratio(cold, guide_cold),
+    )
+
+
+def judge_migration(before: CaseResult | None, after: CaseResult | None) -> MigrationVerdict | None:
+    """012's effect from the no-cache cases without (``before``) and with it (``after``); None without a trial
+    that measured both."""
+    if before is None or after is None:
+        return None
+    speedup = ratio_estimate(before.trial_medians_ms, after.trial_medians_ms)
+    if speedup is None:
+        return None
+    same = _same_plan(before, after)
+    return MigrationVerdict(
+        without_012=before.median_ci,
+        with_012=after.median_ci,
+        speedup=speedup,
+        same_plan=same,
+        plan_indexes=after.plan.indexes_used if after.plan else (),
+        effect=migration_verdict(speedup, same),
+    )
+
+
+def judge_index(claim: IndexClaim | None, after: CaseResult | None, cold: CaseResult | None) -> IndexVerdict | None:
+    """``claim``'s index looked up in the with-012 plan: the no-cache case's (``after``), else the cold case's;
+    None without a claim."""
+    if claim is None:
+        return None
+    plan = next((c.plan for c in (after, cold) if c is not None and c.plan is not None), None)
+    if plan is None:
+        return IndexVerdict(claim.index, (), None)
+    return IndexVerdict(claim.index, plan.indexes_used, claim.index in plan.indexes_used)
+
+
+def judge_projection(legacy: CaseResult | None, explicit: CaseResult | None) -> ProjectionVerdict | None:
+    """``balances.*`` (``legacy``) over explicit columns (``explicit``), no cache, with 012, within each trial; None
+    without a trial that measured both."""
+    speedup = _ratio(legacy, explicit)
+    return ProjectionVerdict(speedup, speedup_verdict(speedup)) if speedup else None
 
 
 def transport_floor(run: Run, scale: str) -> dict[str, float]:
@@ -296,40 +488,40 @@ _IMPROVEMENT_TEXT = {MET: "met.", BETTER: "better than claimed.", SHORT: "short 
                                    "has too few trials for an interval)."}
 
 
-def _implied_text(v: Verdict) -> str | None:
-    if v.implied_pct is None or v.claim is None or v.implied_pct == v.claim.improvement_pct:
+def _implied_text(claim: LatencyClaim, consistency: ConsistencyVerdict | None) -> str | None:
+    if consistency is None or consistency.implied_pct == claim.improvement_pct:
         return None
-    low, high = v.implied_pct
-    return (f"The guide's own {_fmt_range(v.claim.cold_ms, ' ms')} -> {_fmt_range(v.claim.warm_ms, ' ms')} imply "
+    low, high = consistency.implied_pct
+    return (f"The guide's own {_fmt_range(claim.cold_ms, ' ms')} -> {_fmt_range(claim.warm_ms, ' ms')} imply "
             f"{low:.0f}-{high:.0f}%, not the stated range; against that reading: "
-            f"{_IMPROVEMENT_TEXT[v.implied_verdict or INCONCLUSIVE]}")
+            f"{_IMPROVEMENT_TEXT[consistency.implied_verdict or INCONCLUSIVE]}")
 
 
-def _latency_text(v: Verdict, floor: dict[str, float]) -> list[str]:
-    claim = v.claim
+def _latency_text(claim: LatencyClaim | None, cache: CacheVerdict | None, consistency: ConsistencyVerdict | None,
+                  floor: dict[str, float]) -> list[str]:
     if claim is None:
         return ["The guide's performance table has no row for this query."]
-    if v.cold is None or v.warm is None or v.improvement is None:
+    if cache is None or cache.improvement is None:  # an improvement needs both a cold and a warm case
         return ["The run has no cold and warm cases for this query, so the guide's table cannot be checked."]
-    implied = _implied_text(v)
+    implied = _implied_text(claim, consistency)
     parts = [
-        f"Cache improvement {format_estimate(v.improvement, '{:.1f}', '%')} against the guide's "
-        f"{_fmt_range(claim.improvement_pct, '%')}: {_IMPROVEMENT_TEXT[v.improvement_verdict or INCONCLUSIVE]}",
+        f"Cache improvement {format_estimate(cache.improvement, '{:.1f}', '%')} against the guide's "
+        f"{_fmt_range(claim.improvement_pct, '%')}: {_IMPROVEMENT_TEXT[cache.improvement_verdict or INCONCLUSIVE]}",
         *([implied] if implied else []),
-        f"Cold {format_estimate(v.cold, unit=' ms')} (guide {_fmt_range(claim.cold_ms, 'ms')}), "
-        f"warm {format_estimate(v.warm, unit=' ms')} (guide {_fmt_range(claim.warm_ms, 'ms')}).",
+        f"Cold {format_estimate(cache.cold, unit=' ms')} (guide {_fmt_range(claim.cold_ms, 'ms')}), "
+        f"warm {format_estimate(cache.warm, unit=' ms')} (guide {_fmt_range(claim.warm_ms, 'ms')}).",
     ]
-    positions = {v.cold_vs_guide, v.warm_vs_guide}
+    positions = {cache.cold_vs_guide, cache.warm_vs_guide}
     if positions == {BELOW}:
         parts.append(
             "Both are below the guide's milliseconds: this run reaches PostgreSQL and Redis over a local socket, "
             "with no network hop, so the guide's absolute figures do not transfer here; judge it by the improvement."
         )
-        if v.improvement_verdict == SHORT:
+        if cache.improvement_verdict == SHORT:
             parts.append("A local database read is already cheap, so a cache hit has less to save than over a network.")
     elif ABOVE in positions:
-        which = " and ".join(n for n, p in ((CacheState.COLD, v.cold_vs_guide), (CacheState.WARM, v.warm_vs_guide))
-                             if p == ABOVE)
+        which = " and ".join(n for n, p in ((CacheState.COLD, cache.cold_vs_guide),
+                                            (CacheState.WARM, cache.warm_vs_guide)) if p == ABOVE)
         parts.append(f"The {which} latency is above the guide's figure even without a network hop.")
     else:
         parts.append("The absolute times fall within or below the guide's, although a local socket has no network hop.")
@@ -341,53 +533,27 @@ def _latency_text(v: Verdict, floor: dict[str, float]) -> list[str]:
     return parts
 
 
-def _migration_text(v: Verdict) -> str:
-    speedup = v.migration_speedup
-    if speedup is None or v.nocache_without is None or v.nocache_with is None:
-        return "Migration 012's effect was not measured (no nocache case without and with it)."
-    head = (f"Migration 012 on the database path: {_fmt_ms(v.nocache_without.value)} without, "
-            f"{_fmt_ms(v.nocache_with.value)} with, speedup {format_estimate(speedup, '{:.3g}', 'x')}")
-    effect = v.migration_effect
-    if effect == SAME_PLAN:
-        return (f"{head}, but the plan is the same both ways ({', '.join(v.indexes_used) or 'no index'}): "
-                "any difference is drift, not migration 012.")
-    if effect == FASTER:
-        return f"{head}: faster with 012."
-    if effect == SLOWER:
-        return f"{head}: slower with 012."
-    return f"{head}: inconclusive, the interval includes 1."
-
-
-def _index_text(v: Verdict) -> str | None:
-    if v.claimed_index is None:
+def _network_text(cache: CacheVerdict | None, networks: Sequence[NetworkVerdict]) -> str | None:
+    judged = [n for n in networks if n.improvement_verdict]
+    if not judged or cache is None or cache.improvement_verdict is None:
         return None
-    if v.index_used is None:
-        return f"The guide says it uses {v.claimed_index}; no with-012 plan was captured to check."
-    if v.index_used:
-        return f"The with-012 plan uses {v.claimed_index}, as the guide claims."
-    used = ", ".join(v.indexes_used) if v.indexes_used else "no index"
-    return f"The guide says it uses {v.claimed_index}; the with-012 plan uses {used}."
+    at = ", ".join(f"{n.improvement_verdict} at {n.profile}" for n in judged)
+    return (f"Projected over a network ({'; '.join(n.profile for n in judged)}): {cache.improvement_verdict} "
+            f"locally, {at}.")
 
 
-def _projection_text(v: Verdict) -> str | None:
-    if v.projection_speedup is None:
-        return None
-    return (f"Explicit columns instead of balances.* (no cache, with 012): "
-            f"{format_estimate(v.projection_speedup, '{:.3g}', 'x')} faster.")
-
-
-def _guide_cache_text(v: Verdict) -> str | None:
-    if v.guide_cold is None:
+def _guide_cache_text(claim: LatencyClaim | None, guide: GuideCacheVerdict | None) -> str | None:
+    if guide is None:
         return None
     parts = ["With the guide's own cache (GET, then SET with TTL) a miss takes "
-             f"{format_estimate(v.guide_cold, unit=' ms')}"]
-    if v.guide_improvement is not None and v.claim is not None:
-        verdict = _IMPROVEMENT_TEXT[v.guide_improvement_verdict or INCONCLUSIVE]
-        parts.append(f", improvement {format_estimate(v.guide_improvement, '{:.1f}', '%')}: {verdict}")
+             f"{format_estimate(guide.cold, unit=' ms')}"]
+    if guide.improvement is not None and claim is not None:
+        verdict = _IMPROVEMENT_TEXT[guide.improvement_verdict or INCONCLUSIVE]
+        parts.append(f", improvement {format_estimate(guide.improvement, '{:.1f}', '%')}: {verdict}")
     else:
         parts.append(".")
-    if v.race_free_price is not None:
-        price = v.race_free_price
+    if guide.race_free_price is not None:
+        price = guide.race_free_price
         parts.append(f" Our race-free fill (fill token, compare-and-set) costs a miss "
                      f"{format_estimate(price, '{:.3g}', 'x')} the guide's ({_price_word(price)}).")
     return "".join(parts)
@@ -401,33 +567,41 @@ def _price_word(price: Estimate) -> str:
     return "inconclusive: the interval includes 1"
 
 
-def _same_plan(before: CaseResult | None, after: CaseResult | None) -> bool | None:
-    if before is None or after is None or before.plan is None or after.plan is None:
+def _migration_text(migration: MigrationVerdict | None) -> str:
+    if migration is None:
+        return "Migration 012's effect was not measured (no nocache case without and with it)."
+    head = (f"Migration 012 on the database path: {_fmt_ms(migration.without_012.value)} without, "
+            f"{_fmt_ms(migration.with_012.value)} with, speedup {format_estimate(migration.speedup, '{:.3g}', 'x')}")
+    effect = migration.effect
+    if effect == SAME_PLAN:
+        return (f"{head}, but the plan is the same both ways ({', '.join(migration.plan_indexes) or 'no index'}): "
+                "any difference is drift, not migration 012.")
+    if effect == FASTER:
+        return f"{head}: faster with 012."
+    if effect == SLOWER:
+        return f"{head}: slower with 012."
+    return f"{head}: inconclusive, the interval includes 1."
+
+
+def _index_text(index: IndexVerdict | None) -> str | None:
+    if index is None:
         return None
-    return before.plan.shape == after.plan.shape
+    if index.used is None:
+        return f"The guide says it uses {index.claimed}; no with-012 plan was captured to check."
+    if index.used:
+        return f"The with-012 plan uses {index.claimed}, as the guide claims."
+    used = ", ".join(index.plan_indexes) if index.plan_indexes else "no index"
+    return f"The guide says it uses {index.claimed}; the with-012 plan uses {used}."
 
 
-def _latency(case: CaseResult | None) -> Estimate | None:
-    return case.median_ci if case is not None else None
-
-
-def _within(a: CaseResult | None, b: CaseResult | None, how: str) -> Estimate | None:
-    if a is None or b is None:
+def _projection_text(projection: ProjectionVerdict | None) -> str | None:
+    if projection is None:
         return None
-    if how == "ratio":
-        return ratio_estimate(a.trial_medians_ms, b.trial_medians_ms)
-    return improvement_estimate(a.trial_medians_ms, b.trial_medians_ms)
+    return (f"Explicit columns instead of balances.* (no cache, with 012): "
+            f"{format_estimate(projection.speedup, '{:.3g}', 'x')} faster.")
 
 
-def _network_text(v: Verdict) -> str | None:
-    judged = [n for n in v.networks if n.improvement_verdict]
-    if not judged or v.improvement_verdict is None:
-        return None
-    at = ", ".join(f"{n.improvement_verdict} at {n.profile}" for n in judged)
-    return f"Projected over a network ({'; '.join(n.profile for n in judged)}): {v.improvement_verdict} locally, {at}."
-
-
-def _judge(run: Run, read: Coordinates, floor: dict[str, float], profiles: Sequence[Profile] = ()) -> Verdict:
+def _judge(run: Run, read: Coordinates, floor: dict[str, float], profiles: Sequence[Profile] = ()) -> QueryVerdicts:
     def case(cache: CacheState, migration: Migration, projection: str = OPTIMIZED) -> CaseResult | None:
         return run.case(read.with_(cache=cache, migration=migration, projection=projection))
 
@@ -435,54 +609,39 @@ def _judge(run: Run, read: Coordinates, floor: dict[str, float], profiles: Seque
     before, after = case(CacheState.NOCACHE, Migration.WITHOUT_012), case(CacheState.NOCACHE, Migration.WITH_012)
     legacy = case(CacheState.NOCACHE, Migration.WITH_012, LEGACY)
     guide_cold = case(CacheState.GUIDE_COLD, Migration.WITH_012)
-    guide_improvement = _within(guide_cold, warm, "improvement")
-    claim = latency_claim(read.query)
-    improvement = _within(cold, warm, "improvement")
-    planned = [c for c in (after, cold) if c is not None and c.plan is not None]
-    indexes = planned[0].plan.indexes_used if planned and planned[0].plan else ()
-    claimed = index_claim(read.query)
-    cold_ci, warm_ci = _latency(cold), _latency(warm)
-    verdict = Verdict(
+    claim, claimed = latency_claim(read.query), index_claim(read.query)
+    cache = judge_cache(cold, warm, claim)
+    consistency = judge_consistency(claim, cache.improvement if cache else None)
+    guide = judge_guide_cache(guide_cold, cold, warm, claim)
+    migration = judge_migration(before, after)
+    index = judge_index(claimed, after, cold)
+    projection = judge_projection(legacy, after)
+    networks = tuple(network_verdict(cold, warm, claim, p, (before, after), _same_plan(before, after), guide_cold)
+                     for p in profiles) if claim else ()
+    lines = [*_latency_text(claim, cache, consistency, floor), _network_text(cache, networks),
+             _guide_cache_text(claim, guide), _migration_text(migration), _index_text(index),
+             _projection_text(projection)]
+    return QueryVerdicts(
         query=read.query,
         guide_name=claim.guide_name if claim else (claimed.guide_name if claimed else None),
         scale=read.scale,
         param_kind=read.param_kind,
         claim=claim,
-        cold=cold_ci,
-        warm=warm_ci,
-        improvement=improvement,
-        improvement_verdict=improvement_verdict(improvement, claim.improvement_pct) if claim and improvement else None,
-        cold_vs_guide=judge_interval(cold_ci, claim.cold_ms) if claim and cold_ci else None,
-        warm_vs_guide=judge_interval(warm_ci, claim.warm_ms) if claim and warm_ci else None,
-        nocache_without=_latency(before),
-        nocache_with=_latency(after),
-        migration_speedup=_within(before, after, "ratio"),
-        same_plan=_same_plan(before, after),
-        claimed_index=claimed.index if claimed else None,
-        indexes_used=indexes,
-        index_used=(claimed.index in indexes) if claimed and planned else None,
-        projection_speedup=_within(legacy, after, "ratio"),
-        text="",
-        guide_cold=_latency(guide_cold),
-        guide_improvement=guide_improvement,
-        guide_improvement_verdict=(improvement_verdict(guide_improvement, claim.improvement_pct)
-                                   if claim and guide_improvement else None),
-        race_free_price=_within(cold, guide_cold, "ratio"),
-        implied_pct=check_claim(claim).implied_pct if claim else None,
-        implied_verdict=(improvement_verdict(improvement, check_claim(claim).implied_pct)
-                         if claim and improvement else None),
-        networks=tuple(network_verdict(cold, warm, claim, p, (before, after), _same_plan(before, after), guide_cold)
-                       for p in profiles) if claim else (),
+        cache=cache,
+        consistency=consistency,
+        guide_cache=guide,
+        migration=migration,
+        index=index,
+        projection=projection,
+        networks=networks,
+        text=" ".join(line for line in lines if line),
     )
-    lines = [*_latency_text(verdict, floor), _network_text(verdict), _guide_cache_text(verdict),
-             _migration_text(verdict), _index_text(verdict), _projection_text(verdict)]
-    return replace(verdict, text=" ".join(line for line in lines if line))
 
 
-def verdicts(run: Run, profiles: Sequence[Profile] = ()) -> list[Verdict]:
-    """One verdict per read (query, scale, param_kind) of the guide's matrix in the run, in the run's order.
+def verdicts(run: Run, profiles: Sequence[Profile] = ()) -> list[QueryVerdicts]:
+    """One ``QueryVerdicts`` per read (query, scale, param_kind) of the guide's matrix in the run, in the run's order.
 
-    With ``profiles``, each verdict with a claim is also re-judged per network profile (``networks``).
+    With ``profiles``, each question with a claim is also re-judged per network profile (``networks``).
     """
     questions: dict[tuple[str, str, str], Coordinates] = {}
     for case in run.summary.cases:
@@ -511,45 +670,48 @@ def _high(estimate: Estimate | None) -> float | None:
     return estimate.high if estimate else None
 
 
-def verdicts_frame(items: Sequence[Verdict]) -> pd.DataFrame:
-    """The verdict table: one row per verdict, intervals and the guide's figures beside the measured ones."""
+def verdicts_frame(items: Sequence[QueryVerdicts]) -> pd.DataFrame:
+    """The verdict table: one row per question, intervals and the guide's figures beside the measured ones."""
     rows = []
     for v in items:
-        claim = v.claim
+        claim, cache, guide, consistency, migration = v.claim, v.cache, v.guide_cache, v.consistency, v.migration
+        improvement = cache.improvement if cache else None
+        guide_improvement = guide.improvement if guide else None
+        price = guide.race_free_price if guide else None
+        speedup = migration.speedup if migration else None
         rows.append({
             "query": v.guide_name or v.query,
             "scale": v.scale,
             "params": v.param_kind,
-            "cold ms": _value(v.cold),
+            "cold ms": _value(cache.cold) if cache else None,
             "guide cold": _fmt_range(claim.cold_ms, " ms") if claim else None,
-            "warm ms": _value(v.warm),
+            "warm ms": _value(cache.warm) if cache else None,
             "guide warm": _fmt_range(claim.warm_ms, " ms") if claim else None,
-            "improvement %": _value(v.improvement),
-            "improvement low %": _low(v.improvement),
-            "improvement high %": _high(v.improvement),
+            "improvement %": _value(improvement),
+            "improvement low %": _low(improvement),
+            "improvement high %": _high(improvement),
             "guide improvement": _fmt_range(claim.improvement_pct, "%") if claim else None,
-            "improvement verdict": v.improvement_verdict,
-            "guide-cache cold ms": _value(v.guide_cold),
-            "guide-cache improvement %": _value(v.guide_improvement),
-            "guide-cache improvement low %": _low(v.guide_improvement),
-            "guide-cache improvement high %": _high(v.guide_improvement),
-            "guide-cache improvement verdict": v.guide_improvement_verdict,
-            "race-free price (ours/guide cold)": _value(v.race_free_price),
-            "race-free price low": _low(v.race_free_price),
-            "race-free price high": _high(v.race_free_price),
-            "implied improvement": (f"~{v.implied_pct[0]:.0f}-{v.implied_pct[1]:.0f}%"
-                                    if v.implied_pct is not None else None),
-            "implied verdict": v.implied_verdict,
-            "absolute ms vs guide": (f"cold {v.cold_vs_guide}, warm {v.warm_vs_guide}"
-                                     if v.cold_vs_guide and v.warm_vs_guide else None),
-            "012 speedup (no cache)": _value(v.migration_speedup),
-            "012 speedup low": _low(v.migration_speedup),
-            "012 speedup high": _high(v.migration_speedup),
-            "012 effect": v.migration_effect,
-            "claimed index": v.claimed_index,
-            "index used": _yes_no(v.index_used),
-            "trials": v.improvement.trials if v.improvement else (v.migration_speedup.trials
-                                                                    if v.migration_speedup else None),
+            "improvement verdict": cache.improvement_verdict if cache else None,
+            "guide-cache cold ms": guide.cold.value if guide else None,
+            "guide-cache improvement %": _value(guide_improvement),
+            "guide-cache improvement low %": _low(guide_improvement),
+            "guide-cache improvement high %": _high(guide_improvement),
+            "guide-cache improvement verdict": guide.improvement_verdict if guide else None,
+            "race-free price (ours/guide cold)": _value(price),
+            "race-free price low": _low(price),
+            "race-free price high": _high(price),
+            "implied improvement": (f"~{consistency.implied_pct[0]:.0f}-{consistency.implied_pct[1]:.0f}%"
+                                    if consistency else None),
+            "implied verdict": consistency.implied_verdict if consistency else None,
+            "absolute ms vs guide": (f"cold {cache.cold_vs_guide}, warm {cache.warm_vs_guide}"
+                                     if cache and cache.cold_vs_guide and cache.warm_vs_guide else None),
+            "012 speedup (no cache)": _value(speedup),
+            "012 speedup low": _low(speedup),
+            "012 speedup high": _high(speedup),
+            "012 effect": migration.effect if migration else NOT_MEASURED,
+            "claimed index": v.index.claimed if v.index else None,
+            "index used": _yes_no(v.index.used) if v.index else None,
+            "trials": improvement.trials if improvement else (speedup.trials if speedup else None),
             **{f"{n.profile}: improvement verdict": n.improvement_verdict for n in v.networks},
             **{f"{n.profile}: improvement %": _value(n.improvement) for n in v.networks},
         })

@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from balance_bench.reports.runs import load_run
-from balance_bench.reports.verdicts import INCONCLUSIVE, verdicts
+from balance_bench.reports.runs import read_run
+from balance_bench.reports.verdicts import INCONCLUSIVE, NOT_MEASURED, verdicts
 
 PER_USER = ("find_by_user_id", "get_by_user", "total_balance_by_user", "find_by_user_id_and_token_id")
 
@@ -49,12 +49,18 @@ def _run(out: Path, *options: str, env: dict[str, str] | None = None) -> tuple[P
 
 
 def _table(run_dir: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
-    return {(v.query, v.scale, v.param_kind): {
-        "improvement": v.improvement_verdict, "effect": v.migration_effect,
-        "index": v.index_used, "improvement_pct": v.improvement_pct,
-        "improvement_half_width": v.improvement.half_width if v.improvement else None,
-        "speedup": v.migration_speedup.value if v.migration_speedup else None,
-    } for v in verdicts(load_run(run_dir))}
+    table = {}
+    for v in verdicts(read_run(run_dir)):
+        improvement = v.cache.improvement if v.cache else None
+        table[(v.query, v.scale, v.param_kind)] = {
+            "improvement": v.cache.improvement_verdict if v.cache else None,
+            "effect": v.migration.effect if v.migration else NOT_MEASURED,
+            "index": v.index.used if v.index else None,
+            "improvement_pct": improvement.value if improvement else None,
+            "improvement_half_width": improvement.half_width if improvement else None,
+            "speedup": v.migration.speedup.value if v.migration else None,
+        }
+    return table
 
 
 def _relative(a: float | None, b: float | None) -> float | None:

@@ -10,8 +10,8 @@ from pathlib import Path
 from balance_bench.network import parse_profiles
 from balance_bench.reports.claim_tables import headline_rows, topic_tables
 from balance_bench.reports.claims import claim_verdicts, headline, judge_run
-from balance_bench.reports.runs import load_run
-from tests.reports.test_claims import _verdict
+from balance_bench.reports.runs import read_run
+from tests.reports.test_claims import _change, _verdict
 
 FIGURE = re.compile(r"-?\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)?")  # a value, or a range as the guide writes one
 
@@ -23,7 +23,7 @@ def _figures(text: str) -> int:
 
 def test_every_table_is_narrow_and_every_cell_one_figure(make_run: Callable[..., Path]) -> None:
     """Even with four network profiles no topic table has more than seven columns or two figures in a cell."""
-    items, claims = judge_run(load_run(make_run()), parse_profiles("same-zone,cross-zone,rtt=2ms,rtt=5ms"))
+    items, claims = judge_run(read_run(make_run()), parse_profiles("same-zone,cross-zone,rtt=2ms,rtt=5ms"))
     tables = topic_tables(items, claims)
     assert [t.anchor for t in tables] == ["topic-cache", "topic-guide-cache", "topic-012", "topic-consistency"]
     for table in tables:
@@ -51,7 +51,7 @@ def test_the_cache_table_has_a_column_per_profile_coloured_by_each_profiles_own_
 def test_the_index_column_names_the_index_used_and_is_red_when_it_is_not_the_claimed_one() -> None:
     """getByUser on idx_balances_user_usd: the cell names that index, red, and its tooltip names the claimed one."""
     right = _verdict("get_by_user", "whale")
-    wrong = replace(_verdict("get_by_user", "typical"), index_used=False, indexes_used=("idx_balances_user_usd",))
+    wrong = _change(_verdict("get_by_user", "typical"), "index", used=False, plan_indexes=("idx_balances_user_usd",))
     table = next(t for t in topic_tables([wrong, right], claim_verdicts([wrong, right])) if t.anchor == "topic-012")
     cells = [row[-1] for row in table.rows]
     assert [(c.text, c.tone) for c in cells] == [("idx_balances_user_usd", "bad"),
@@ -92,8 +92,8 @@ def _texts(table: object) -> list[list[str]]:
 
 def test_each_topic_table_as_a_reader_sees_it() -> None:
     """Heading, caption, headers and every cell of the four tables for one findById and one getByUser question."""
-    items = [_verdict(), _verdict("get_by_user", "typical", guide_name="getByUser", improvement_verdict=None,
-                                  claim=None, guide_improvement=None, implied_pct=None)]
+    items = [_verdict(), replace(_verdict("get_by_user", "typical"), guide_name="getByUser", guide_cache=None,
+                                 consistency=None)]
     cache, guide, migration, consistency = topic_tables(items, claim_verdicts(items))
     assert (cache.heading, cache.headers) == ("Cache improvement per network profile",
                                               ("query", "params", "measured here %"))
@@ -114,11 +114,13 @@ def test_each_topic_table_as_a_reader_sees_it() -> None:
 
 
 def test_missing_figures_are_dashes_and_two_scales_are_named_in_every_table() -> None:
-    """No guide-cache miss prints a dash, no no-cache side no 012 row; with two scales each row names its scale."""
-    bare = _verdict(cold=None, nocache_without=None, guide_cold=None, race_free_price=None)
+    """No miss of ours (nor its price) prints a dash, no 012 record no 012 row; with two scales each row names its
+    scale."""
+    bare = _change(_change(_verdict(), "cache", cold=None), "guide_cache", race_free_price=None)
+    bare = replace(bare, migration=None)
     items = [bare, _verdict(scale="medium")]
     tables = {t.anchor: t for t in topic_tables(items, claim_verdicts(items))}
     guide_rows = _texts(tables["topic-guide-cache"])
-    assert guide_rows[0][:5] == ["findById (small)", "balance", "—", "—", "—"]
+    assert guide_rows[0][:5] == ["findById (small)", "balance", "0.23", "—", "—"]
     assert guide_rows[1][:4] == ["findById (medium)", "balance", "0.23", "0.31"]
     assert [row[0] for row in _texts(tables["topic-012"])] == ["findById (medium)"]  # small has no without-012 side

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from balance_bench.guide import INDEX_CLAIMS, LATENCY_CLAIMS
 from balance_bench.network import PROFILES
 from balance_bench.reports.claims import (
     DOES_NOT_HOLD,
@@ -25,9 +26,17 @@ from balance_bench.reports.claims import (
     precision,
     tone,
 )
-from balance_bench.reports.expectations import INDEX_CLAIMS, LATENCY_CLAIMS
-from balance_bench.reports.runs import load_run
-from balance_bench.reports.verdicts import NetworkVerdict, Verdict
+from balance_bench.reports.runs import read_run
+from balance_bench.reports.verdicts import (
+    CacheVerdict,
+    ConsistencyVerdict,
+    GuideCacheVerdict,
+    IndexVerdict,
+    MigrationVerdict,
+    NetworkVerdict,
+    ProjectionVerdict,
+    QueryVerdicts,
+)
 from balance_bench.statistics import Estimate
 
 LABELS = ("met", "better", "short", "inconclusive", "faster", "slower", "same plan", "not measured", "holds",
@@ -38,21 +47,30 @@ def _ci(value: float, low: float | None, high: float | None, trials: int = 20) -
     return Estimate(value, low, high, trials)
 
 
-def _verdict(query: str = "find_by_id", kind: str = "balance", **changes: Any) -> Verdict:
-    """A per-query verdict with every figure present (findById: short locally, faster with 012)."""
-    base = Verdict(
+def _verdict(query: str = "find_by_id", kind: str = "balance", scale: str = "small",
+             networks: tuple[NetworkVerdict, ...] = ()) -> QueryVerdicts:
+    """A question with every record present (findById: short locally, faster with 012)."""
+    claimed = INDEX_CLAIMS.get(query)
+    return QueryVerdicts(
         query=query, guide_name=LATENCY_CLAIMS[query].guide_name if query in LATENCY_CLAIMS else None,
-        scale="small", param_kind=kind, claim=LATENCY_CLAIMS.get(query),
-        cold=_ci(0.31, 0.30, 0.32), warm=_ci(0.048, 0.047, 0.049), improvement=_ci(84.5, 84.2, 84.8),
-        improvement_verdict="short" if query in LATENCY_CLAIMS else None, cold_vs_guide="below",
-        warm_vs_guide="below", nocache_without=_ci(5.5, 5.4, 5.6), nocache_with=_ci(0.09, 0.08, 0.1),
-        migration_speedup=_ci(61.0, 58.0, 64.0), same_plan=False,
-        claimed_index=INDEX_CLAIMS[query].index if query in INDEX_CLAIMS else None,
-        indexes_used=(INDEX_CLAIMS[query].index,) if query in INDEX_CLAIMS else ("balances_pkey",),
-        index_used=True if query in INDEX_CLAIMS else None, projection_speedup=_ci(1.3, 1.2, 1.4), text="",
-        guide_cold=_ci(0.23, 0.22, 0.24), guide_improvement=_ci(79.3, 78.8, 79.9), guide_improvement_verdict="short",
-        race_free_price=_ci(1.33, 1.31, 1.35), implied_pct=(80.0, 95.0), implied_verdict="met")
-    return replace(base, **changes)
+        scale=scale, param_kind=kind, claim=LATENCY_CLAIMS.get(query),
+        cache=CacheVerdict(cold=_ci(0.31, 0.30, 0.32), warm=_ci(0.048, 0.047, 0.049), improvement=_ci(84.5, 84.2, 84.8),
+                           improvement_verdict="short" if query in LATENCY_CLAIMS else None, cold_vs_guide="below",
+                           warm_vs_guide="below"),
+        consistency=ConsistencyVerdict((80.0, 95.0), "met"),
+        guide_cache=GuideCacheVerdict(cold=_ci(0.23, 0.22, 0.24), improvement=_ci(79.3, 78.8, 79.9),
+                                      improvement_verdict="short", race_free_price=_ci(1.33, 1.31, 1.35)),
+        migration=MigrationVerdict(without_012=_ci(5.5, 5.4, 5.6), with_012=_ci(0.09, 0.08, 0.1),
+                                   speedup=_ci(61.0, 58.0, 64.0), same_plan=False,
+                                   plan_indexes=(claimed.index,) if claimed else ("balances_pkey",), effect="faster"),
+        index=IndexVerdict(claimed.index, (claimed.index,), True) if claimed else None,
+        projection=ProjectionVerdict(_ci(1.3, 1.2, 1.4), "faster"),
+        networks=networks, text="")
+
+
+def _change(v: QueryVerdicts, record: str, **fields: Any) -> QueryVerdicts:
+    """``v`` with some fields of one of its records (``cache``, ``index``, ...) replaced."""
+    return replace(v, **{record: replace(getattr(v, record), **fields)})
 
 
 def _by_id(claims: list[Any], topic: Topic, profile: str = "local") -> dict[str, Any]:
@@ -85,15 +103,16 @@ def test_the_cache_row_carries_the_judged_label_its_interval_and_the_network_hop
     assert (row.claim_id, row.label, row.guide, row.headline) == ("cache.find_by_id.balance", "short", "90-95%", True)
     assert measured_text(row) == "84.5% [84.2, 84.8]"
     assert "includes a network hop" in row.why and "5-10 ms" in row.why
-    met = [c for c in claim_verdicts([_verdict(improvement_verdict="met")]) if c.topic is Topic.CACHE]
+    met = [c for c in claim_verdicts([_change(_verdict(), "cache", improvement_verdict="met")])
+           if c.topic is Topic.CACHE]
     assert met[0].label == "met" and "network hop" not in met[0].why
 
 
 def test_an_inconclusive_row_names_the_bound_its_interval_straddles() -> None:
     """84.4-85.5 against 85-90 straddles 85; 89.5-90.4 straddles 90; one trial has no interval to straddle."""
     def why(estimate: Estimate) -> str:
-        verdict = _verdict("find_by_user_id_and_token_id", "pair", improvement=estimate,
-                           improvement_verdict="inconclusive")
+        verdict = _change(_verdict("find_by_user_id_and_token_id", "pair"), "cache", improvement=estimate,
+                          improvement_verdict="inconclusive")
         return next(c.why for c in claim_verdicts([verdict]) if c.topic is Topic.CACHE)
 
     assert "straddles the guide's 85% bound" in why(_ci(85.0, 84.4, 85.5))
@@ -105,7 +124,8 @@ def test_the_implied_reading_is_named_only_when_it_disagrees() -> None:
     """findById's own ms imply 80-95%: met there while short against the stated range is worth a clause."""
     disagree = next(c for c in claim_verdicts([_verdict()]) if c.topic is Topic.CACHE)
     assert "vs the 80-95% its own ms imply: met" in disagree.why
-    agree = next(c for c in claim_verdicts([_verdict(implied_verdict="short")]) if c.topic is Topic.CACHE)
+    agree = next(c for c in claim_verdicts([_change(_verdict(), "consistency", implied_verdict="short")])
+                 if c.topic is Topic.CACHE)
     assert "imply" not in agree.why
 
 
@@ -132,11 +152,11 @@ def test_an_index_claim_holds_when_every_plan_uses_it_and_names_the_index_used_o
     held = _by_id(claim_verdicts([typical, whale]), Topic.INDEX)["index.get_by_user"]
     assert (held.label, held.evidence, held.headline, held.param_kind) == (HOLDS, "2 of 2 plans", True, None)
     assert "idx_balances_user_created" in held.why
-    wrong = replace(typical, index_used=False, indexes_used=("idx_balances_user_usd",))
+    wrong = _change(typical, "index", used=False, plan_indexes=("idx_balances_user_usd",))
     broken = _by_id(claim_verdicts([wrong, whale]), Topic.INDEX)["index.get_by_user"]
     assert (broken.label, broken.evidence) == (DOES_NOT_HOLD, "1 of 2 plans")
     assert "typical: the with-012 plan uses idx_balances_user_usd" in broken.why
-    unseen = _by_id(claim_verdicts([replace(typical, index_used=None)]), Topic.INDEX)["index.get_by_user"]
+    unseen = _by_id(claim_verdicts([_change(typical, "index", used=None)]), Topic.INDEX)["index.get_by_user"]
     assert (unseen.label, unseen.evidence) == ("not measured", "no plan")
 
 
@@ -145,13 +165,11 @@ def test_a_query_without_an_index_claim_gets_no_index_row() -> None:
     assert not [c for c in claim_verdicts([_verdict()]) if c.topic is Topic.INDEX]
 
 
-@pytest.mark.parametrize(("speedup", "label"), [
-    (_ci(1.3, 1.01, 1.5), "faster"), (_ci(1.0, 1.0, 1.5), "inconclusive"),
-    (_ci(0.9, 0.8, 0.99), "slower"), (_ci(0.9, 0.8, 1.0), "inconclusive"),
-])
-def test_explicit_columns_are_faster_only_when_the_interval_clears_one(speedup: Estimate, label: str) -> None:
-    """The columns claim per query: faster above 1, slower below, undecided when the interval touches 1."""
-    claims = claim_verdicts([_verdict(projection_speedup=speedup)])
+@pytest.mark.parametrize("label", ["faster", "inconclusive", "slower"])
+def test_explicit_columns_carry_the_judged_label_and_fold_it(label: str) -> None:
+    """The columns claim per query is the projection's label as judged; the fold holds only on faster, fails on
+    slower (the label's interval rule is ``speedup_verdict``'s, tested with the verdicts)."""
+    claims = claim_verdicts([_change(_verdict(), "projection", effect=label)])
     assert _by_id(claims, Topic.COLUMNS)["columns.find_by_id.balance"].label == label
     folded = _by_id(claims, Topic.COLUMNS)["columns"]
     assert folded.label == {"faster": HOLDS, "slower": DOES_NOT_HOLD}.get(label, "inconclusive")
@@ -159,9 +177,10 @@ def test_explicit_columns_are_faster_only_when_the_interval_clears_one(speedup: 
 
 def test_the_guide_cache_fold_counts_its_rows_and_states_the_price_span() -> None:
     """Six rows, one short: does not hold; the race-free price is the span of the rows' ratios."""
-    rows = [_verdict("find_by_user_id", kind, guide_improvement_verdict="met", race_free_price=_ci(p, p - .01, p + .01))
-            for kind, p in (("typical", 1.05), ("whale", 1.31))]
-    claims = claim_verdicts([*rows, _verdict(guide_improvement_verdict="short", race_free_price=_ci(1.2, 1.1, 1.3))])
+    rows = [_change(_verdict("find_by_user_id", kind), "guide_cache", improvement_verdict="met",
+                    race_free_price=_ci(p, p - .01, p + .01)) for kind, p in (("typical", 1.05), ("whale", 1.31))]
+    claims = claim_verdicts([*rows, _change(_verdict(), "guide_cache", improvement_verdict="short",
+                                            race_free_price=_ci(1.2, 1.1, 1.3))])
     folded = _by_id(claims, Topic.GUIDE_CACHE)["guide_cache"]
     assert (folded.label, folded.evidence) == (DOES_NOT_HOLD, "2 of 3 met/better")
     assert folded.why.startswith("2 met, 1 short of 3 rows") and "1.05-1.31x" in folded.why
@@ -190,7 +209,7 @@ def test_with_several_scales_each_scale_is_judged_on_its_own() -> None:
 
 def test_counts_and_frame_agree_with_the_list(make_run: Callable[..., Path]) -> None:
     """A real judgement of a synthetic run: the frame has a row per claim verdict and the counts add up."""
-    _, claims = judge_run(load_run(make_run()), (PROFILES["same-zone"],))
+    _, claims = judge_run(read_run(make_run()), (PROFILES["same-zone"],))
     frame = claims_frame(claims)
     assert len(frame) == len(claims) and frame["label"].tolist() == [c.label for c in claims]
     assert sum(label_counts(claims).values()) == len(claims)
@@ -203,15 +222,16 @@ def test_counts_and_frame_agree_with_the_list(make_run: Callable[..., Path]) -> 
 def test_the_straddled_bound_is_the_one_inside_the_interval(low: float, high: float, bound: str) -> None:
     """An interval touching the lower bound exactly and crossing the upper one straddles the upper; one ending on the
     lower bound straddles the lower; one wider than the range names the lower bound first."""
-    verdict = _verdict("find_by_user_id_and_token_id", "pair", improvement=_ci((low + high) / 2, low, high),
-                       improvement_verdict="inconclusive")
+    verdict = _change(_verdict("find_by_user_id_and_token_id", "pair"), "cache",
+                      improvement=_ci((low + high) / 2, low, high), improvement_verdict="inconclusive")
     why = next(c.why for c in claim_verdicts([verdict]) if c.topic is Topic.CACHE)
     assert why.startswith(f"The interval straddles the guide's {bound}% bound, ")
 
 
 def test_no_interval_names_how_many_trials() -> None:
     """Two trials without an interval is said in the plural."""
-    verdict = _verdict(improvement=_ci(87.0, None, None, trials=2), improvement_verdict="inconclusive")
+    verdict = _change(_verdict(), "cache", improvement=_ci(87.0, None, None, trials=2),
+                      improvement_verdict="inconclusive")
     why = next(c.why for c in claim_verdicts([verdict]) if c.topic is Topic.CACHE)
     assert why.startswith("No interval from 2 trials;")
 
@@ -253,7 +273,8 @@ def test_every_per_topic_verdict_reads_as_written() -> None:
 
 def test_the_same_plan_both_ways_blames_drift_and_only_then() -> None:
     """012 leaving the plan alone is said in the sentence; a changed plan's sentence does not say it."""
-    same = _by_id(claim_verdicts([_verdict(same_plan=True)]), Topic.MIGRATION)["migration.find_by_id.balance"]
+    same_plan = _change(_verdict(), "migration", same_plan=True, effect="same plan")
+    same = _by_id(claim_verdicts([same_plan]), Topic.MIGRATION)["migration.find_by_id.balance"]
     assert same.label == "same plan"
     assert same.why.endswith("; the plan is the same both ways, so the difference is drift")
     changed = _by_id(claim_verdicts([_verdict()]), Topic.MIGRATION)["migration.find_by_id.balance"]
@@ -271,10 +292,13 @@ def test_a_projection_without_latencies_says_only_that_it_is_projected() -> None
                             "both sides within each trial")
 
 
-@pytest.mark.parametrize("missing", ["improvement", "cold", "warm", "claim"])
+@pytest.mark.parametrize("missing", ["improvement", "cold", "warm", "claim", "cache"])
 def test_a_question_missing_a_side_gets_no_cache_verdict(missing: str) -> None:
-    """Without a cold or warm side, an improvement or a claim there is no cache verdict to give, whatever else is."""
-    claims = claim_verdicts([_verdict(**{missing: None})])
+    """Without a cold or warm side, an improvement, a claim or any cache record there is no cache verdict to give,
+    whatever else is."""
+    verdict = (replace(_verdict(), **{missing: None}) if missing in ("claim", "cache")
+               else _change(_verdict(), "cache", **{missing: None}))
+    claims = claim_verdicts([verdict])
     assert not [c for c in claims if c.topic is Topic.CACHE]
 
 
@@ -283,10 +307,10 @@ def test_one_kind_index_row_names_no_kinds_and_a_plan_without_index_says_so() ->
     single = _by_id(claim_verdicts([_verdict("find_by_address", "address")]), Topic.INDEX)["index.find_by_address"]
     assert single.why == "The with-012 plan uses idx_balances_address; 012 speedup without cache: address 61x"
     assert single.unit == "" and single.estimate is None
-    bare = _verdict("find_by_address", "address", index_used=False, indexes_used=())
+    bare = _change(_verdict("find_by_address", "address"), "index", used=False, plan_indexes=())
     row = _by_id(claim_verdicts([bare]), Topic.INDEX)["index.find_by_address"]
     assert row.why.startswith("address: the with-012 plan uses no index;")
-    unseen = _verdict("find_by_address", "address", index_used=None, migration_speedup=None)
+    unseen = replace(_change(_verdict("find_by_address", "address"), "index", used=None), migration=None)
     assert _by_id(claim_verdicts([unseen]), Topic.INDEX)["index.find_by_address"].why == (
         "No with-012 plan was captured to check")
 
@@ -294,8 +318,8 @@ def test_one_kind_index_row_names_no_kinds_and_a_plan_without_index_says_so() ->
 def test_an_open_cache_claim_says_how_far_its_bound_is_and_how_many_trials_would_decide_it() -> None:
     """84.6 [84.2, 85.4] after 20 trials is 0.4 pp under 85: the why says so with a trial count above 20, and
     ``precision`` returns the same; a decided claim and a speedup ("x") have none."""
-    verdict = _verdict("find_by_user_id_and_token_id", "pair", improvement=_ci(84.6, 84.2, 85.4, trials=20),
-                       improvement_verdict="inconclusive")
+    verdict = _change(_verdict("find_by_user_id_and_token_id", "pair"), "cache",
+                      improvement=_ci(84.6, 84.2, 85.4, trials=20), improvement_verdict="inconclusive")
     row = next(c for c in claim_verdicts([verdict]) if c.topic is Topic.CACHE)
     found = precision(row)
     assert found is not None and (found.bound, found.trials) == (85.0, 20)
@@ -309,7 +333,7 @@ def test_an_open_cache_claim_says_how_far_its_bound_is_and_how_many_trials_would
 
 def test_an_estimate_on_its_bound_is_said_to_be_beyond_any_trial_count() -> None:
     """85.0 [84.5, 85.5]: no number of trials moves an estimate off the bound it sits on."""
-    verdict = _verdict("find_by_user_id_and_token_id", "pair", improvement=_ci(85.0, 84.5, 85.5, trials=20),
-                       improvement_verdict="inconclusive")
+    verdict = _change(_verdict("find_by_user_id_and_token_id", "pair"), "cache",
+                      improvement=_ci(85.0, 84.5, 85.5, trials=20), improvement_verdict="inconclusive")
     row = next(c for c in claim_verdicts([verdict]) if c.topic is Topic.CACHE)
     assert "0.0 pp away: no affordable number of trials decides it (20 ran)" in row.why

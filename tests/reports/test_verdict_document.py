@@ -14,7 +14,7 @@ import pytest
 from balance_bench.network import parse_profiles
 from balance_bench.reports.claims import TONES, Topic, claim_verdicts, judge_run
 from balance_bench.reports.render import publish
-from balance_bench.reports.runs import load_run
+from balance_bench.reports.runs import read_run
 from balance_bench.reports.verdict_document import (
     MAX_MD_LINES,
     SCHEMA,
@@ -66,7 +66,7 @@ def test_verdicts_json_validates_and_agrees_with_the_report(make_run: Callable[.
 def test_a_document_with_an_unknown_label_or_a_missing_field_is_refused_by_the_schema(
         make_run: Callable[..., Path]) -> None:
     """The schema is strict enough to fail: an invented label, a missing why, a bad unit are each refused."""
-    run = load_run(make_run())
+    run = read_run(make_run())
     document = verdicts_document(run, judge_run(run)[1])
     jsonschema.validate(document, _schema())
     for corrupt in (lambda v: v.update(label="mostly fine"), lambda v: v.pop("why"),
@@ -79,7 +79,7 @@ def test_a_document_with_an_unknown_label_or_a_missing_field_is_refused_by_the_s
 
 def test_a_single_trial_run_has_null_bounds_and_still_validates(make_run: Callable[..., Path]) -> None:
     """One trial: every estimate has no interval (null bounds), and the document is still valid."""
-    run = load_run(make_run(trials=1))
+    run = read_run(make_run(trials=1))
     document = verdicts_document(run, judge_run(run)[1])
     jsonschema.validate(document, _schema())
     estimates = [v["estimate"] for v in document["verdicts"] if v["estimate"]]
@@ -103,7 +103,7 @@ def test_verdicts_md_is_the_headline_within_forty_lines(make_run: Callable[..., 
 def test_with_many_scales_verdicts_md_keeps_the_failing_rows_and_counts_the_rest(make_run: Callable[..., Path]) -> None:
     """Three scales outgrow forty lines: the file stays within them, shows every row that does not hold first,
     and says how many rows it left to the report."""
-    run = load_run(make_run(scales=("tiny", "small", "medium")))
+    run = read_run(make_run(scales=("tiny", "small", "medium")))
     claims = judge_run(run)[1]
     lines = verdicts_markdown(run, claims, run.path / REPORT_FILE).splitlines()
     assert len(lines) <= MAX_MD_LINES
@@ -124,7 +124,7 @@ def test_one_verdict_is_written_field_by_field(make_run: Callable[..., Path]) ->
     """A cache verdict and a folded one, as JSON: the guide's range split, the estimate with unit and trials, tone."""
     from tests.reports.test_claims import _verdict
 
-    run = load_run(make_run(trials=3))
+    run = read_run(make_run(trials=3))
     claims = claim_verdicts([_verdict()])
     document = verdicts_document(run, claims)
     assert (document["run"], document["trials"], document["confidence"], document["interval"]) == (
@@ -163,11 +163,11 @@ def test_a_file_that_cannot_be_written_is_one_line_and_leaves_nothing_behind(tmp
 def test_the_markdown_names_the_servers_and_says_when_nothing_could_be_judged(make_run: Callable[..., Path]) -> None:
     """The third line names PostgreSQL's and Redis's versions ("?" when unrecorded); no claim gives a sentence and
     no table."""
-    run = load_run(make_run())
+    run = read_run(make_run())
     lines = verdicts_markdown(run, judge_run(run)[1], "r.html").splitlines()
     postgres, redis = run.environment["postgres"]["version"], run.environment["redis"]["version"]
     assert lines[1] == "" and lines[2].endswith(f"· PostgreSQL {postgres}, Redis {redis}")
-    unrecorded = load_run(make_run(env={"postgres": None, "redis": "7"}))
+    unrecorded = read_run(make_run(env={"postgres": None, "redis": "7"}))
     assert verdicts_markdown(unrecorded, [], "r.html").splitlines()[2].endswith("· PostgreSQL ?, Redis ?")
     empty = verdicts_markdown(run, [], "r.html").splitlines()
     assert empty[4] == "No claim could be judged (no matrix cases in this run)."
@@ -179,7 +179,7 @@ def test_rows_that_fit_exactly_are_all_shown(make_run: Callable[..., Path]) -> N
     budget with the 'more rows' line; a single scale's rows carry no scale suffix."""
     from tests.reports.test_claims import _verdict
 
-    run = load_run(make_run())
+    run = read_run(make_run())
     fixed = 6 + 2 + 2  # title block, table header, footer
     fitting = MAX_MD_LINES - fixed
     scales = [f"s{i:02d}" for i in range(fitting)]
@@ -199,11 +199,11 @@ def test_an_open_improvement_carries_its_bound_distance_and_trials_needed(make_r
     validates against the schema; a decided verdict carries no precision."""
     from balance_bench.reports.verdict_document import SCHEMA
     from balance_bench.statistics import Estimate
-    from tests.reports.test_claims import _verdict
+    from tests.reports.test_claims import _change, _verdict
 
-    run = load_run(make_run(trials=20))
-    open_one = _verdict("find_by_user_id_and_token_id", "pair", improvement=Estimate(84.6, 84.2, 85.4, 20),
-                        improvement_verdict="inconclusive")
+    run = read_run(make_run(trials=20))
+    open_one = _change(_verdict("find_by_user_id_and_token_id", "pair"), "cache",
+                       improvement=Estimate(84.6, 84.2, 85.4, 20), improvement_verdict="inconclusive")
     document = verdicts_document(run, claim_verdicts([open_one, _verdict()]))
     jsonschema.validate(document, json.loads(SCHEMA.read_text(encoding="utf-8")))
     by_claim = {v["claim"]: v for v in document["verdicts"] if v["profile"] == "local"}

@@ -10,17 +10,30 @@ from pathlib import Path
 import pytest
 
 from balance_bench.coordinates import CacheState, Coordinates, Kind, Migration
+from balance_bench.guide import INDEX_CLAIMS, LATENCY_CLAIMS, LatencyClaim
 from balance_bench.network import LOCAL, Link, Profile, parse_profiles
-from balance_bench.reports.expectations import LATENCY_CLAIMS, LatencyClaim
-from balance_bench.reports.runs import Run, load_run
+from balance_bench.reports.runs import Run, read_run
 from balance_bench.reports.verdicts import (
     INCONCLUSIVE,
+    CacheVerdict,
+    ConsistencyVerdict,
+    GuideCacheVerdict,
+    IndexVerdict,
+    MigrationVerdict,
     NetworkVerdict,
+    QueryVerdicts,
     format_estimate,
     improvement_verdict,
+    judge_cache,
+    judge_consistency,
+    judge_guide_cache,
+    judge_index,
     judge_interval,
+    judge_migration,
+    judge_projection,
     migration_verdict,
     network_verdict,
+    speedup_verdict,
     straddled_bound,
     transport_floor,
     verdicts,
@@ -53,6 +66,26 @@ def test_a_verdict_needs_the_whole_interval(low: float, high: float, expected: s
     assert judge_interval(_ci(low, high), RANGE) == expected
 
 
+def _cache(v: QueryVerdicts) -> CacheVerdict:
+    assert v.cache is not None, v.query
+    return v.cache
+
+
+def _consistency(v: QueryVerdicts) -> ConsistencyVerdict:
+    assert v.consistency is not None, v.query
+    return v.consistency
+
+
+def _guide(v: QueryVerdicts) -> GuideCacheVerdict:
+    assert v.guide_cache is not None, v.query
+    return v.guide_cache
+
+
+def _migration(v: QueryVerdicts) -> MigrationVerdict:
+    assert v.migration is not None, v.query
+    return v.migration
+
+
 def test_improvement_labels_and_no_interval() -> None:
     """within is met, below short, above better; one trial (no interval) is inconclusive whatever its value."""
     assert improvement_verdict(_ci(86, 89), RANGE) == "met"
@@ -81,7 +114,6 @@ def test_012_effect_needs_an_interval_clear_of_one(low: float, high: float, same
                                                      expected: str) -> None:
     """faster/slower only when the speedup's interval excludes 1; the same plan both ways is drift, not 012."""
     assert migration_verdict(_ci(low, high), same_plan) == expected
-    assert migration_verdict(None, same_plan) == "not measured"
 
 
 def _read(query: str, cache: CacheState, migration: Migration, kind: str) -> Coordinates:
@@ -98,9 +130,10 @@ def test_improvement_and_speedup_are_paired_within_trials(tmp_path: Path) -> Non
         _read(q, CacheState.NOCACHE, Migration.WITH_012, "pair"): {1: 1.0, 2: 2.0},
     })
     (v,) = verdicts(run)
-    assert v.improvement is not None and v.improvement.value == pytest.approx(87.5)
-    assert v.migration_speedup is not None and v.migration_speedup.value == pytest.approx((5 * 6) ** 0.5)
-    assert v.improvement_verdict == INCONCLUSIVE  # two trials scattered this much decide nothing
+    improvement = _cache(v).improvement
+    assert improvement is not None and improvement.value == pytest.approx(87.5)
+    assert _migration(v).speedup.value == pytest.approx((5 * 6) ** 0.5)
+    assert _cache(v).improvement_verdict == INCONCLUSIVE  # two trials scattered this much decide nothing
 
 
 def test_cold_is_judged_against_the_cold_range_and_warm_against_the_warm_range(tmp_path: Path) -> None:
@@ -110,55 +143,60 @@ def test_cold_is_judged_against_the_cold_range_and_warm_against_the_warm_range(t
         _read("find_by_id", CacheState.WARM, Migration.WITH_012, "balance"): {1: 0.7, 2: 0.8, 3: 0.75},
     })
     (v,) = verdicts(run)
-    assert (v.cold_vs_guide, v.warm_vs_guide) == ("within", "within")
+    assert (_cache(v).cold_vs_guide, _cache(v).warm_vs_guide) == ("within", "within")
     swapped = trial_run(tmp_path, {
         _read("find_by_id", CacheState.COLD, Migration.WITH_012, "balance"): {1: 0.7, 2: 0.8, 3: 0.75},
         _read("find_by_id", CacheState.WARM, Migration.WITH_012, "balance"): {1: 0.07, 2: 0.08, 3: 0.075},
     })
     (w,) = verdicts(swapped)
-    assert (w.cold_vs_guide, w.warm_vs_guide) == ("below", "below")
+    assert (_cache(w).cold_vs_guide, _cache(w).warm_vs_guide) == ("below", "below")
 
 
 def test_every_claimed_query_is_judged_in_any_run(run_dir: Path) -> None:
     """Each query of the guide's table gets an improvement verdict at every scale the run has."""
-    items = verdicts(load_run(run_dir))
-    judged = {v.query for v in items if v.improvement_verdict in ("met", "better", "short", INCONCLUSIVE)}
+    items = verdicts(read_run(run_dir))
+    judged = {v.query for v in items if v.cache and v.cache.improvement_verdict in ("met", "better", "short",
+                                                                                     INCONCLUSIVE)}
     assert set(LATENCY_CLAIMS) <= judged
 
 
 def test_local_socket_milliseconds_are_called_out_not_bent(make_run: Callable[..., Path]) -> None:
     """Sub-millisecond local times are reported as below the guide, with the reason, and unscaled."""
-    run = load_run(make_run())
+    run = read_run(make_run())
     v = next(v for v in verdicts(run) if v.query == "find_by_id")
-    assert (v.cold_vs_guide, v.warm_vs_guide) == ("below", "below")
+    assert (_cache(v).cold_vs_guide, _cache(v).warm_vs_guide) == ("below", "below")
     assert "local socket" in v.text and "do not transfer" in v.text
-    assert v.cold is not None and f"{v.cold.value:.3g} ms" in v.text
+    cold = _cache(v).cold
+    assert cold is not None and f"{cold.value:.3g} ms" in v.text
 
 
 def test_migration_effect_separates_real_speedups_from_drift(make_run: Callable[..., Path]) -> None:
     """A query that gains an index is faster with 012 (interval above 1); one whose plan 012 does not change is
     "same plan"."""
-    items = {(v.query, v.param_kind): v for v in verdicts(load_run(make_run()))}
+    items = {(v.query, v.param_kind): v for v in verdicts(read_run(make_run()))}
     pair = items[("find_by_user_id_and_token_id", "pair")]
-    assert pair.migration_effect == "faster" and pair.migration_speedup is not None
-    assert pair.migration_speedup.value == pytest.approx(8.0, rel=0.15) and pair.migration_speedup.low > 1
-    assert items[("find_by_id", "balance")].migration_effect == "same plan"
+    speedup = _migration(pair).speedup
+    assert _migration(pair).effect == "faster"
+    assert speedup.value == pytest.approx(8.0, rel=0.15) and speedup.low is not None and speedup.low > 1
+    assert _migration(items[("find_by_id", "balance")]).effect == "same plan"
 
 
 def test_claimed_index_used_yes_and_no(make_run: Callable[..., Path]) -> None:
     """The with-012 plan's indexes decide "index used"; a plan without the claimed index says which it used."""
-    good = {v.query: v for v in verdicts(load_run(make_run()))}
-    assert good["total_balance_by_user"].index_used is True
-    assert good["find_by_id"].index_used is None  # the guide claims no index for it
+    good = {v.query: v for v in verdicts(read_run(make_run()))}
+    index = good["total_balance_by_user"].index
+    assert index is not None and index.used is True
+    assert good["find_by_id"].index is None  # the guide claims no index for it
     bad_run = make_run(plans={"total_balance_by_user": ("seq_scan_filter.json", "index_scan.json")})
-    bad = {v.query: v for v in verdicts(load_run(bad_run))}
-    assert bad["total_balance_by_user"].index_used is False
+    bad = {v.query: v for v in verdicts(read_run(bad_run))}
+    index = bad["total_balance_by_user"].index
+    assert index is not None and index.used is False
     assert "balances_pkey" in bad["total_balance_by_user"].text
 
 
 def test_verdict_frame_has_one_row_per_verdict_with_intervals(make_run: Callable[..., Path]) -> None:
     """The table notebooks get carries every verdict, its interval bounds, and the guide's figures."""
-    items = verdicts(load_run(make_run()))
+    items = verdicts(read_run(make_run()))
     frame = verdicts_frame(items)
     assert len(frame) == len(items)
     assert {"cold ms", "guide cold", "improvement low %", "improvement high %", "improvement verdict",
@@ -167,11 +205,11 @@ def test_verdict_frame_has_one_row_per_verdict_with_intervals(make_run: Callable
 
 def test_same_plan_both_ways_is_drift_not_the_migration(real_run_dir: Path) -> None:
     """find_by_id uses the primary key with and without 012, so its verdict blames drift, not the migration."""
-    (verdict,) = [v for v in verdicts(load_run(real_run_dir)) if v.query == "find_by_id"]
-    assert verdict.same_plan is True and verdict.migration_effect == "same plan"
+    (verdict,) = [v for v in verdicts(read_run(real_run_dir)) if v.query == "find_by_id"]
+    assert _migration(verdict).same_plan is True and _migration(verdict).effect == "same plan"
     assert "drift, not migration 012" in verdict.text
-    pair = next(v for v in verdicts(load_run(real_run_dir)) if v.query == "find_by_address")
-    assert pair.same_plan is False and pair.migration_effect != "same plan"
+    pair = next(v for v in verdicts(read_run(real_run_dir)) if v.query == "find_by_address")
+    assert _migration(pair).same_plan is False and _migration(pair).effect != "same plan"
 
 
 @pytest.mark.parametrize(("ratios", "word"), [
@@ -190,11 +228,13 @@ def test_the_guides_cache_is_judged_on_its_own_miss_and_race_freedom_has_a_price
         _read(q, CacheState.WARM, Migration.WITH_012, "balance"): {t: guide[t] * 0.08 for t in guide},
     })
     (v,) = verdicts(run)
-    assert v.guide_improvement is not None and v.guide_improvement.value == pytest.approx(92.0)
-    assert v.guide_improvement_verdict == "met"  # 92% in every trial, inside the guide's 90-95%
-    assert v.race_free_price is not None and v.race_free_price.trials == 4
+    guide_cache = _guide(v)
+    assert guide_cache.improvement is not None and guide_cache.improvement.value == pytest.approx(92.0)
+    assert guide_cache.improvement_verdict == "met"  # 92% in every trial, inside the guide's 90-95%
+    price = guide_cache.race_free_price
+    assert price is not None and price.trials == 4
     if word != "inconclusive":
-        assert v.race_free_price.value == pytest.approx(ratios[0], rel=0.02)
+        assert price.value == pytest.approx(ratios[0], rel=0.02)
     assert f"({word}" in v.text and "the guide's own cache" in v.text
 
 
@@ -205,7 +245,7 @@ def test_without_guide_cold_cases_the_guides_cache_is_not_judged(tmp_path: Path)
         _read("find_by_id", CacheState.WARM, Migration.WITH_012, "balance"): {1: 0.1, 2: 0.1},
     })
     (v,) = verdicts(run)
-    assert v.guide_cold is None and v.race_free_price is None and v.guide_improvement_verdict is None
+    assert v.guide_cache is None
     assert "guide's own cache" not in v.text
 
 
@@ -220,8 +260,8 @@ def _improvement_run(tmp_path: Path, query: str, kind: str, warm: list[float]) -
 def test_an_improvement_is_judged_against_the_stated_and_the_implied_range(tmp_path: Path) -> None:
     """findById's ~85% is short of the stated 90-95% but met against the 80-95% its own 5 -> 1 ms imply."""
     (v,) = verdicts(_improvement_run(tmp_path, "find_by_id", "balance", [0.15, 0.14, 0.16, 0.145, 0.155]))
-    assert v.improvement_verdict == "short" and v.implied_verdict == "met"
-    assert v.implied_pct == pytest.approx((80.0, 95.0))
+    assert _cache(v).improvement_verdict == "short" and _consistency(v).implied_verdict == "met"
+    assert _consistency(v).implied_pct == pytest.approx((80.0, 95.0))
     assert "imply 80-95%" in v.text and "against that reading: met" in v.text
     row = verdicts_frame([v]).iloc[0]
     assert row["implied improvement"] == "~80-95%" and row["implied verdict"] == "met"
@@ -230,10 +270,10 @@ def test_an_improvement_is_judged_against_the_stated_and_the_implied_range(tmp_p
 def test_both_readings_can_agree_and_then_the_text_names_only_one(tmp_path: Path) -> None:
     """~70% is short either way for findById; totalBalanceByUser states what its ms imply, so no second reading."""
     (v,) = verdicts(_improvement_run(tmp_path, "find_by_id", "balance", [0.30, 0.29, 0.31, 0.295, 0.305]))
-    assert (v.improvement_verdict, v.implied_verdict) == ("short", "short")
+    assert (_cache(v).improvement_verdict, _consistency(v).implied_verdict) == ("short", "short")
     (w,) = verdicts(_improvement_run(tmp_path, "total_balance_by_user", "typical", [0.07, 0.071, 0.069, 0.07]))
-    assert w.implied_pct == pytest.approx(LATENCY_CLAIMS["total_balance_by_user"].improvement_pct)
-    assert w.implied_verdict == w.improvement_verdict == "met" and "imply" not in w.text
+    assert _consistency(w).implied_pct == pytest.approx(LATENCY_CLAIMS["total_balance_by_user"].improvement_pct)
+    assert _consistency(w).implied_verdict == _cache(w).improvement_verdict == "met" and "imply" not in w.text
 
 
 def _with_traffic(run: Run, traffic: dict[CacheState, Traffic]) -> Run:
@@ -257,7 +297,7 @@ def test_a_network_profile_rejudges_short_locally_as_met_over_the_network(tmp_pa
     (v,) = verdicts(run, [profile])
     (n,) = v.networks
     by_hand = [100 * (1 - (warm[t] + 0.1) / (cold[t] + 2.0 + 0.3)) for t in (1, 2, 3)]
-    assert v.improvement_verdict == "short" and n.improvement_verdict == "met"
+    assert _cache(v).improvement_verdict == "short" and n.improvement_verdict == "met"
     assert n.improvement is not None and n.improvement.value == pytest.approx(sum(by_hand) / 3)
     assert n.cold is not None and n.cold.value == pytest.approx((2.6 * 2.61 * 2.59) ** (1 / 3))
     assert (n.cold_vs_guide, n.warm_vs_guide) == ("below", "below")  # 2.6 ms < ~5-10, 0.2 ms < ~0.5-1
@@ -274,7 +314,8 @@ def test_the_local_profile_changes_nothing_and_a_run_without_traffic_is_not_proj
     counted = _with_traffic(trial_run(tmp_path, medians), {CacheState.COLD: _trips(1, 3),
                                                            CacheState.WARM: _trips(0, 1)})
     (v,) = verdicts(counted, [LOCAL])
-    assert v.networks[0].improvement == v.improvement and v.networks[0].improvement_verdict == v.improvement_verdict
+    assert v.networks[0].improvement == _cache(v).improvement
+    assert v.networks[0].improvement_verdict == _cache(v).improvement_verdict
     (bare,) = verdicts(trial_run(tmp_path, medians), [LOCAL])
     assert bare.networks[0].improvement is None and bare.networks[0].missing is not None
     assert bare.networks[0].cell().startswith("not projected: the run recorded no traffic")
@@ -292,10 +333,10 @@ def test_a_network_round_trip_shrinks_the_012_speedup_towards_one(tmp_path: Path
     (v,) = verdicts(run, parse_profiles("pg:rtt=2ms"))
     (n,) = v.networks
     by_hand = [(without[t] + 2.0) / (with_[t] + 2.0) for t in (1, 2, 3)]
-    assert v.migration_speedup is not None and v.migration_speedup.value == pytest.approx(2.0, rel=0.01)
+    assert _migration(v).speedup.value == pytest.approx(2.0, rel=0.01)
     assert n.migration_speedup is not None
     assert n.migration_speedup.value == pytest.approx((by_hand[0] * by_hand[1] * by_hand[2]) ** (1 / 3))
-    assert n.migration_effect == v.migration_effect and "; 012 " in n.cell()
+    assert n.migration_effect == _migration(v).effect and "; 012 " in n.cell()
 
 
 def test_over_a_network_the_guides_cache_saves_a_round_trip_and_race_freedom_costs_one(tmp_path: Path) -> None:
@@ -514,36 +555,54 @@ def _estimate(e: Estimate | None) -> tuple[float, float | None, float | None, in
 
 
 def test_every_verdict_figure_written_out_by_hand(tmp_path: Path) -> None:
-    """The fields behind the text: which cases fed each estimate, the positions against the guide, the index."""
+    """The records behind the text: which cases fed each estimate, the positions against the guide, the index, and
+    no record for a claim the run has nothing to judge by."""
     v = {(v.query, v.scale, v.param_kind): v for v in verdicts(_known_run(tmp_path))}
     tiny = v[("find_by_id", "tiny", "balance")]
-    assert (tiny.guide_name, tiny.claim, tiny.claimed_index, tiny.index_used) == (
-        "findById", LATENCY_CLAIMS["find_by_id"], None, None)
-    assert _estimate(tiny.nocache_without) == (2.0, 2.0, 2.0, 3) and _estimate(tiny.nocache_with) == (1.0, 1.0, 1.0, 3)
-    assert _estimate(tiny.projection_speedup) == (1.5, 1.5, 1.5, 3)
-    assert (tiny.cold_ms, tiny.warm_ms, tiny.improvement_pct) == (pytest.approx(8.0), pytest.approx(0.6),
-                                                                  pytest.approx(92.5))
-    assert (tiny.same_plan, tiny.indexes_used, tiny.cold_vs_guide, tiny.warm_vs_guide) == (
-        False, ("balances_pkey",), "within", "within")
+    assert (tiny.guide_name, tiny.claim, tiny.index) == ("findById", LATENCY_CLAIMS["find_by_id"], None)
+    migration = _migration(tiny)
+    assert _estimate(migration.without_012) == (2.0, 2.0, 2.0, 3)
+    assert _estimate(migration.with_012) == (1.0, 1.0, 1.0, 3)
+    assert (migration.same_plan, migration.plan_indexes, migration.effect) == (False, ("balances_pkey",), "faster")
+    assert tiny.projection is not None and _estimate(tiny.projection.speedup) == (1.5, 1.5, 1.5, 3)
+    assert tiny.projection.effect == "faster"
+    cache = _cache(tiny)
+    assert (_estimate(cache.cold), _estimate(cache.warm), _estimate(cache.improvement)) == (
+        (8.0, 8.0, 8.0, 3), (0.6, 0.6, 0.6, 3), (92.5, 92.5, 92.5, 3))
+    assert (cache.improvement_verdict, cache.cold_vs_guide, cache.warm_vs_guide) == ("met", "within", "within")
+    assert _consistency(tiny) == ConsistencyVerdict((80.0, 95.0), "met")
+    assert _estimate(_guide(tiny).cold) == (4.0, 4.0, 4.0, 3) and _guide(tiny).improvement_verdict == "short"
     short = v[("total_balance_by_user", "tiny", "typical")]
-    assert (short.improvement_verdict, short.cold_vs_guide, short.warm_vs_guide, short.migration_effect) == (
-        "short", "below", "below", "not measured")
-    assert (short.claimed_index, short.index_used, short.same_plan) == ("idx_balances_user_usd", False, None)
+    assert (_cache(short).improvement_verdict, _cache(short).cold_vs_guide, _cache(short).warm_vs_guide) == (
+        "short", "below", "below")
+    assert (short.migration, short.guide_cache, short.projection) == (None, None, None)
+    assert short.index == IndexVerdict("idx_balances_user_usd", ("balances_pkey", "idx_balances_user_token"), False)
     address = v[("find_by_address", "tiny", "address")]
-    assert (address.guide_name, address.claim, address.improvement_verdict, address.cold_vs_guide) == (
-        None, None, None, None)
-    assert (address.index_used, address.migration_effect) == (True, INCONCLUSIVE)
+    assert (address.guide_name, address.claim, address.consistency, address.networks) == (None, None, None, ())
+    assert (_cache(address).cold, _cache(address).improvement, _cache(address).improvement_verdict) == (
+        None, None, None)
+    assert (_cache(address).cold_vs_guide, _cache(address).warm_vs_guide) == (None, None)  # no claim to judge by
+    assert _estimate(_guide(address).improvement) == (50.0, None, None, 1)
+    assert _guide(address).improvement_verdict is None  # an improvement, but no claim to judge it by
+    assert address.index == IndexVerdict("idx_balances_address", ("idx_balances_address",), True)
+    assert _migration(address).effect == INCONCLUSIVE
     token = v[("find_by_token_id", "tiny", "popular")]
-    assert (token.index_used, token.indexes_used, token.cold_ms) == (None, (), pytest.approx(3.0))
+    assert token.index == IndexVerdict("idx_balances_token_id", (), None)
+    assert _estimate(_cache(token).cold) == (3.0, 3.0, 3.0, 3) and _cache(token).warm is None
+    typical = v[("find_by_user_id", "tiny", "typical")]  # a claim, a cold case and no warm one
+    assert (_cache(typical).improvement, _cache(typical).improvement_verdict) == (None, None)
+    assert _cache(typical).cold_vs_guide == "within" and _consistency(typical).implied_verdict is None
+    assert _guide(typical).improvement is None and _estimate(_guide(typical).race_free_price) == (1.0, 1.0, 1.0, 3)
     assert v[("get_by_user", "small", "typical")].guide_name == "getByUser"
-    assert v[("find_by_address", "small", "address")].same_plan is None
-    assert v[("find_by_token_id", "small", "popular")].same_plan is None
-    assert v[("find_by_user_id", "small", "typical")].migration_speedup is None
-    assert (v[("total_balance", "small", "system")].guide_name, v[("total_balance", "small", "system")].claim) == (
-        None, None)
+    assert _migration(v[("find_by_address", "small", "address")]).same_plan is None
+    assert _migration(v[("find_by_token_id", "small", "popular")]).same_plan is None
+    assert v[("find_by_user_id", "small", "typical")].migration is None  # both cases, never in one trial
+    bare = v[("total_balance", "small", "system")]
+    assert (bare.guide_name, bare.claim, bare.cache, bare.consistency, bare.guide_cache, bare.migration, bare.index,
+            bare.projection, bare.networks) == (None, None, None, None, None, None, None, None, ())
     whale = v[("find_by_user_id", "tiny", "whale")]
-    assert (whale.improvement, whale.improvement_verdict, whale.cold_vs_guide, whale.warm_vs_guide) == (
-        None, None, "inconclusive", "inconclusive")  # one trial each: no interval to judge by
+    assert (_cache(whale).improvement, _cache(whale).improvement_verdict, _cache(whale).cold_vs_guide,
+            _cache(whale).warm_vs_guide) == (None, None, "inconclusive", "inconclusive")  # one trial each: no interval
 
 
 FRAME = {
@@ -706,7 +765,7 @@ def test_the_same_plan_both_ways_stays_drift_over_a_network(tmp_path: Path) -> N
                               CacheState.NOCACHE: _trips(1, 0)})
     (v,) = verdicts(run, [HOP])
     (n,) = v.networks
-    assert v.migration_effect == n.migration_effect == "same plan"
+    assert _migration(v).effect == n.migration_effect == "same plan"
     assert n.migration_speedup is not None and n.migration_speedup.value == pytest.approx(3.0 / 2.0)
     assert n.cell().endswith("; 012 same plan 1.5x [1.5, 1.5]")
     direct = network_verdict(COLD_OVER_HOP, WARM_OVER_HOP, FIND_BY_ID, HOP, (WITHOUT_OVER_HOP, WITH_OVER_HOP),
@@ -792,6 +851,153 @@ def test_the_straddled_bound_is_the_one_the_interval_leaves_undecided(low: float
 
 
 def test_no_interval_straddles_nothing_and_a_single_value_claim_is_judged_with_its_tolerance() -> None:
-    """One trial has no interval; "~0.5 ms" is judged as 0.4-0.6 (APPROX_TOLERANCE), so 0.55-0.65 is open at 0.6."""
+    """One trial (or a missing bound) has no interval; "~0.5 ms" is judged as 0.4-0.6 (APPROX_TOLERANCE), so
+    0.55-0.65 is open at 0.6."""
     assert straddled_bound(Estimate(87.0, None, None, 1), (85.0, 90.0)) is None
+    assert straddled_bound(Estimate(87.0, None, 89.0, 2), (85.0, 90.0)) is None  # half an interval is none
+    assert straddled_bound(Estimate(87.0, 84.0, None, 2), (85.0, 90.0)) is None
     assert straddled_bound(Estimate(0.6, 0.55, 0.65, 20), (0.5, 0.5)) == pytest.approx(0.6)
+
+
+# --- each claim's judging function on its own ---------------------------------------------------------------------
+
+def _case_with(medians: dict[int, float], plan: PlanFacts | None = None) -> CaseResult:
+    """A case with these per-trial medians and this plan (its coordinates play no part in judging)."""
+    return replace(_measured(medians, None), plan=plan)
+
+
+@pytest.mark.parametrize(("low", "high", "expected"), [
+    (1.01, 2.0, "faster"), (1.0, 2.0, INCONCLUSIVE),  # the lower end on either side of 1
+    (0.5, 0.99, "slower"), (0.5, 1.0, INCONCLUSIVE),  # the upper end on either side of 1
+    (None, 2.0, INCONCLUSIVE), (0.5, None, INCONCLUSIVE),  # half an interval decides nothing
+])
+def test_a_speedup_is_decided_only_by_an_interval_clear_of_one(low: float | None, high: float | None,
+                                                               expected: str) -> None:
+    """faster only when the whole interval lies above 1, slower only below, whatever the point estimate says."""
+    assert speedup_verdict(Estimate(1.5 if expected == "faster" else 0.75, low, high, 5)) == expected
+
+
+def test_the_cache_claim_needs_a_case_each_latency_is_judged_alone_and_the_improvement_needs_a_pair() -> None:
+    """No cold and no warm case: no record; a cold case alone is placed against the guide's cold figure; both in
+    common trials give the improvement, judged only when there is a claim."""
+    assert judge_cache(None, None, FIND_BY_ID) is None
+    cold_only = judge_cache(_case_with(_three(6.0)), None, FIND_BY_ID)
+    assert cold_only is not None and _estimate(cold_only.cold) == (6.0, 6.0, 6.0, 3)
+    assert (cold_only.warm, cold_only.improvement, cold_only.improvement_verdict) == (None, None, None)
+    assert (cold_only.cold_vs_guide, cold_only.warm_vs_guide) == ("within", None)
+    warm_only = judge_cache(None, _case_with(_three(2.0)), FIND_BY_ID)
+    assert warm_only is not None and (warm_only.cold_vs_guide, warm_only.warm_vs_guide) == (None, "above")
+    both = judge_cache(_case_with(_three(8.0)), _case_with(_three(0.6)), FIND_BY_ID)
+    assert both is not None and _estimate(both.improvement) == (92.5, 92.5, 92.5, 3)
+    assert (both.improvement_verdict, both.cold_vs_guide, both.warm_vs_guide) == ("met", "within", "within")
+    unclaimed = judge_cache(_case_with(_three(8.0)), _case_with(_three(0.6)), None)
+    assert unclaimed is not None and _estimate(unclaimed.improvement) == (92.5, 92.5, 92.5, 3)
+    assert (unclaimed.improvement_verdict, unclaimed.cold_vs_guide, unclaimed.warm_vs_guide) == (None, None, None)
+
+
+def test_the_consistency_claim_is_the_guides_own_arithmetic_and_judges_the_improvement_against_it() -> None:
+    """findById's ~5-10 ms -> ~0.5-1 ms imply 80-95%: 85% is met there, 75% short, 96% better; without a measured
+    improvement the range stands unjudged, and without the guide's row there is nothing to be consistent with."""
+    assert judge_consistency(None, _ci(84.0, 86.0)) is None
+    assert judge_consistency(FIND_BY_ID, None) == ConsistencyVerdict((80.0, 95.0), None)
+    assert judge_consistency(FIND_BY_ID, _ci(84.0, 86.0)) == ConsistencyVerdict((80.0, 95.0), "met")
+    assert judge_consistency(FIND_BY_ID, _ci(74.0, 76.0)) == ConsistencyVerdict((80.0, 95.0), "short")
+    assert judge_consistency(FIND_BY_ID, _ci(95.5, 96.5)) == ConsistencyVerdict((80.0, 95.0), "better")
+
+
+def test_the_guide_cache_claim_needs_its_own_miss_and_each_figure_its_other_case() -> None:
+    """No miss through the guide's design: no record; its improvement needs the shared warm hit, its verdict the
+    guide's row, and the race-free price our own miss."""
+    guide_miss, ours, hit = _case_with(_three(4.0)), _case_with(_three(8.0)), _case_with(_three(0.6))
+    assert judge_guide_cache(None, ours, hit, FIND_BY_ID) is None
+    full = judge_guide_cache(guide_miss, ours, hit, FIND_BY_ID)
+    assert full is not None and _estimate(full.cold) == (4.0, 4.0, 4.0, 3)
+    assert _estimate(full.improvement) == (85.0, 85.0, 85.0, 3) and full.improvement_verdict == "short"
+    assert _estimate(full.race_free_price) == (2.0, 2.0, 2.0, 3)
+    assert judge_guide_cache(guide_miss, ours, hit, None) == replace(full, improvement_verdict=None)
+    assert judge_guide_cache(guide_miss, None, hit, FIND_BY_ID) == replace(full, race_free_price=None)
+    assert judge_guide_cache(guide_miss, ours, None, FIND_BY_ID) == replace(full, improvement=None,
+                                                                            improvement_verdict=None)
+
+
+def test_the_migration_claim_needs_both_no_cache_cases_in_a_common_trial_and_reads_their_plans() -> None:
+    """Either side missing, or never in one trial: not measured (no record); 2 ms / 1 ms is 2x, faster, unless the
+    plans match (the same plan, whose indexes it names); a missing plan decides neither way."""
+    before, after = _case_with(_three(2.0), SEQ), _case_with(_three(1.0), PKEY)
+    assert judge_migration(None, after) is None and judge_migration(before, None) is None
+    assert judge_migration(_case_with({1: 2.0}), _case_with({2: 1.0})) is None
+    changed = judge_migration(before, after)
+    assert changed is not None and (changed.same_plan, changed.plan_indexes, changed.effect) == (
+        False, ("balances_pkey",), "faster")
+    assert (_estimate(changed.without_012), _estimate(changed.with_012), _estimate(changed.speedup)) == (
+        (2.0, 2.0, 2.0, 3), (1.0, 1.0, 1.0, 3), (2.0, 2.0, 2.0, 3))
+    same = judge_migration(replace(before, plan=TWO), replace(after, plan=TWO))
+    assert same is not None and (same.same_plan, same.plan_indexes, same.effect) == (
+        True, ("balances_pkey", "idx_balances_user_token"), "same plan")
+    unplanned = judge_migration(before, replace(after, plan=None))
+    assert unplanned is not None and (unplanned.same_plan, unplanned.plan_indexes, unplanned.effect) == (
+        None, (), "faster")
+
+
+def test_the_index_claim_is_read_from_the_no_cache_plan_else_the_cold_one() -> None:
+    """No claim: no record; the with-012 no-cache plan decides, the cold case's only without it, and no plan at all
+    leaves the claim unchecked (used is None)."""
+    claim = INDEX_CLAIMS["total_balance_by_user"]
+    used, other = _case_with(_three(1.0), _plan(claim.index)), _case_with(_three(1.0), PKEY)
+    assert judge_index(None, used, used) is None
+    assert judge_index(claim, used, other) == IndexVerdict(claim.index, (claim.index,), True)
+    assert judge_index(claim, other, used) == IndexVerdict(claim.index, ("balances_pkey",), False)
+    assert judge_index(claim, _case_with(_three(1.0)), used) == IndexVerdict(claim.index, (claim.index,), True)
+    assert judge_index(claim, None, other) == IndexVerdict(claim.index, ("balances_pkey",), False)
+    assert judge_index(claim, _case_with(_three(1.0)), None) == IndexVerdict(claim.index, (), None)
+    assert judge_index(claim, None, None) == IndexVerdict(claim.index, (), None)
+
+
+def test_the_projection_claim_needs_both_projections_in_a_common_trial_and_an_interval_clear_of_one() -> None:
+    """balances.* over explicit columns within each trial: 1.2x throughout is faster, 0.8x slower, a spread across 1
+    inconclusive; a side missing, or never in the same trial, gives no record."""
+    explicit = _case_with({1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0})
+    for ratios, effect in (((1.2, 1.21, 1.19, 1.2), "faster"), ((0.8, 0.81, 0.79, 0.8), "slower"),
+                           ((1.3, 0.8, 1.25, 0.75), INCONCLUSIVE)):
+        projection = judge_projection(_case_with(dict(enumerate(ratios, 1))), explicit)
+        assert projection is not None and projection.effect == effect and projection.speedup.trials == 4
+    assert judge_projection(None, explicit) is None and judge_projection(explicit, None) is None
+    assert judge_projection(_case_with({1: 1.2}), _case_with({2: 1.0})) is None
+
+
+def test_without_the_no_cache_case_the_index_is_read_from_the_cold_cases_plan(tmp_path: Path) -> None:
+    """A run whose only with-012 plan is the cold case's still checks the guide's index claim, in that plan."""
+    q = "total_balance_by_user"
+    run = trial_run(tmp_path, {_read(q, CacheState.COLD, Migration.WITH_012, "typical"): _three(0.4),
+                               _read(q, CacheState.WARM, Migration.WITH_012, "typical"): _three(0.2)})
+    run = replace(run, summary=replace(run.summary, cases=[
+        replace(c, plan=_plan("idx_balances_user_usd") if c.coords.cache is CacheState.COLD else None)
+        for c in run.summary.cases]))
+    (v,) = verdicts(run)
+    assert v.index == IndexVerdict("idx_balances_user_usd", ("idx_balances_user_usd",), True)
+    assert "The with-012 plan uses idx_balances_user_usd, as the guide claims." in v.text
+
+
+def test_over_a_network_a_question_with_one_no_cache_side_projects_no_012(tmp_path: Path) -> None:
+    """Every question of the known run is judged over a network too; one no-cache side (or none) leaves 012 unprojected
+    while the cache claim is still projected."""
+    items = {(v.query, v.scale, v.param_kind): v for v in verdicts(_with_traffic(_known_run(tmp_path), {
+        CacheState.COLD: _trips(1, 3), CacheState.WARM: _trips(0, 1), CacheState.NOCACHE: _trips(1, 0)}), [HOP])}
+    (one_side,) = items[("total_balance_by_user", "tiny", "typical")].networks  # only the with-012 no-cache case
+    assert (one_side.migration_speedup, one_side.migration_effect) == (None, None)
+    assert one_side.improvement_verdict is not None
+    (both,) = items[("find_by_id", "tiny", "balance")].networks
+    assert both.migration_effect == "faster"
+
+
+def test_a_network_judgement_without_a_local_one_is_not_set_against_it(tmp_path: Path) -> None:
+    """Cold timed at 0 ms in every trial (a clock too coarse) leaves no local improvement, while the projected one
+    exists (the network makes the miss positive): the text then compares no local label with the network's."""
+    run = _with_traffic(trial_run(tmp_path, {
+        _read("find_by_id", CacheState.COLD, Migration.WITH_012, "balance"): _three(0.0),
+        _read("find_by_id", CacheState.WARM, Migration.WITH_012, "balance"): _three(0.1),
+    }), {CacheState.COLD: _trips(1, 3), CacheState.WARM: _trips(0, 1)})
+    (v,) = verdicts(run, [HOP])
+    (n,) = v.networks
+    assert _cache(v).improvement is None and n.improvement_verdict is not None
+    assert "Projected over a network" not in v.text
