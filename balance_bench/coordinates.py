@@ -61,6 +61,18 @@ class Migration(StrEnum):
     WITH_012 = "with_012"
 
 
+class CacheUse(StrEnum):
+    """Load mode's cache coordinate: whether the model runs with the cache at all during a step.
+
+    The matrix's ``CacheState`` says which state one timed call finds the cache in (a miss, a hit ...); under load
+    the cache is in every state at once, so a step only says whether it is used. ``off`` is the matrix's
+    ``nocache``: the database path alone.
+    """
+
+    OFF = "off"
+    ON = "on"
+
+
 class Side(StrEnum):
     """One side of an in-run A/B (``balance-bench ab``): the baseline and the candidate, timed in the same trials.
 

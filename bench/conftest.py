@@ -25,11 +25,11 @@ from typing import Any, TypeVar
 import pytest
 
 from balance_bench.bench.environment import capture_environment
-from balance_bench.bench.lab import EXPERIMENTS_RECORD, VariantRun
-from balance_bench.bench.matrix import REDUCED_SHARE, read_cases, reference_cases, write_cases
+from balance_bench.bench.experiment_world import EXPERIMENTS_RECORD, VariantRun
+from balance_bench.bench.experiments.registry import with_experiments
 from balance_bench.bench.outage import pytest_runtest_call, pytest_runtest_makereport  # noqa: F401  hooks
 from balance_bench.bench.placement import Placement, place
-from balance_bench.bench.plans import planner_settings
+from balance_bench.bench.plan_capture import planner_settings
 from balance_bench.bench.rounds import budget_of, trials_of
 from balance_bench.bench.sides import ABRun, ab_of
 from balance_bench.bench.top_up import top_up_of
@@ -37,8 +37,9 @@ from balance_bench.bench.world import Copy, World
 from balance_bench.config import Config
 from balance_bench.coordinates import Coordinates, Side
 from balance_bench.fixtures.datasets import Dataset, ensure_dataset
-from balance_bench.fixtures.plugin import config_of, preset_of
+from balance_bench.fixtures.plugin import config_of, preset_of, settle_config
 from balance_bench.fixtures.services import Endpoints
+from balance_bench.matrix import REDUCED_SHARE, read_cases, reference_cases, write_cases
 from balance_bench.results import BENCHMARKS_FILE, ORDER_BLOCKS, PLANS_DIR
 
 _RUN_DIR = pytest.StashKey[Path]()
@@ -60,6 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Every run directory gets pytest-benchmark's JSON, even when the user asked for none."""
     config.addinivalue_line("markers", "experiments: the experiments' timed cases (choose them with --experiments)")
+    settle_config(config, with_experiments)  # the registry judges --experiments before anything is collected
     run_dir = config.getoption("run_dir", None)
     if run_dir is None:
         run_dir = config_of(config).out / f"pytest-{datetime.now():%Y%m%d-%H%M%S}"
@@ -357,10 +359,10 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any], o
         _write_sides(config.stash[_RUN_DIR], records, benchmarks, output_json)
         return
     record = records.get(None)
-    lab = config.stash.get(EXPERIMENTS_RECORD, None)
-    if lab is not None:  # experiments ran: their record, and the environment when the matrix did not run
-        record = {"environment": lab["environment"], "design": lab["design"], **(record or {}),
-                  "experiments": lab["experiments"]}
+    experiments = config.stash.get(EXPERIMENTS_RECORD, None)
+    if experiments is not None:  # experiments ran: their record, and the environment when the matrix did not run
+        record = {"environment": experiments["environment"], "design": experiments["design"], **(record or {}),
+                  "experiments": experiments["experiments"]}
     if record is None:
         return
     top_up = top_up_of(config)

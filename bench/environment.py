@@ -12,7 +12,7 @@ from typing import Any
 import psutil
 import redis
 
-from balance_bench.bench.plans import planner_settings
+from balance_bench.bench.plan_capture import planner_settings
 from balance_bench.fixtures.services import Endpoints
 
 __all__ = ["capture_environment", "PACKAGES"]

@@ -10,7 +10,7 @@ pytest-benchmark fixture of its own inside the item: one entry per case and
 trial in ``benchmarks.json``, like a matrix case, with its coordinates (the
 experiment and variant filled in) in ``extra_info``.
 
-Untimed: preparation and the correctness check (once per session, ``Lab``),
+Untimed: preparation and the correctness check (once per session, ``ExperimentWorld``),
 calibration, each round's ``setup`` (pytest-benchmark's pedantic setup), plan
 capture (once per case) and the probes (once, after every trial).
 """
@@ -26,7 +26,13 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from balance_bench.bench.conftest import design_of, order_seed_of
 from balance_bench.bench.environment import capture_environment
-from balance_bench.bench.lab import EXPERIMENTS_RECORD, Lab, VariantRun, json_safe, variant_runs
+from balance_bench.bench.experiment_world import (
+    EXPERIMENTS_RECORD,
+    ExperimentWorld,
+    VariantRun,
+    json_safe,
+    variant_runs,
+)
 from balance_bench.bench.placement import Placement
 from balance_bench.bench.rounds import calibrated, timed, trials_of
 from balance_bench.config import Config
@@ -48,10 +54,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def lab(pytestconfig: pytest.Config, bench_config: Config, endpoints: Endpoints,
-        placement: Placement) -> Iterator[Lab]:
+def experiment_world(pytestconfig: pytest.Config, bench_config: Config, endpoints: Endpoints,
+        placement: Placement) -> Iterator[ExperimentWorld]:
     """The experiments' prepared variants; at session end their probes run, then everything is removed."""
-    made = Lab(bench_config, endpoints)
+    made = ExperimentWorld(bench_config, endpoints)
     try:
         yield made
         made.run_probes()
@@ -77,11 +83,11 @@ def _fixture(request: pytest.FixtureRequest) -> BenchmarkFixture:
 
 
 @pytest.mark.experiments
-def test_variant(case: VariantRun, trial: int, position: int, lab: Lab, benchmark: Any, bench_config: Config,
-                 run_dir: Any, calibration: dict[str, int], planned: set[str],
+def test_variant(case: VariantRun, trial: int, position: int, experiment_world: ExperimentWorld, benchmark: Any,
+                 bench_config: Config, run_dir: Any, calibration: dict[str, int], planned: set[str],
                  request: pytest.FixtureRequest) -> None:
     """Time every case of one experiment variant once in this trial, in a shuffled order, setup untimed."""
-    prepared = lab.prepare(case)  # first use: copies, prepare, check (untimed, once per session)
+    prepared = experiment_world.prepare(case)  # first use: copies, prepare, check (untimed, once per session)
     experiment = prepared.experiment
     state = prepared.states[case.variant]
     cases = list(prepared.cases[case.variant])
@@ -103,7 +109,7 @@ def test_variant(case: VariantRun, trial: int, position: int, lab: Lab, benchmar
             if coords.id not in planned:
                 target = experiment.plan(state, item)
                 if target is not None:
-                    extra["plan_file"] = lab.capture_plan(coords, target, run_dir)
+                    extra["plan_file"] = experiment_world.capture_plan(coords, target, run_dir)
                 planned.add(coords.id)
             fixture.group = coords.group
             fixture.extra_info.update(coords.as_dict(), trial=trial, position=position, slot=slot,

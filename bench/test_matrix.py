@@ -20,8 +20,7 @@ from typing import Any, cast
 
 import psycopg
 
-from balance_bench.bench.matrix import READS, budget_share
-from balance_bench.bench.plans import capture_plan, record_statements
+from balance_bench.bench.plan_capture import capture_plan, record_statements
 from balance_bench.bench.rounds import calibrated as _calibrated
 from balance_bench.bench.rounds import timed as _timed
 from balance_bench.bench.rounds import trials_of
@@ -31,6 +30,7 @@ from balance_bench.bench.writes import writes
 from balance_bench.config import Config
 from balance_bench.coordinates import CacheState, Coordinates, Kind, Side
 from balance_bench.fixtures.services import psycopg_dsn
+from balance_bench.matrix import READS, budget_share
 from balance_model.codec import RecordCodec
 from balance_model.records import Balance
 

@@ -30,7 +30,7 @@ import psycopg
 import redis
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from balance_bench.bench.plans import recording_engine
+from balance_bench.bench.plan_capture import recording_engine
 from balance_bench.bench.revision import CHECKOUT, Implementation
 from balance_bench.bench.traffic import TrafficProbe
 from balance_bench.config import Config

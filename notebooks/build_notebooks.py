@@ -45,7 +45,7 @@ if RUN_DIR is None:
         )
     RUN_DIR = newest[0]
 
-run = load_run(RUN_DIR)
+run = read_run(RUN_DIR)
 print(f"run:    {run.path}")
 print(f"python: {sys.executable}")'''
 
@@ -94,7 +94,7 @@ This notebook loads one `balance-bench run` directory and looks at it from sever
 6. a **comparison with an earlier run**, with a significance test so noise is not called a change;
 7. **exporting** the DataFrame to CSV and Parquet.
 
-It reads the run with `load_run`, the same loader the HTML report uses, and judges it with `judge_run`, the one
+It reads the run with `read_run`, the same loader the HTML report uses, and judges it with `judge_run`, the one
 judging step behind the report and `verdicts.json`, so the numbers and verdicts here are the report's.
 
 **Choosing the run.** Edit the parameters cell below, or set environment variables before starting Jupyter:
@@ -129,9 +129,9 @@ import pandas as pd
 from IPython.display import display
 
 from balance_bench.network import DEFAULT_PROFILES, parse_profiles
-from balance_bench.reports import load_run
+from balance_bench.reports import read_run
 from balance_bench.reports.claims import claims_frame, headline, judge_run, label_counts
-from balance_bench.reports.compare import comparisons_frame, compare_runs, unmatched
+from balance_bench.reports.time_gate import comparisons_frame, compare_runs, unmatched
 from balance_bench.reports.runs import FIELDS
 from balance_bench.reports.verdicts import verdicts_frame
 
@@ -364,7 +364,7 @@ if BASELINE_DIR is None:
     siblings = runs_newest_first(current.parent)
     earlier = siblings[siblings.index(current) + 1:] if current in siblings else []
     BASELINE_DIR = earlier[0] if earlier else None
-baseline = load_run(BASELINE_DIR) if BASELINE_DIR is not None else None
+baseline = read_run(BASELINE_DIR) if BASELINE_DIR is not None else None
 if baseline is None:
     print("No baseline run: skipping the comparison. Set BASELINE_DIR (or BALANCE_BENCH_BASELINE_DIR) "
           "to an earlier run directory, or make a second run with `balance-bench run`.")
@@ -397,8 +397,8 @@ if baseline is not None and not comparison.empty:
 The DataFrame is one line away from any Python session, and pandas writes it out:
 
 ```python
-from balance_bench.reports import load_run
-df = load_run("runs/<run>").cases
+from balance_bench.reports import read_run
+df = read_run("runs/<run>").cases
 df.to_csv("cases.csv", index=False)
 df.to_parquet("cases.parquet")   # needs pyarrow (in the dev extra: pip install -e '.[dev]')
 ```
@@ -463,9 +463,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, display
 
-from balance_bench.reports import load_run
-from balance_bench.reports.analyse import analyse, render_text
-from balance_bench.reports.plans import load_plan
+from balance_bench.reports import read_run
+from balance_bench.plans.analysis import analyse, render_text
+from balance_bench.plans.parser import read_plan
 from balance_bench.reports.runs import FIELDS
 
 pd.set_option("display.max_colwidth", 120)
@@ -499,7 +499,7 @@ def pick_case(run, **coordinates):
 
 case = pick_case(run, query=QUERY, cache=CACHE, migration=MIGRATION, projection=PROJECTION,
                  scale=SCALE, param_kind=PARAM_KIND)
-plan = load_plan(run.plan_path(case))
+plan = read_plan(run.plan_path(case))
 analysis = analyse(plan)
 print(case.name)
 print(f"benchmark median {case.median_ms:.3f} ms over {case.rounds} rounds\\n")
@@ -575,7 +575,7 @@ pair = {}
 for migration in ("without_012", "with_012"):
     c = pick_case(run, query=case.coords.query, cache=case.coords.cache, migration=migration,
                   projection=case.coords.projection, scale=case.coords.scale, param_kind=case.coords.param_kind)
-    pair[migration] = (c, analyse(load_plan(run.plan_path(c))))
+    pair[migration] = (c, analyse(read_plan(run.plan_path(c))))
 
 
 def headline(c, a):

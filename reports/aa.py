@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from balance_bench.coordinates import Kind
-from balance_bench.reports.compare import compare_runs
 from balance_bench.reports.runs import Run
+from balance_bench.reports.time_gate import compare_runs
 from balance_bench.statistics import median_or_none, resolved_by_share
 
 __all__ = ["AACase", "AAResult", "aa_result", "write_aa", "AA_FILE"]

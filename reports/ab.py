@@ -7,7 +7,7 @@ baseline is taken from the two medians measured seconds apart; across trials
 the ratio is the trimmed geometric mean with Yuen's interval, like every
 ratio of the suite. Because the pairing removes the drift between trials, the
 interval is several times narrower than the one a comparison of two separate
-runs can state (``reports.compare``), so the gate resolves small slowdowns.
+runs can state (``reports.time_gate``), so the gate resolves small slowdowns.
 
 The regression verdict keeps the gate's question: is the candidate slower by
 MORE than the threshold, shown at ``ALPHA`` (one-sided, against the margin) and
@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from balance_bench.coordinates import OPTIMIZED, Coordinates, Migration, Side
-from balance_bench.reports.compare import ALPHA, FASTER, NO_CHANGE, NOT_TESTED, POWER, SLOWER, below_alpha
-from balance_bench.reports.counters import BLOCKS_THRESHOLD_PCT, CounterComparison, compare_counters
+from balance_bench.reports.counter_gate import BLOCKS_THRESHOLD_PCT, CounterComparison, compare_counters
 from balance_bench.reports.runs import Run
 from balance_bench.reports.tables import ms
+from balance_bench.reports.time_gate import ALPHA, FASTER, NO_CHANGE, NOT_TESTED, POWER, SLOWER, below_alpha
 from balance_bench.reports.verdict_document import write_text
 from balance_bench.statistics import (
     Estimate,

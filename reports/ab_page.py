@@ -15,8 +15,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from balance_bench.errors import redact
 from balance_bench.reports.ab import ABResult, ordered_cases
-from balance_bench.reports.compare import ALPHA
 from balance_bench.reports.tables import html_table, ms
+from balance_bench.reports.time_gate import ALPHA
 from balance_bench.reports.verdict_document import write_text
 
 __all__ = ["AB_PAGE_FILE", "render_ab", "write_ab_page"]

@@ -19,17 +19,19 @@ every field and names the first bad one, on one line.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from balance_bench import __version__
-from balance_bench.bench.evidence import Evidence
 from balance_bench.coordinates import Coordinates
 from balance_bench.errors import BenchError, redact
-from balance_bench.reports.counters import (
+from balance_bench.evidence import Evidence
+from balance_bench.plans.parser import plan_from_json
+from balance_bench.plans.signature import plan_counters
+from balance_bench.records import Fields, Kind, read_record, show
+from balance_bench.reports.counter_gate import (
     BLOCKS,
     BLOCKS_THRESHOLD_PCT,
     EXACT,
@@ -41,12 +43,10 @@ from balance_bench.reports.counters import (
     values_of,
 )
 from balance_bench.reports.findings import ASSERTIONS, Finding
-from balance_bench.reports.plans import plan_from_json
-from balance_bench.reports.summary import plan_counters
 from balance_bench.reports.verdict_document import write_text
 
 __all__ = ["FORMAT", "VERSION", "KEPT", "Counters", "Baseline", "CaseDifference", "BaselineComparison", "case_counters",
-           "baseline_document", "write_baseline", "read_baseline", "compare_baseline"]
+           "baseline_document", "write_baseline", "BASELINE", "read_baseline", "compare_baseline"]
 
 FORMAT = "balance-bench-check-baseline"
 VERSION = 1
@@ -134,81 +134,53 @@ def write_baseline(target: Path, evidence: Evidence, findings: Sequence[Finding]
 # --- reading ------------------------------------------------------------------------------------------------
 
 
-_STRING, _OBJECT, _LIST, _WHOLE = (str, "a string"), (dict, "an object"), (list, "a list"), (int, "a whole number")
-"""The JSON types a field may have, with their names in an error."""
+BASELINE = Kind(name="check baseline", format=FORMAT, readable=(VERSION,),
+                advice="write the baseline again with this version (balance-bench check --write-baseline)",
+                foreign="write one with balance-bench check --write-baseline FILE",
+                missing="write one with balance-bench check --write-baseline FILE")
+"""The baseline file as ``balance_bench.records`` reads it."""
 
 
-def _field(raw: Mapping[str, Any], name: str, kind: tuple[type, str], where: str) -> Any:
-    if name not in raw:
-        raise BenchError(f"{where} lacks {name}")
-    value = raw[name]
-    if not isinstance(value, kind[0]) or isinstance(value, bool):
-        raise BenchError(f"{where}.{name} is not {kind[1]}: {value!r}")
-    return value
-
-
-def _counter(raw: Mapping[str, Any], name: str, where: str) -> Value:
-    if name not in raw:
-        raise BenchError(f"{where} lacks {name}")
-    value = raw[name]
-    if value is None:
-        return None
+def _counter(counters: Fields, name: str) -> Value:
+    counters.require(name)
     if name in EXACT:
-        if not isinstance(value, str) or not value.strip():
-            raise BenchError(f"{where}.{name} is not a plan signature: {value!r}")
+        value = counters.value(name, optional=True)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise counters.refuse(f"{counters.at(name)} is not a plan signature: {show(value)}")
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise BenchError(f"{where}.{name} is not a count: {value!r}")
-    return float(value)
+    number = counters.number(name, optional=True)
+    if number is not None and number < 0:
+        raise counters.refuse(f"{counters.at(name)} is not a count: {show(counters.raw[name])}")
+    return number
 
 
-def _read_finding(raw: Any, where: str) -> Finding:
-    if not isinstance(raw, dict):
-        raise BenchError(f"{where} is not an object")
-    assertion = _field(raw, "assertion", _STRING, where)
+def _read_finding(r: Fields) -> Finding:
+    assertion = r.text("assertion")
     if assertion not in ASSERTIONS:
-        raise BenchError(f"{where}.assertion {assertion!r} is none of {', '.join(ASSERTIONS)}")
-    coords = Coordinates.from_dict(_field(raw, "coordinates", _OBJECT, where), f"{where}.coordinates")
-    return Finding(assertion, coords, _field(raw, "message", _STRING, where))
+        raise r.refuse(f"{r.at('assertion')} {assertion!r} is none of {', '.join(ASSERTIONS)}")
+    coords = Coordinates.from_dict(r.mapping("coordinates"), r.place("coordinates"))
+    return Finding(assertion, coords, r.text("message"))
 
 
-def _read_case(raw: Any, where: str) -> tuple[Coordinates, Counters]:
-    if not isinstance(raw, dict):
-        raise BenchError(f"{where} is not an object")
-    coords = Coordinates.from_dict(_field(raw, "coordinates", _OBJECT, where), f"{where}.coordinates")
-    counters = _field(raw, "counters", _OBJECT, where)
-    return coords, {name: _counter(counters, name, f"{where}.counters") for name in KEPT}
+def _read_case(r: Fields) -> tuple[Coordinates, Counters]:
+    coords = Coordinates.from_dict(r.mapping("coordinates"), r.place("coordinates"))
+    counters = r.obj("counters")
+    return coords, {name: _counter(counters, name) for name in KEPT}
 
 
 def read_baseline(path: Path) -> Baseline:
     """A validated baseline; anything else (unreadable, not JSON, another format or version, a bad field) is one
     BenchError line naming the file and what is wrong."""
-    source = str(path)
-    try:
-        document = json.loads(path.read_bytes())  # JSON is UTF-8: json decodes the bytes itself
-    except OSError as exc:
-        raise BenchError(f"{source}: cannot read the baseline ({exc.strerror or exc.__class__.__name__})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BenchError(f"{source}: not a baseline file (not JSON: {exc})") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise BenchError(f"{source}: not a balance-bench check baseline (no \"format\": \"{FORMAT}\"); write one "
-                         "with balance-bench check --write-baseline FILE")
-    version = document.get("schema_version")
-    if version != VERSION:
-        raise BenchError(f"{source}: baseline format version {version!r}; this balance-bench reads version {VERSION} "
-                         "only: write the baseline again with this version (balance-bench check --write-baseline)")
-    where = source
-    cases = dict(_read_case(raw, f"{where}.cases[{i}]")
-                 for i, raw in enumerate(_field(document, "cases", _LIST, where)))
+    r, _ = read_record(path, BASELINE)
+    cases = dict(_read_case(case) for case in r.items("cases"))
     return Baseline(
-        source=source,
-        scale=_field(document, "scale", _STRING, where),
-        dataset=_field(document, "dataset", _OBJECT, where),
-        servers={str(k): str(v) for k, v in _field(document, "servers", _OBJECT, where).items()},
-        max_seq_scan_rows=_field(document, "max_seq_scan_rows", _WHOLE, where),
+        source=str(path),
+        scale=r.text("scale"),
+        dataset=r.mapping("dataset"),
+        servers={str(k): str(v) for k, v in r.mapping("servers").items()},
+        max_seq_scan_rows=r.whole("max_seq_scan_rows"),
         counters=cases,
-        findings=tuple(_read_finding(raw, f"{where}.findings[{i}]")
-                       for i, raw in enumerate(_field(document, "findings", _LIST, where))),
+        findings=tuple(_read_finding(finding) for finding in r.items("findings")),
     )
 
 

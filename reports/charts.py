@@ -24,9 +24,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 from matplotlib.typing import RcKeyType
 
-from balance_bench.bench.matrix import READ_CACHE_STATES
 from balance_bench.coordinates import EXPLICIT_JOINED, LEGACY, OPTIMIZED, PROJECTIONS, CacheState, Kind, Migration
-from balance_bench.reports.expectations import latency_claim
+from balance_bench.guide import latency_claim
+from balance_bench.matrix import READ_CACHE_STATES
 from balance_bench.reports.runs import Run
 from balance_bench.results import CaseResult, ExperimentResult
 

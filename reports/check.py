@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from balance_bench.bench.evidence import Evidence
 from balance_bench.coordinates import Coordinates
+from balance_bench.evidence import Evidence
 from balance_bench.reports.baseline import (
     Baseline,
     BaselineComparison,
@@ -20,7 +20,7 @@ from balance_bench.reports.baseline import (
     case_counters,
     compare_baseline,
 )
-from balance_bench.reports.counters import BLOCKS_THRESHOLD_PCT
+from balance_bench.reports.counter_gate import BLOCKS_THRESHOLD_PCT
 from balance_bench.reports.findings import MAX_SEQ_SCAN_ROWS, Finding, find
 
 __all__ = ["CheckResult", "judge_check"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from balance_bench.bench.evidence import SERVERS
 from balance_bench.coordinates import Coordinates
 from balance_bench.errors import redact
+from balance_bench.evidence import SERVERS
 from balance_bench.reports.baseline import CaseDifference
 from balance_bench.reports.check import CheckResult
 from balance_bench.reports.findings import ASSERTIONS, Finding

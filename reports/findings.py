@@ -1,6 +1,6 @@
 """The guide's structural claims as ``balance-bench check`` asserts them: each broken one a finding about one case.
 
-From one check's evidence (``bench.evidence``), with no timing at all:
+From one check's evidence (``balance_bench.evidence``, gathered by ``bench.inspection``), with no timing at all:
 
 * ``index``: with 012, each read the guide claims an index for (``expectations.INDEX_CLAIMS``) has that index in
   its plan. Judged on the guide's "After" (the ``optimized`` projection, no cache), as the report's index verdict
@@ -39,12 +39,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from balance_bench.bench.evidence import CaseEvidence, Evidence, InvalidationEvidence
 from balance_bench.coordinates import OPTIMIZED, CacheState, Coordinates, Kind, Migration
-from balance_bench.reports.analyse import SEQ_SCAN_TYPES, PlanAnalysis, analyse
-from balance_bench.reports.counters import COUNTERS, count_text
-from balance_bench.reports.expectations import INDEX_CLAIMS
-from balance_bench.reports.plans import plan_from_json
+from balance_bench.evidence import CaseEvidence, Evidence, InvalidationEvidence
+from balance_bench.guide import INDEX_CLAIMS
+from balance_bench.plans.analysis import SEQ_SCAN_TYPES, PlanAnalysis, analyse
+from balance_bench.plans.parser import plan_from_json
+from balance_bench.reports.counter_gate import COUNTERS, count_text
 from balance_model.cache import FAMILIES, KeyFamily
 
 __all__ = ["INDEX", "TRAFFIC", "WARM", "INVALIDATION", "SEQ_SCAN", "ASSERTIONS", "MAX_SEQ_SCAN_ROWS", "DesignTraffic",

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from balance_bench.coordinates import Coordinates
-from balance_bench.reports.compare import Comparison
-from balance_bench.reports.counters import CounterComparison
+from balance_bench.reports.counter_gate import CounterComparison
 from balance_bench.reports.tables import ms
+from balance_bench.reports.time_gate import Comparison
 
 __all__ = ["TIME", "COUNTERS", "Regression", "gate_regressions"]
 

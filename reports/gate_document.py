@@ -26,11 +26,11 @@ from typing import Any
 from balance_bench import __version__
 from balance_bench.coordinates import Kind
 from balance_bench.errors import redact
-from balance_bench.reports.compare import ALPHA, Comparison
-from balance_bench.reports.counters import BLOCKS_THRESHOLD_PCT, CounterComparison
+from balance_bench.reports.counter_gate import BLOCKS_THRESHOLD_PCT, CounterComparison
 from balance_bench.reports.gate import COUNTERS, TIME, Regression, gate_regressions
 from balance_bench.reports.junit import Failure, TestCase, junit_document
 from balance_bench.reports.runs import Run
+from balance_bench.reports.time_gate import ALPHA, Comparison
 from balance_bench.reports.verdict_document import markdown_cell, write_text
 from balance_bench.results import GATE_FILE, GATE_MD_FILE
 

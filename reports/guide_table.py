@@ -13,9 +13,9 @@ below the stated 90-95%; findByUserIdAndTokenId's 3 -> 0.5 ms is 83%, below
 85-90%; findByUserId's 10 -> 2 ms (80%) and 20 -> 1 ms (95%) both fall outside
 85-90%. Only totalBalanceByUser (90-95% stated and implied) is consistent.
 
-These are pure functions of ``expectations.LATENCY_CLAIMS``: the report shows
-both readings, the stated range and the implied one, and judges measurements
-against each.
+These are pure functions of the guide's claims (``balance_bench.guide.LATENCY_CLAIMS``): the report
+shows the table checked in a section of its own, and judges measurements against both readings, the
+stated range and the implied one.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from balance_bench.reports.expectations import LATENCY_CLAIMS, LatencyClaim, Range
+from balance_bench.guide import LATENCY_CLAIMS, LatencyClaim, Range
 
-__all__ = ["TableCheck", "implied_improvement", "check_claim", "check_table", "figures", "TOLERANCE_PCT"]
+__all__ = ["TableCheck", "implied_improvement", "check_claim", "check_table", "conclusion", "TOLERANCE_PCT"]
 
 TOLERANCE_PCT = 1e-9
 """Float slack when comparing percentages: the rule is exact, the arithmetic is binary."""
@@ -81,12 +81,17 @@ def check_table(claims: Iterable[LatencyClaim] | None = None) -> tuple[TableChec
     return tuple(check_claim(c) for c in (LATENCY_CLAIMS.values() if claims is None else claims))
 
 
-def figures(checks: Iterable[TableCheck]) -> dict[str, float]:
-    """The numbers the guide-table experiment concludes from: ``table.<guideName>.<figure>``."""
-    out: dict[str, float] = {}
-    for check in checks:
-        base = f"table.{check.guide_name}"
-        out[f"{base}.stated_low"], out[f"{base}.stated_high"] = check.stated_pct
-        out[f"{base}.implied_low"], out[f"{base}.implied_high"] = check.implied_pct
-        out[f"{base}.follows"] = float(check.follows)
-    return out
+def conclusion(checks: Iterable[TableCheck]) -> str:
+    """One sentence for the report: which rows' stated improvement does not follow from their own milliseconds."""
+    rows = tuple(checks)
+    if not rows:
+        raise ValueError("no rows of the guide's table to conclude from")
+    bad = [c for c in rows if not c.follows]
+    if not bad:
+        return (f"All {len(rows)} row{'s' if len(rows) != 1 else ''} of the guide's table state improvements that "
+                "follow from their milliseconds.")
+    detail = "; ".join(f"{c.guide_name} states {c.stated_pct[0]:g}-{c.stated_pct[1]:g}% where its milliseconds imply "
+                       f"{c.implied_pct[0]:.0f}-{c.implied_pct[1]:.0f}%" for c in bad)
+    good = [c.guide_name for c in rows if c.follows]
+    tail = f"; only {', '.join(good)} {'is' if len(good) == 1 else 'are'} consistent" if good else ""
+    return f"{len(bad)} of the guide's {len(rows)} rows contradict their own milliseconds: {detail}{tail}."

@@ -1,10 +1,10 @@
-"""Load-mode results as pandas DataFrames: what ``Run.load`` gives the report and the notebooks.
+"""Load-mode results as pandas DataFrames: what ``Run.load_mode`` gives the report and the notebooks.
 
 Reads only saved artifacts (``load.json`` and the raw arrays beside it), like
 everything in ``reports``::
 
-    from balance_bench.reports import load_run
-    load = load_run("runs/20261126-101500-small-load").load
+    from balance_bench.reports import read_run
+    load = read_run("runs/20261126-101500-small-load").load_mode
     load.steps        # one row per step: setting, throughput, p50/p95/p99, hit rate, database calls/s
     load.operations   # one row per step and operation, with Locust's own percentiles beside the exact ones
     load.timings()    # every measured request: step, operation, Locust process, ms

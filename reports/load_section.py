@@ -4,7 +4,7 @@
 has load data; ``render_load_page``/``write_load_report`` make a complete page
 for a load-only run directory (``balance-bench load`` writes it, ``balance-bench
 report`` rebuilds it). Every figure comes from saved artifacts through
-``Run.load``; medians over trials where a sweep was repeated.
+``Run.load_mode``; medians over trials where a sweep was repeated.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 from scipy import stats
 
+from balance_bench.coordinates import CacheUse, Migration
 from balance_bench.errors import BenchError, redact
 from balance_bench.reports.charts import STYLE, figure_svg
 from balance_bench.reports.load_frames import LoadData
-from balance_bench.reports.runs import Run, load_run
+from balance_bench.reports.runs import Run, read_run
 from balance_bench.results import REPORT_FILE
 
 __all__ = ["load_section", "render_load_page", "write_load_report", "knee_frame", "cache_effect_frame",
@@ -38,8 +39,8 @@ HARNESS_LIMIT = 1.5
 WARM_HIT_RATE = 0.95
 CONFIDENCE = 0.95
 SETTING = ["migration", "cache", "connections", "users"]
-CACHE_COLOURS = {"off": "#4b5563", "on": "#047857"}
-MIGRATION_STYLES: dict[str, Any] = {"without_012": (0, (4, 2)), "with_012": "solid"}
+CACHE_COLOURS: dict[str, str] = {CacheUse.OFF: "#4b5563", CacheUse.ON: "#047857"}
+MIGRATION_STYLES: dict[str, Any] = {Migration.WITHOUT_012: (0, (4, 2)), Migration.WITH_012: "solid"}
 _STYLE: Any = STYLE  # the report's chart style (matplotlib's stubs want literal keys)
 
 
@@ -97,11 +98,11 @@ def cache_effect_frame(load: LoadData) -> pd.DataFrame:
     per second; the guide's "reduces database load" is borne out when it is at least the cache's hit rate.
     """
     steps = load.steps
-    if steps.empty or set(steps["cache"]) != {"on", "off"}:
+    if steps.empty or set(steps["cache"]) != set(CacheUse):
         return pd.DataFrame()
     key = ["migration", "connections", "users", "trial"]
-    on = steps[steps["cache"] == "on"].set_index(key)
-    off = steps[steps["cache"] == "off"].set_index(key)
+    on = steps[steps["cache"] == CacheUse.ON].set_index(key)
+    off = steps[steps["cache"] == CacheUse.OFF].set_index(key)
     pairs = on.join(off, lsuffix="_on", rsuffix="_off", how="inner").reset_index()
     rows = []
     for (migration, connections, users), group in pairs.groupby(["migration", "connections", "users"], sort=True):
@@ -156,7 +157,7 @@ def harness_frame(load: LoadData) -> pd.DataFrame:
     if ops.empty:
         return pd.DataFrame()
     rows = []
-    chosen = ops[(ops["users"] == 1) & (ops["cache"] == "on") & (ops["operation"] == "find_by_id")]
+    chosen = ops[(ops["users"] == 1) & (ops["cache"] == CacheUse.ON) & (ops["operation"] == "find_by_id")]
     for op in chosen.to_dict("records"):
         family = cache[(cache["index"] == op["index"]) & (cache["family"] == "by_id")] if not cache.empty else cache
         hit_rate = float(family["hit_rate"].iloc[0]) if not family.empty and family["hit_rate"].notna().any() \
@@ -218,8 +219,8 @@ def db_calls_chart(load: LoadData) -> Markup | None:
         ax = fig.subplots()
         labels = [f"{r['users']}u {r['migration']} {r['connections']}" for _, r in effect.iterrows()]
         x = np.arange(len(effect))
-        ax.bar(x - 0.2, effect["db calls/s off"], 0.4, color=CACHE_COLOURS["off"], label="cache off")
-        ax.bar(x + 0.2, effect["db calls/s on"], 0.4, color=CACHE_COLOURS["on"], label="cache on")
+        ax.bar(x - 0.2, effect["db calls/s off"], 0.4, color=CACHE_COLOURS[CacheUse.OFF], label="cache off")
+        ax.bar(x + 0.2, effect["db calls/s on"], 0.4, color=CACHE_COLOURS[CacheUse.ON], label="cache on")
         for i, (_, r) in enumerate(effect.iterrows()):
             if not math.isnan(r["db reduction"]):
                 ax.annotate(f"-{r['db reduction']:.0%} (hit {_pct(r['hit rate'])})", (i, r["db calls/s off"]),
@@ -299,7 +300,7 @@ def _context(load: LoadData) -> dict[str, Any]:
 
 def load_section(run: Run) -> Markup | None:
     """The load section's HTML, or None when the run has no load data."""
-    load = run.load
+    load = run.load_mode
     if load is None:
         return None
     html = _environment().get_template("load_section.html.j2").render(**_context(load))
@@ -311,7 +312,7 @@ def render_load_page(run: Run) -> str:
     section = load_section(run)
     if section is None:
         raise BenchError(f"{run.path}: no load.json: not a balance-bench load run")
-    environment = run.load.environment if run.load else {}
+    environment = run.load_mode.environment if run.load_mode else {}
     frame = pd.DataFrame(sorted(_flatten(environment)), columns=["setting", "value"])
     html = _environment().get_template("load_report.html.j2").render(
         run_name=run.path.name, environment=environment, section=section, environment_table=_table(frame))
@@ -328,7 +329,7 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 def write_load_report(run_dir: Path) -> Path:
     """Write ``report.html`` for a load-only run atomically and return its path."""
-    run = load_run(run_dir)
+    run = read_run(run_dir)
     target = run.path / REPORT_FILE
     tmp = target.with_name(f".{REPORT_FILE}.{os.getpid()}.tmp")
     try:

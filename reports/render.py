@@ -25,27 +25,19 @@ from markupsafe import Markup
 from balance_bench.config import RUN_TRIALS
 from balance_bench.coordinates import OPTIMIZED, PROJECTIONS, CacheState, Kind, Migration
 from balance_bench.errors import redact
+from balance_bench.guide import latency_claim
 from balance_bench.network import FORMULA, Profile, is_local_server
 from balance_bench.reports.charts import distribution_chart, query_chart, write_cost_chart
 from balance_bench.reports.claim_tables import headline_rows, topic_tables
 from balance_bench.reports.claims import ClaimVerdict, judge_run
-from balance_bench.reports.compare import (
-    ALPHA,
-    FLOORS,
-    GATE_P,
-    POWER,
-    Comparison,
-    compare_runs,
-    comparisons_frame,
-    unmatched,
-)
-from balance_bench.reports.counters import BLOCKS_THRESHOLD_PCT, CounterComparison, compare_counters, counters_frame
-from balance_bench.reports.expectations import latency_claim
-from balance_bench.reports.experiment_section import experiment_sections
+from balance_bench.reports.counter_gate import BLOCKS_THRESHOLD_PCT, CounterComparison, compare_counters, counters_frame
+from balance_bench.reports.experiment_section import experiment_sections, guide_table_html
 from balance_bench.reports.gate import gate_regressions
+from balance_bench.reports.guide_table import check_table
+from balance_bench.reports.guide_table import conclusion as table_conclusion
 from balance_bench.reports.load_section import load_section
 from balance_bench.reports.projections import projections_frame
-from balance_bench.reports.runs import Run, load_run
+from balance_bench.reports.runs import Run, read_run
 from balance_bench.reports.tables import (
     STAT_FORMATS,
     TRAFFIC_COLUMNS,
@@ -61,9 +53,19 @@ from balance_bench.reports.tables import (
     stats_frame,
     write_frame,
 )
+from balance_bench.reports.time_gate import (
+    ALPHA,
+    FLOORS,
+    GATE_P,
+    POWER,
+    Comparison,
+    compare_runs,
+    comparisons_frame,
+    unmatched,
+)
 from balance_bench.reports.top_up import trials_phrase
 from balance_bench.reports.verdict_document import write_text, write_verdicts
-from balance_bench.reports.verdicts import APPROX_TOLERANCE, Verdict, transport_floor
+from balance_bench.reports.verdicts import APPROX_TOLERANCE, QueryVerdicts, transport_floor
 from balance_bench.results import ORDER_BLOCKS, REPORT_FILE, CaseResult, PlanFacts
 from balance_bench.statistics import geometric_estimate
 
@@ -90,7 +92,7 @@ class QuerySection:
     query: str
     guide_name: str | None
     scale: str
-    verdicts: list[Verdict]
+    verdicts: list[QueryVerdicts]
     chart: Markup | None
     distribution: Markup | None
     stats: Markup
@@ -115,7 +117,7 @@ def _formats(profiles: tuple[Profile, ...]) -> dict[str, Any]:
     return {**STAT_FORMATS, **{projected_column(p): ms for p in profiles}}
 
 
-def _query_sections(run: Run, items: list[Verdict], profiles: tuple[Profile, ...]) -> list[QuerySection]:
+def _query_sections(run: Run, items: list[QueryVerdicts], profiles: tuple[Profile, ...]) -> list[QuerySection]:
     reads = [c for c in run.summary.cases if c.coords.kind is Kind.READ and not c.coords.experiment]
     sections = []
     for query, scale in dict.fromkeys((c.coords.query, c.coords.scale) for c in reads):
@@ -236,7 +238,7 @@ def _template() -> Any:
 
 def render_report(run: Run, baseline: Run | None = None, fail_on_regression: float | None = None,
                   profiles: tuple[Profile, ...] = (),
-                  judged: tuple[list[Verdict], list[ClaimVerdict]] | None = None,
+                  judged: tuple[list[QueryVerdicts], list[ClaimVerdict]] | None = None,
                   counters: list[CounterComparison] | None = None,
                   blocks_pct: float = BLOCKS_THRESHOLD_PCT) -> tuple[str, list[Comparison]]:
     """The report's HTML for ``run`` (compared with ``baseline`` when given), and the comparisons made.
@@ -272,6 +274,8 @@ def render_report(run: Run, baseline: Run | None = None, fail_on_regression: flo
         "projections": html_table(projections_frame(run), "projections",
                                   {f"{p} p50 ms": ms for p in PROJECTIONS}) if items else Markup(""),
         "sections": _query_sections(run, items, profiles),
+        "guide_table": {"conclusion": table_conclusion(check_table()), "table": guide_table_html("guide-table-rows"),
+                        "notes": [c.note() for c in check_table() if not c.follows]},
         "network": _network_context(run, profiles),
         "writes": [{"scale": s, "chart": _svg(write_cost_chart(run, s)),
                     "table": html_table(write_frame(run, s), _anchor("writes", s),
@@ -319,9 +323,9 @@ class Publication:
 def publish(run_dir: Path, profiles: tuple[Profile, ...] = (), baseline: Path | None = None) -> Publication:
     """Write ``report.html`` (compared with ``baseline`` when given), ``verdicts.json`` and ``verdicts.md`` into
     ``run_dir``, all from one judgement."""
-    run = load_run(run_dir)
+    run = read_run(run_dir)
     judged = judge_run(run, profiles)
-    html, _ = render_report(run, load_run(baseline) if baseline is not None else None, profiles=profiles,
+    html, _ = render_report(run, read_run(baseline) if baseline is not None else None, profiles=profiles,
                             judged=judged)
     verdicts_json, verdicts_md = write_verdicts(run, judged[1])
     return Publication(write_html(run.path, html), verdicts_json, verdicts_md, judged[1])

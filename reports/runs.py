@@ -21,9 +21,8 @@ from balance_bench.errors import BenchError
 from balance_bench.reports.load_frames import LoadData, read_load
 from balance_bench.results import BENCHMARKS_FILE, SUMMARY_FILE, CaseResult, Design, Summary, read_summary
 
-__all__ = ["Run", "load_run", "FIELDS"]
+__all__ = ["Run", "read_run", "FIELDS"]
 
-MIGRATIONS = frozenset(str(m) for m in Migration)
 RawTimings = dict[Coordinates, dict[int, list[float]]]
 """Seconds per round, per trial, per case."""
 
@@ -126,7 +125,7 @@ class Run:
         for result in self.summary.experiments:
             for key, estimate in result.figures.items():
                 migration, _, name = key.partition(".")
-                if migration not in MIGRATIONS:  # the guide-table's figures belong to no migration state
+                if migration not in set(Migration):  # an old run's guide_table figures belong to none
                     migration, name = "", key
                 ratio = name in result.ratios
                 rows.append({"experiment": result.name, "scale": result.scale, "migration": migration,
@@ -136,7 +135,7 @@ class Run:
         return pd.DataFrame(rows, columns=columns)
 
     @cached_property
-    def load(self) -> LoadData | None:
+    def load_mode(self) -> LoadData | None:
         """Load-mode results (``balance-bench load``) as DataFrames, or None when the run has none."""
         return read_load(self.path)
 
@@ -159,7 +158,7 @@ def _raw_timings(path: Path) -> RawTimings:
                          ) from None
 
 
-def load_run(path: str | Path) -> Run:
+def read_run(path: str | Path) -> Run:
     """Load a run directory (or its ``summary.json``); refuses anything it cannot vouch for."""
     path = Path(path)
     if path.is_file():

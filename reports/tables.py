@@ -16,8 +16,8 @@ from markupsafe import Markup
 
 from balance_bench.coordinates import Kind, Migration
 from balance_bench.errors import redact
+from balance_bench.guide import INDEX_CLAIMS
 from balance_bench.network import Profile, projected_ms
-from balance_bench.reports.expectations import INDEX_CLAIMS
 from balance_bench.reports.runs import Run
 from balance_bench.reports.verdicts import format_estimate
 from balance_bench.results import CaseResult, PlanFacts, Traffic

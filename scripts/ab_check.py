@@ -20,7 +20,7 @@ from pathlib import Path
 
 from balance_bench.coordinates import Side
 from balance_bench.reports.ab import ABResult, judge_ab
-from balance_bench.reports.runs import load_run
+from balance_bench.reports.runs import read_run
 
 
 def _run(out: Path, scale: str, *args: str) -> Path:
@@ -39,7 +39,7 @@ def _pct(value: float | None) -> str:
 
 def _judged(directory: Path) -> ABResult:
     """The A/B judged again from its two side directories, as ``balance-bench ab`` judged it (default thresholds)."""
-    return judge_ab(directory, load_run(directory / Side.A), load_run(directory / Side.B))
+    return judge_ab(directory, read_run(directory / Side.A), read_run(directory / Side.B))
 
 
 def _figures(result: ABResult, what: str) -> str:

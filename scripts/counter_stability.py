@@ -1,6 +1,6 @@
 """Which counters are exactly deterministic: runs of one commit on one dataset, compared counter by counter.
 
-For every counter of ``reports/counters.py`` it prints how many cases carry it in every run, in how many of
+For every counter of ``reports/counter_gate.py`` it prints how many cases carry it in every run, in how many of
 those it is identical across all the runs, and the largest relative difference (``(max / min - 1)``, in
 percent; ``inf`` when one run counted 0 and another did not), with the case that has it. Reference cases
 measure the machine and are left out, as the gate leaves them out. Cases are matched by their coordinates.
@@ -20,8 +20,8 @@ from pathlib import Path
 
 from balance_bench.coordinates import Coordinates, Kind
 from balance_bench.errors import BenchError
-from balance_bench.reports.counters import COUNTERS, counter_values
-from balance_bench.reports.runs import Run, load_run
+from balance_bench.reports.counter_gate import COUNTERS, counter_values
+from balance_bench.reports.runs import Run, read_run
 from balance_bench.results import COUNTERS_VERSION
 
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.runs) < 2:
         parser.error("give at least two run directories of one commit")
     try:
-        runs = [load_run(path) for path in args.runs]
+        runs = [read_run(path) for path in args.runs]
     except BenchError as exc:
         print(f"counter_stability: {exc}", file=sys.stderr)
         return 2

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from balance_bench.bench.experiments.pagination import FLAT_WITHIN
-from balance_bench.reports.runs import Run, load_run
+from balance_bench.reports.runs import Run, read_run
 from balance_bench.reports.verdicts import format_estimate
 from balance_bench.results import CaseResult, ExperimentResult, PlanFacts
 
@@ -68,7 +68,7 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path("runs"))
     args = parser.parse_args()
-    loaded = load_run(run(args.out, args.scale, args.trials))
+    loaded = read_run(run(args.out, args.scale, args.trials))
     print(f"run: {loaded.path} ({loaded.design.trials} trials, scale {args.scale})")
     pagination = experiment(loaded, "pagination")
     keyset = pagination.figures["with_012.keyset_depth"]

@@ -25,7 +25,7 @@ orphan an entry; a listed mutant that is killed, or whose change no longer match
 
     python scripts/mutation.py                 # every scope (services ones start or use servers)
     python scripts/mutation.py judge           # one scope
-    python scripts/mutation.py judge --module reports/compare.py  # one module of it
+    python scripts/mutation.py judge --module reports/time_gate.py  # one module of it
     python scripts/mutation.py ownership      # a scope narrowed by its `mutants` patterns to some functions
     python scripts/mutation.py --ci            # the CI gate (the sampled scopes' digit from git HEAD)
     python scripts/mutation.py parser --sample 7   # the mutants of a scope numbered ...7
@@ -71,7 +71,7 @@ class Scope:
     """Modules mutated together, and the tests mutmut may run against them."""
 
     name: str
-    modules: tuple[str, ...]  # repository paths, e.g. reports/analyse.py
+    modules: tuple[str, ...]  # repository paths, e.g. balance_bench/plans/analysis.py
     tests: tuple[str, ...]
     pytest_args: tuple[str, ...] = ()
     ci: str = ""  # "all": CI runs it whole; "sample": CI runs a tenth of it; "": not in CI
@@ -135,7 +135,7 @@ def load_settings(pyproject: Path = REPO / "pyproject.toml") -> Settings:
 
 
 def staged_path(module: str, package_dirs: dict[str, str]) -> str:
-    """``reports/analyse.py`` -> ``balance_bench/reports/analyse.py``: where the module sits as installed.
+    """``balance_bench/plans/analysis.py`` -> ``balance_bench/reports/analyse.py``: where the module sits as installed.
 
     The deepest mapped folder that holds the module decides (``bench/load/plan.py`` is under ``bench``).
     """
@@ -362,7 +362,7 @@ def score(mutants: list[Mutant], equivalents: list[Equivalent]) -> tuple[dict[st
 
 
 def _import_name(module: str, settings: Settings) -> str:
-    """``reports/analyse.py`` -> ``balance_bench.reports.analyse``: the module as mutmut names it."""
+    """``balance_bench/plans/analysis.py`` -> ``balance_bench.plans.analysis``: the module as mutmut names it."""
     return staged_path(module, settings.package_dirs).removesuffix(".py").replace("/", ".")
 
 

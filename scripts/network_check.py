@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests package holds the proxy
-
+from balance_bench.bench.network_check import run_check, table
 from balance_bench.config import SERVICE, add_options, config_from_namespace
 from balance_bench.fixtures.services import running_services
-from tests.bench.network_check import run_check, table
 
 
 def main() -> int:

@@ -28,13 +28,14 @@ def package_dirs() -> dict[str, str]:
     return dict(data["tool"]["setuptools"]["package-dir"])
 
 
-def link_tree(dirs: dict[str, str]) -> Path:
-    """build/typecheck laid out as installed: each package a link to its folder, or, when mapped packages go
-    inside it (balance_bench: bench, fixtures, reports), a real folder of links to its folder's entries."""
-    shutil.rmtree(TREE, ignore_errors=True)
-    TREE.mkdir(parents=True)
+def link_tree(dirs: dict[str, str], tree: Path = TREE) -> Path:
+    """``tree`` (build/typecheck) laid out as installed: each package a link to its folder, or, when mapped packages
+    go inside it (balance_bench: bench, fixtures, reports), a real folder of links to its folder's entries. Each
+    user of a tree has its own (CI runs this and scripts/layers.py at once)."""
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir(parents=True)
     for name, folder in sorted(dirs.items()):  # a package before the packages mapped into it
-        target = TREE.joinpath(*name.split("."))
+        target = tree.joinpath(*name.split("."))
         if any(other.startswith(f"{name}.") for other in dirs):
             target.mkdir(parents=True, exist_ok=True)
             for entry in (REPO / folder).iterdir():
@@ -43,7 +44,7 @@ def link_tree(dirs: dict[str, str]) -> Path:
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.symlink_to(REPO / folder)
-    return TREE
+    return tree
 
 
 def main() -> int:

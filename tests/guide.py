@@ -2,7 +2,7 @@
 
 ``balance-query-optimization-guide.md`` lives in ``shared/guide/`` beside the repository
 (``../shared/guide/...`` from the repository root; ``BALANCE_BENCH_GUIDE`` names another copy).
-These parsers share nothing with ``reports/expectations.py`` or ``balance_model/cache.py``: they read
+These parsers share nothing with ``balance_bench/guide.py`` or ``balance_model/cache.py``: they read
 the guide's Markdown as a person would, so a number mistyped in the code shows up as a difference.
 """
 

@@ -65,7 +65,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
     from balance_bench.fixtures.services import running_services
     from balance_bench.reports.aa import aa_result, write_aa
     from balance_bench.reports.render import write_report
-    from balance_bench.reports.runs import load_run
+    from balance_bench.reports.runs import read_run
     from balance_bench.results import new_run_dir
 
     if not math.isfinite(args.threshold) or args.threshold < 0:
@@ -73,7 +73,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     console = Console(highlight=False)
     if args.runs is not None:  # two runs the user made already: judge them, write nothing
-        first_run, second_run = (load_run(path) for path in args.runs)
+        first_run, second_run = (read_run(path) for path in args.runs)
         result = aa_result(first_run, second_run, args.threshold)
         _print(result, console)
         return 1 if result.false_alarms else 0
@@ -86,7 +86,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
             run_dir.mkdir()
             measure(config, endpoints, datasets, run_dir)
     write_report(second, baseline=first)
-    result = aa_result(load_run(first), load_run(second), args.threshold)
+    result = aa_result(read_run(first), read_run(second), args.threshold)
     _print(result, console)
     console.print(f"A/A directory: {escape(str(directory))} ({write_aa(directory, result).name}, a/, b/; "
                   f"b/report.html compares b with a) in {time.perf_counter() - started:.0f} s")

@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _queries(text: str | None) -> frozenset[str] | None:
-    from balance_bench.bench.matrix import READS, WRITES
+    from balance_bench.matrix import READS, WRITES
 
     if text is None:
         return None
@@ -74,7 +74,7 @@ def _queries(text: str | None) -> frozenset[str] | None:
 
 
 def _slowdown(text: str | None) -> tuple[str, float] | None:
-    from balance_bench.bench.matrix import READS
+    from balance_bench.matrix import READS
 
     if text is None:
         return None
@@ -127,6 +127,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
     from balance_bench.bench.revision import CHECKOUT, revision, slowed
     from balance_bench.bench.runner import run_matrix
     from balance_bench.bench.sides import ABRun, SideSetup, check_settings, parse_settings
+    from balance_bench.bench.summary import summarise
     from balance_bench.commands.run import with_trials
     from balance_bench.coordinates import Side
     from balance_bench.fixtures.datasets import ensure_dataset
@@ -134,9 +135,8 @@ def run(config: Config, args: argparse.Namespace) -> int:
     from balance_bench.reports.ab import THRESHOLD_PCT, judge_ab, write_ab
     from balance_bench.reports.ab_page import write_ab_page
     from balance_bench.reports.console import headline_console
-    from balance_bench.reports.counters import BLOCKS_THRESHOLD_PCT
-    from balance_bench.reports.runs import load_run
-    from balance_bench.reports.summary import summarise
+    from balance_bench.reports.counter_gate import BLOCKS_THRESHOLD_PCT
+    from balance_bench.reports.runs import read_run
     from balance_bench.results import BENCHMARKS_FILE, new_run_dir
 
     threshold = _percent("--threshold", args.threshold, THRESHOLD_PCT)
@@ -172,7 +172,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
             raise BenchError(f"the A/B did not complete (pytest exit {int(code)}); partial results in {directory}")
     for path in sides:
         summarise(path)
-    result = judge_ab(directory, load_run(sides[0]), load_run(sides[1]), threshold, blocks)
+    result = judge_ab(directory, read_run(sides[0]), read_run(sides[1]), threshold, blocks)
     json_path, md_path = write_ab(directory, result)
     page = write_ab_page(directory, result)
     console = headline_console(sys.stdout)

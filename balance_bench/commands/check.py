@@ -1,7 +1,7 @@
 """``balance-bench check``: the guide's structural claims asserted on one dataset, and its counters against a baseline.
 
 No timing at all: every read and write case of one scale runs once, untimed, on two private copies of the dataset
-(``bench.evidence``); ``reports.check`` judges the findings and, with ``--baseline``, the counters against a file a
+(``bench.inspection``); ``reports.check`` judges the findings and, with ``--baseline``, the counters against a file a
 team committed. Exit 0 when the check passes (or a baseline was written), 1 on a failing finding or a counter
 regression, 2 on a user error.
 """
@@ -51,7 +51,7 @@ def _refuse_missing_folders(args: argparse.Namespace) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Gather, judge, print the summary, write what was asked; 1 when the check fails."""
-    from balance_bench.bench.evidence import gather
+    from balance_bench.bench.inspection import gather
     from balance_bench.bench.world import World
     from balance_bench.fixtures.datasets import ensure_dataset
     from balance_bench.fixtures.services import running_services

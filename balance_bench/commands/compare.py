@@ -22,9 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Load every run, refuse incomparable ones, write the page and print its path."""
-    from balance_bench.reports.comparison import write_comparison
-    from balance_bench.reports.runs import load_run
+    from balance_bench.reports.runs import read_run
+    from balance_bench.reports.targets import write_comparison
 
-    runs = [load_run(path) for path in args.run_dirs]
+    runs = [read_run(path) for path in args.run_dirs]
     print(write_comparison(runs, args.output))
     return 0

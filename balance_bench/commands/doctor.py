@@ -13,7 +13,7 @@ OPTIONS = (*SERVICE, *DATASET)
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from balance_bench.doctor import Check
+    from balance_bench.bench.doctor import Check
 
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "info": "cyan"}
 
@@ -38,7 +38,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
     """Print each check; 1 if any failed (warnings and info lines do not)."""
     from rich.console import Console
 
-    from balance_bench.doctor import diagnose_scales
+    from balance_bench.bench.doctor import diagnose_scales
 
     checks = diagnose_scales(config)
     print_checks(checks, Console(highlight=False, emoji=False))

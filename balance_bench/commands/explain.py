@@ -21,10 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def explain(path: Path, as_json: bool) -> int:
     """Analyse a saved plan and print it; a PlanError (one line) on a file that is not a plan."""
-    from balance_bench.reports.analyse import analyse, render_text
-    from balance_bench.reports.plans import load_plan
+    from balance_bench.plans.analysis import analyse, render_text
+    from balance_bench.plans.parser import read_plan
 
-    analysis = analyse(load_plan(path))
+    analysis = analyse(read_plan(path))
     print(json.dumps(analysis.to_dict(), indent=2) if as_json else render_text(analysis))
     return 0
 

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from balance_bench.bench.load import LOCUSTFILE
 from balance_bench.bench.load.mix import parse_mix
-from balance_bench.bench.load.plan import MIGRATIONS, OWN
+from balance_bench.bench.load.plan import OWN
 from balance_bench.config import DATASET, SERVICE, Config
+from balance_bench.coordinates import CacheUse, Migration
 from balance_bench.errors import BenchError
 
 if TYPE_CHECKING:
@@ -138,8 +139,8 @@ def settings_from(args: argparse.Namespace, config: Config) -> LoadSettings:
         duration_s=parse_seconds("duration", value("duration"), 1.0),
         warmup_s=parse_seconds("warmup", value("warmup"), 0.0),
         mix=parse_mix(value("mix")),
-        caches=tuple(c == "on" for c in parse_choice("cache", value("cache"), ("off", "on"))),
-        migrations=parse_choice("migration", value("migration"), MIGRATIONS),
+        caches=tuple(CacheUse(c) for c in parse_choice("cache", value("cache"), tuple(CacheUse))),
+        migrations=tuple(Migration(m) for m in parse_choice("migration", value("migration"), tuple(Migration))),
         pools=parse_pools(value("pool_size")),
         workers=_int("workers", value("workers"), 1),
         remote_workers=remote,

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "round trip or Redis command); also writes gate.json and gate.md into RUN_DIR")
     parser.add_argument("--blocks-threshold", type=float, metavar="PCT",
                         help="with --baseline: a case's shared or temp blocks up by more than PCT percent is a "
-                             "counter regression (default 10: reports.counters.BLOCKS_THRESHOLD_PCT)")
+                             "counter regression (default 10: reports.counter_gate.BLOCKS_THRESHOLD_PCT)")
     parser.add_argument("--junit-xml", type=Path, metavar="PATH",
                         help="with --fail-on-regression: write each gated case as a JUnit test case to PATH, failed "
                              "when it regressed")
@@ -38,12 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(config: Config, args: argparse.Namespace) -> int:
     """Write the report; with ``--fail-on-regression``, 1 when the gate finds a regression."""
     from balance_bench.reports.claims import judge_run
-    from balance_bench.reports.counters import BLOCKS_THRESHOLD_PCT, compare_counters
+    from balance_bench.reports.counter_gate import BLOCKS_THRESHOLD_PCT, compare_counters
     from balance_bench.reports.gate import TIME, gate_regressions
     from balance_bench.reports.gate_document import gated, write_gate, write_junit
     from balance_bench.reports.load_section import write_load_report
     from balance_bench.reports.render import render_report, write_html
-    from balance_bench.reports.runs import load_run
+    from balance_bench.reports.runs import read_run
     from balance_bench.reports.verdict_document import write_verdicts
 
     pct = args.fail_on_regression
@@ -61,13 +61,13 @@ def run(config: Config, args: argparse.Namespace) -> int:
     if blocks_pct is not None and (not math.isfinite(blocks_pct) or blocks_pct < 0):
         raise BenchError(f"--blocks-threshold {blocks_pct}: give a percentage of 0 or more")
     blocks_pct = BLOCKS_THRESHOLD_PCT if blocks_pct is None else blocks_pct
-    current = load_run(args.run_dir)
-    if not current.summary.cases and current.load is not None:  # a load-only run (balance-bench load)
+    current = read_run(args.run_dir)
+    if not current.summary.cases and current.load_mode is not None:  # a load-only run (balance-bench load)
         if args.baseline is not None:
             raise BenchError(f"{args.run_dir} is a load run: --baseline compares benchmark matrix runs only")
         print(write_load_report(current.path))
         return 0
-    baseline = load_run(args.baseline) if args.baseline is not None else None
+    baseline = read_run(args.baseline) if args.baseline is not None else None
     if pct is not None and baseline is not None:
         for run_ in (baseline, current):
             if run_.design.trials < MIN_GATE_TRIALS:

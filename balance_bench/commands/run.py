@@ -65,17 +65,17 @@ def top_up(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], r
     run's own timings and corrected by what the previous session really took; it stops when nothing is open,
     nothing more fits the budget, or after ``MAX_TOP_UPS`` sessions.
     """
+    from balance_bench.bench.summary import summarise
     from balance_bench.bench.top_up import TopUp
     from balance_bench.reports.claims import judge_run
-    from balance_bench.reports.runs import load_run
-    from balance_bench.reports.summary import summarise
+    from balance_bench.reports.runs import read_run
     from balance_bench.reports.top_up import plan_top_up
 
     budget = left = config.top_up_s or 0.0
     first = next_trial = (config.trials or 1) + 1
     factor = 1.0  # measured / predicted seconds of the sessions so far
     for number in range(1, MAX_TOP_UPS + 1):
-        run = load_run(run_dir)
+        run = read_run(run_dir)
         plan = plan_top_up(run, judge_run(run)[1], left / factor, next_trial)
         if plan is None:
             break
@@ -96,8 +96,8 @@ def top_up(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], r
 
 def measure(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], run_dir: Path) -> Publication:
     """One complete run into ``run_dir``: the matrix, its summary, its report and verdict files."""
+    from balance_bench.bench.summary import summarise
     from balance_bench.reports.render import publish
-    from balance_bench.reports.summary import summarise
 
     # With --experiments the run times the chosen experiments instead of the guide's matrix.
     _matrix(config, endpoints, datasets, run_dir, ["-m", "experiments"] if config.experiments else None)
@@ -109,13 +109,14 @@ def measure(config: Config, endpoints: Endpoints, datasets: dict[str, Dataset], 
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Run the matrix, summarise it, write the report, and print where they are."""
+    from balance_bench.bench.experiments.registry import with_experiments
     from balance_bench.fixtures.datasets import ensure_dataset
     from balance_bench.fixtures.services import running_services
     from balance_bench.reports.console import headline_console, print_headline
     from balance_bench.results import new_run_dir
 
     started = time.perf_counter()
-    config = with_trials(config)
+    config = with_trials(with_experiments(config))  # bad --experiments: one line before any directory or server
     run_dir = new_run_dir(config.out, config.scale_names, "experiments" if config.experiments else "")
     with running_services(config) as endpoints:
         datasets = {scale.name: ensure_dataset(endpoints, scale, config.seed) for scale in config.scales}

@@ -15,7 +15,7 @@ from balance_bench.scales import Scale
 from balance_bench.terminal import interactive
 
 if TYPE_CHECKING:
-    from balance_bench.fixtures.load import Progress
+    from balance_bench.fixtures.bulk_load import Progress
 
 NAME = "seed"
 HELP = "build (or reuse) the dataset database for a scale and print one JSON line"

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     """Write summary.json and print its path."""
-    from balance_bench.reports.summary import summarise
+    from balance_bench.bench.summary import summarise
 
     print(summarise(args.run_dir))
     return 0

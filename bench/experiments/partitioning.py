@@ -2,11 +2,11 @@
 
 The ``hash8`` dataset holds the same rows as the plain one (same scale and
 seed, so the same lookup parameters), in 8 partitions with 012's indexes on
-each. Timed: every read of the matrix (``bench.matrix.READS``, with the same
-arguments per parameter kind) and a credit, on both layouts, uncached.
+each. Timed: every read of the matrix (``balance_bench.matrix.READS``, with the same
+arguments per parameter kind) and a credit, on both layouts, without the cache (``nocache``).
 Expected from the plans: per-user reads prune to one partition; ``find_by_id``
 (the key is ``(id, user_id)``), ``find_by_address``, ``find_by_token_id`` and
-``total_balance`` visit all eight (``reports.partitions`` reads this from the
+``total_balance`` visit all eight (``plans.partitions`` reads this from the
 captured plans). The probe ``partition_rows`` reports how evenly the rows
 spread (the whales make it uneven at small scales).
 
@@ -40,9 +40,9 @@ from balance_bench.bench.experiments.spec import (
     figure_key,
     times,
 )
-from balance_bench.bench.matrix import READS
 from balance_bench.coordinates import Kind, Migration
 from balance_bench.fixtures.layouts import HASH8, PLAIN
+from balance_bench.matrix import READS
 from balance_model import queries
 from balance_model.model import BalanceModel
 from balance_model.partitioning import partition_name

@@ -9,7 +9,7 @@ model; see ``balance_model.routing`` for the hazard):
 * ``recent_window``: misses from the primary only within ``WINDOW_MS`` after the
   key's invalidation (``PRIMARY_AFTER_WRITE``), from the replica otherwise.
 
-Timed: uncached ``find_by_id`` and ``find_by_user_id`` on the primary and on the
+Timed: ``find_by_id`` and ``find_by_user_id`` without the cache on the primary and on the
 replica (what routing reads there costs), and one write-then-read iteration
 (credit, then ``find_by_id`` of the same balance) of every variant (what a fix
 costs). Probes: ``lag`` (seconds until the replica has replayed a credit, from
@@ -77,7 +77,8 @@ _AMOUNT = "SELECT amount FROM balances WHERE id = %s"
 
 @dataclass
 class ReplicaState:
-    """One variant's cached model (and an uncached one for read latency) over its copy, on primary and replica."""
+    """One variant's cached model, and one without the cache (``nocache``) for read latency, over its copy, on
+    primary and replica."""
 
     variant: str
     url: str
@@ -87,14 +88,14 @@ class ReplicaState:
     client: redis.Redis
     cache: BalanceCache
     model: BalanceModel
-    uncached: BalanceModel
+    nocache: BalanceModel
     balance_ids: list[int]
     typical_user: int
     apply_delay_ms: int | None
 
     def close(self) -> None:
         self.model.close()
-        self.uncached.close()
+        self.nocache.close()
         self.engine.dispose()
         if self.replica_engine is not None:
             self.replica_engine.dispose()
@@ -111,13 +112,13 @@ def _prepare(workspace: Workspace) -> ReplicaState:
     window = WINDOW_MS if source is FillSource.PRIMARY_AFTER_WRITE else None
     cache = BalanceCache(workspace.redis, workspace.key_prefix, recent_write_ms=window)
     model = BalanceModel(engine, cache, replica=replica_engine, fill_source=source or FillSource.PRIMARY)
-    uncached = BalanceModel(engine, replica=replica_engine)
+    nocache = BalanceModel(engine, replica=replica_engine)
     with engine.connect() as conn:
         ids = list(conn.execute(text("SELECT min(id) FROM balances GROUP BY user_id ORDER BY user_id LIMIT :n"),
                                 {"n": ROTATION}).scalars())
     replica = workspace.replica
     return ReplicaState(workspace.variant, workspace.url, replica_url, engine, replica_engine, workspace.redis, cache,
-                        model, uncached,
+                        model, nocache,
                         ids, workspace.dataset.params.typical_user_id,
                         replica.apply_delay_ms if replica is not None else None)
 
@@ -141,7 +142,7 @@ def _call(state: ReplicaState, case: ExperimentCase) -> Call:
         balance_id = int(case.params["id"])
         return Call(lambda: _write_then_read(state, balance_id))
     args = dict(case.params)
-    return Call(lambda: state.uncached.read(case.operation, **args))
+    return Call(lambda: state.nocache.read(case.operation, **args))
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def replay_lag(state: ReplicaState, samples: int) -> list[float]:
     lags = []
     with connect_postgres(state.url) as primary, connect_postgres(state.replica_url) as standby:
         for i in range(samples):
-            state.uncached.credit(state.balance_ids[i % len(state.balance_ids)], _CREDIT)
+            state.nocache.credit(state.balance_ids[i % len(state.balance_ids)], _CREDIT)
             lags.append(wait_for_replay(primary, standby))
     return lags
 
@@ -219,7 +220,7 @@ def _check(states: Mapping[str, ReplicaState]) -> None:
                 with connect_postgres(state.replica_url) as standby:
                     wait_for_replay(primary, standby)
             row = primary.execute(_AMOUNT, (balance_id,)).fetchone()
-        got = state.uncached.find_by_id(balance_id)
+        got = state.nocache.find_by_id(balance_id)
         if got is None or row is None or got.amount != row[0]:
             raise CheckFailed(f"{variant}: find_by_id({balance_id}) read {got and got.amount}, the primary holds "
                               f"{row and row[0]}")

@@ -46,6 +46,7 @@ from balance_bench.bench.load.mix import WRITES, KeyRow, arguments
 from balance_bench.bench.load.plan import LoadPlan, StepSpec, conninfo
 from balance_bench.bench.load.probes import database_counters, redis_counters, statement_counters
 from balance_bench.config import OPTIONS
+from balance_bench.coordinates import CacheUse
 from balance_model.cache import BalanceCache
 from balance_model.connections import ConnectionSource, PooledConnections
 from balance_model.errors import BalanceError, InsufficientFunds
@@ -180,7 +181,7 @@ class Session:
         pg_server, redis_url = process.server_urls()
         self.redis: redis.Redis | None = None
         cache = None
-        if step.cache:
+        if step.cache is CacheUse.ON:
             self.redis = redis.Redis.from_url(redis_url, socket_timeout=10)
             cache = BalanceCache(self.redis, prefix=step.key_prefix)
         self.engine: Engine | None = None

@@ -23,14 +23,17 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from balance_bench.bench.load.mix import KeyRow
-from balance_bench.errors import BenchError
+from balance_bench.coordinates import CacheUse, Migration
+from balance_bench.records import Fields, Kind, check_version, decode_json
 
-__all__ = ["PLAN_VERSION", "StepSpec", "LoadPlan", "build_steps", "conninfo", "OWN", "pool_label", "MIGRATIONS"]
+__all__ = ["PLAN_VERSION", "LOAD_PLAN", "StepSpec", "LoadPlan", "build_steps", "conninfo", "OWN", "pool_label"]
 
 PLAN_VERSION = 1
 OWN = "own"
 """The connection setting where each user holds its own connection (pgbench's clients)."""
-MIGRATIONS: tuple[str, ...] = ("without_012", "with_012")
+LOAD_PLAN = Kind(name="load plan", key="version", readable=(PLAN_VERSION,),
+                 advice="the master and its workers must run the same balance-bench version")
+"""The plan as ``balance_bench.records`` reads it."""
 
 
 def pool_label(pool: int | None) -> str:
@@ -44,8 +47,8 @@ class StepSpec:
 
     index: int
     trial: int
-    migration: str
-    cache: bool
+    migration: Migration
+    cache: CacheUse
     pool: int | None  # None: each user its own connection; P: a shared pool of P connections per process
     users: int
     database: str
@@ -57,12 +60,12 @@ class StepSpec:
         return f"s{self.index:03d}"
 
     def describe(self) -> str:
-        return (f"{self.migration} cache={'on' if self.cache else 'off'} connections={pool_label(self.pool)} "
+        return (f"{self.migration} cache={self.cache} connections={pool_label(self.pool)} "
                 f"users={self.users}" + (f" trial={self.trial + 1}" if self.trial else ""))
 
 
-def build_steps(users: Sequence[int], caches: Sequence[bool], migrations: Sequence[str],
-                pools: Sequence[int | None], trials: int, databases: dict[str, str], prefix: str,
+def build_steps(users: Sequence[int], caches: Sequence[CacheUse], migrations: Sequence[Migration],
+                pools: Sequence[int | None], trials: int, databases: dict[Migration, str], prefix: str,
                 order_seed: int = 0) -> list[StepSpec]:
     """Every combination, alternatives adjacent: trial > users > pool, then (migration, cache) in a shuffled order."""
     rng = random.Random(order_seed)
@@ -99,21 +102,10 @@ class LoadPlan:
 
     @classmethod
     def from_json(cls, text: str, where: str = "load plan") -> LoadPlan:
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BenchError(f"{where}: not valid JSON ({exc})") from None
-        if not isinstance(raw, dict) or raw.get("version") != PLAN_VERSION:
-            found = raw.get("version") if isinstance(raw, dict) else None
-            raise BenchError(f"{where}: load plan version {found!r} is not {PLAN_VERSION}; the master and its "
-                             "workers must run the same balance-bench version")
-        try:
-            raw["steps"] = [StepSpec(**s) for s in raw["steps"]]
-            raw["mix"] = [(str(op), float(w)) for op, w in raw["mix"]]
-            raw["keys"] = [(int(i), int(u), int(t), str(a)) for i, u, t, a in raw["keys"]]
-            return cls(**raw)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BenchError(f"{where}: malformed load plan ({exc})") from None
+        """The plan in ``text`` (``where`` names it in errors): every field of its type, none it does not have."""
+        document = decode_json(text, where)
+        check_version(document, where, LOAD_PLAN)
+        return Fields(document, where).build(cls, refuse_unknown=True)
 
     def write(self, path: Path) -> Path:
         path.write_text(self.to_json(), encoding="utf-8")

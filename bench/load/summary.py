@@ -25,6 +25,7 @@ from balance_bench.bench.load.correctness import conservation, staleness
 from balance_bench.bench.load.percentiles import latency_stats
 from balance_bench.bench.load.plan import StepSpec, pool_label
 from balance_bench.bench.load.probes import deltas, statement_deltas
+from balance_bench.coordinates import CacheUse, Migration
 from balance_bench.load_records import (
     CacheFamily,
     ConservationResult,
@@ -106,13 +107,14 @@ def step_result(capture: Capture, run_dir: Path, locust: Mapping[tuple[str, str]
         db_calls, source = pg["xact_commit"] / seconds, XACT_SOURCE
     errors = [e for worker in workers for e in worker["errors"]]
     return StepResult(
-        index=step.index, trial=step.trial, migration=step.migration, cache="on" if step.cache else "off",
+        index=step.index, trial=step.trial, migration=step.migration, cache=step.cache,
         connections=pool_label(step.pool), users=step.users, processes=len(doc["workers"]), window_s=seconds,
         requests=int(overall["count"] or 0), failures=sum(v for k, v in failures.items() if k != "setup"),
         throughput_rps=(overall["count"] or 0) / seconds, mean_ms=_optional(overall["mean_ms"]),
         p50_ms=_optional(overall["p50_ms"]), p95_ms=_optional(overall["p95_ms"]), p99_ms=_optional(overall["p99_ms"]),
         max_ms=_optional(overall["max_ms"]), operations=operations, cache_families=families,
-        hit_rate=hits / looked_up if step.cache and looked_up else None, postgres=pg, db_calls_per_s=db_calls,
+        hit_rate=hits / looked_up if step.cache is CacheUse.ON and looked_up else None, postgres=pg,
+        db_calls_per_s=db_calls,
         db_calls_source=source, redis=deltas(doc["redis"]["before"], doc["redis"]["after"]),
         arrays=str(capture.path.parent.joinpath(doc["arrays"]).relative_to(run_dir)),
         users_at_end=int(doc["users"]["at_end"]), statements=statements, errors=errors[:10])
@@ -129,12 +131,12 @@ def _cache_families(per_worker: Iterable[Mapping[str, list[int]]]) -> list[Cache
             for family, (h, m, e, r) in sorted(totals.items())]
 
 
-def conservation_results(captures: Iterable[Capture], sums: Mapping[str, tuple[Decimal, Decimal]]
+def conservation_results(captures: Iterable[Capture], sums: Mapping[Migration, tuple[Decimal, Decimal]]
                          ) -> list[ConservationResult]:
     """Per database copy (migration state): before + committed credits - committed debits against after."""
-    ledgers: dict[str, Ledger] = {migration: Ledger() for migration in sums}
+    ledgers: dict[Migration, Ledger] = {migration: Ledger() for migration in sums}
     for capture in captures:
-        ledgers[capture.doc["step"]["migration"]].add(capture.ledger())
+        ledgers[Migration(capture.doc["step"]["migration"])].add(capture.ledger())
     results = []
     for migration, (before, after) in sums.items():
         outcome = conservation(before, after, ledgers[migration])
@@ -147,7 +149,7 @@ def conservation_results(captures: Iterable[Capture], sums: Mapping[str, tuple[D
     return results
 
 
-def staleness_results(captures: list[Capture], migrations: Iterable[str]) -> list[StalenessResult]:
+def staleness_results(captures: list[Capture], migrations: Iterable[Migration]) -> list[StalenessResult]:
     """Per database copy: every logged read against the writes that finished before it began, over all steps."""
     results = []
     for migration in migrations:

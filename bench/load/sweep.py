@@ -29,7 +29,7 @@ from sqlalchemy import create_engine
 from balance_bench.bench.environment import capture_environment
 from balance_bench.bench.load.capture import read_capture
 from balance_bench.bench.load.mix import KeyRow, Mix
-from balance_bench.bench.load.plan import MIGRATIONS, LoadPlan, build_steps, pool_label
+from balance_bench.bench.load.plan import LoadPlan, build_steps, pool_label
 from balance_bench.bench.load.probes import statements_unavailable
 from balance_bench.bench.load.summary import (
     conservation_results,
@@ -39,6 +39,7 @@ from balance_bench.bench.load.summary import (
     step_result,
 )
 from balance_bench.bench.load.swarm import Swarm, SwarmSpec
+from balance_bench.coordinates import CacheState, CacheUse, Migration
 from balance_bench.errors import BenchError
 from balance_bench.fixtures import migrate
 from balance_bench.fixtures.databases import PREFIX, create_owned, drop_owned
@@ -63,8 +64,8 @@ class LoadSettings:
     duration_s: float
     warmup_s: float
     mix: Mix
-    caches: tuple[bool, ...]
-    migrations: tuple[str, ...]
+    caches: tuple[CacheUse, ...]
+    migrations: tuple[Migration, ...]
     pools: tuple[int | None, ...]
     workers: int = 1
     remote_workers: int = 0
@@ -82,8 +83,8 @@ class LoadSettings:
     def describe(self) -> dict[str, Any]:
         return {
             "mix": self.mix.describe(), "users": list(self.users), "duration_s": self.duration_s,
-            "warmup_s": self.warmup_s, "cache": ["on" if c else "off" for c in self.caches],
-            "migrations": list(self.migrations), "connections": [pool_label(p) for p in self.pools],
+            "warmup_s": self.warmup_s, "cache": [str(c) for c in self.caches],
+            "migrations": [str(m) for m in self.migrations], "connections": [pool_label(p) for p in self.pools],
             "workers": self.workers, "remote_workers": self.remote_workers, "keys": self.keys,
             "trials": self.trials, "order_seed": self.order_seed, "stop_timeout_s": self.stop_timeout_s,
             "writes": "each key-pool balance has one writer per step (versions only grow); amounts 0.000001-0.001",
@@ -151,7 +152,8 @@ def reference_timing(url: str, redis_url: str, prefix: str, keys: list[KeyRow], 
                 samples.append((time.perf_counter() - started) * 1000.0)
         quartiles = statistics.quantiles(samples, n=4)
         stats = cache.stats()["by_id"]
-        return {"operation": "find_by_id", "cache": "warm", "calls": calls, "median_ms": statistics.median(samples),
+        return {"operation": "find_by_id", "cache": str(CacheState.WARM), "calls": calls,
+                "median_ms": statistics.median(samples),
                 "p25_ms": quartiles[0], "p75_ms": quartiles[2], "hit_rate": stats.hit_rate}
     finally:
         engine.dispose()
@@ -160,9 +162,9 @@ def reference_timing(url: str, redis_url: str, prefix: str, keys: list[KeyRow], 
 
 @contextlib.contextmanager
 def _copies(endpoints: Endpoints, dataset: Dataset, run_id: str,
-            migrations: tuple[str, ...]) -> Iterator[dict[str, str]]:
+            migrations: tuple[Migration, ...]) -> Iterator[dict[Migration, str]]:
     """One owned copy of the dataset per migration state, at that state; all dropped on exit."""
-    copies: dict[str, str] = {}
+    copies: dict[Migration, str] = {}
     try:
         for migration in migrations:
             name = f"{PREFIX}load_{run_id}_{migration}"[:63]
@@ -213,7 +215,7 @@ def run_load(endpoints: Endpoints, dataset: Dataset, seed: int, settings: LoadSe
     try:
         with _copies(endpoints, dataset, run_id, settings.migrations) as copies:
             url_of = {m: endpoints.database_url(name) for m, name in copies.items()}
-            first = url_of["with_012"] if "with_012" in url_of else next(iter(url_of.values()))
+            first = url_of.get(Migration.WITH_012) or next(iter(url_of.values()))
             _check_capacity(first, settings)
             keys = sample_keys(first, settings.keys, seed)
             if settings.mix.has_writes:
@@ -266,7 +268,7 @@ def run_load(endpoints: Endpoints, dataset: Dataset, seed: int, settings: LoadSe
         processes=processes(captures),
         steps=[step_result(c, run_dir, locust) for c in captures],
         conservation=conservation_results(captures, sums) if settings.mix.has_writes else [],
-        staleness=staleness_results(captures, [m for m in MIGRATIONS if m in copies]),
+        staleness=staleness_results(captures, [m for m in Migration if m in copies]),
         reference={"before": reference_before, "after": reference_after},
         statements_note=note,
     )

@@ -11,8 +11,8 @@ from typing import Any, cast
 import pytest
 from rich.console import Console
 
-from balance_bench.bench.matrix import all_cases
 from balance_bench.bench.progress import MatrixProgress
+from balance_bench.matrix import all_cases
 from balance_bench.terminal import interactive
 
 pytest_plugins = ("pytester",)

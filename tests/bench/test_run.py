@@ -15,11 +15,11 @@ import redis
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from balance_bench.bench.matrix import read_cases, reference_cases, write_cases
 from balance_bench.config import Config
 from balance_bench.fixtures.databases import PREFIX, list_owned
 from balance_bench.fixtures.services import Endpoints, psycopg_dsn
-from balance_bench.reports.plans import load_plan
+from balance_bench.matrix import read_cases, reference_cases, write_cases
+from balance_bench.plans.parser import read_plan
 from balance_bench.results import read_summary
 from balance_model.schema import INDEX_012_NAMES
 from tests.conftest import run_cli
@@ -57,7 +57,7 @@ def test_database_cases_have_valid_plans(summary, real_run_dir: Path) -> None:  
         touches_db = case.coords.kind != "reference" and case.coords.cache != "warm"
         assert (case.plan is not None) == touches_db, case.name
         if case.plan is not None:
-            plan = load_plan(real_run_dir / case.plan.file)
+            plan = read_plan(real_run_dir / case.plan.file)
             assert plan.case is not None and plan.case.query == case.coords.query
             assert case.plan.execution_ms is not None and case.plan.node_types and case.plan.nodes
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from balance_bench.bench.summary import summarise
 from balance_bench.bench.top_up import TopUp
 from balance_bench.config import Config
 from balance_bench.fixtures.services import Endpoints
-from balance_bench.reports.summary import summarise
 from balance_bench.results import BENCHMARKS_FILE, PLANS_DIR, read_summary, top_up_file
 from tests.conftest import REPO
 

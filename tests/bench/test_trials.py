@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from balance_bench.bench.conftest import trial_order
-from balance_bench.bench.matrix import all_cases
+from balance_bench.matrix import all_cases
 from tests.conftest import REPO
 
 

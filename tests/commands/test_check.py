@@ -69,7 +69,8 @@ def test_a_written_baseline_passes_its_next_check_and_a_tampered_one_fails_namin
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--baseline", "{version}"], "baseline format version 99; this balance-bench reads version 1 only"),
+    (["--baseline", "{version}"],
+     "check baseline schema_version 99 is not supported by this balance-bench (it reads version 1)"),
     (["--baseline", "{small}"], "is a baseline of scale small; this check runs scale tiny"),
     (["--scale", "tiny,small"], "check runs one scale at a time (one baseline each), not tiny, small"),
     (["--junit-xml", "{tmp}/absent/check.xml"], "--junit-xml {tmp}/absent/check.xml: the folder {tmp}/absent does "

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from balance_bench.commands import explain
-from balance_bench.reports.plans import PlanError
+from balance_bench.plans.parser import PlanError
 
-DATA = Path(__file__).parents[1] / "reports" / "data" / "plans"
+DATA = Path(__file__).parents[1] / "plans" / "data"
 
 
 def test_explain_command_json_output(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from balance_bench.bench.evidence import CaseEvidence, Evidence, InvalidationEvidence, KeyEvidence
-from balance_bench.bench.matrix import read_cases, write_cases
 from balance_bench.coordinates import OPTIMIZED, CacheState, Coordinates, Kind, Migration
-from balance_bench.reports.expectations import INDEX_CLAIMS
+from balance_bench.evidence import CaseEvidence, Evidence, InvalidationEvidence, KeyEvidence
+from balance_bench.guide import INDEX_CLAIMS
+from balance_bench.matrix import read_cases, write_cases
 from balance_bench.results import ServerTraffic, Traffic
 from balance_model.cache import FAMILIES
 

@@ -1,6 +1,6 @@
 """Run directories for the report tests: a realistic synthetic one, or a real quick run when the session has one.
 
-The synthetic run has the real matrix's coordinates (from ``bench.matrix``) in
+The synthetic run has the real matrix's coordinates (from ``balance_bench.matrix``) in
 shuffled trials, raw timings shaped like this machine's (a drift per trial,
 log-normal rounds with a few outliers, local socket magnitudes), real EXPLAIN
 captures from ``data/plans`` as its plan files, and an environment with the
@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from balance_bench.bench.matrix import all_cases
+from balance_bench.bench.summary import summarise
 from balance_bench.coordinates import EXPLICIT_JOINED, LEGACY, OPTIMIZED, CacheState, Coordinates, Kind, Migration
+from balance_bench.matrix import all_cases
 from balance_bench.reports.runs import Run
-from balance_bench.reports.summary import summarise
 from balance_bench.results import (
     BENCHMARKS_FILE,
     PLANS_DIR,
@@ -38,7 +38,7 @@ from balance_bench.results import (
 )
 from balance_bench.statistics import TimingStats
 
-PLAN_DATA = Path(__file__).parent / "data" / "plans" / "pg15"
+PLAN_DATA = Path(__file__).parents[1] / "plans" / "data" / "pg15"
 
 # Median ms on the database path with 012, per (query, param_kind): local-socket magnitudes.
 NOCACHE_MS = {

@@ -12,13 +12,13 @@ import pytest
 
 from balance_bench.coordinates import Kind
 from balance_bench.reports.aa import AACase, AAResult, aa_result, write_aa
-from balance_bench.reports.runs import load_run
+from balance_bench.reports.runs import read_run
 from tests.conftest import run_cli
 
 
 def test_two_runs_of_the_same_code_raise_no_false_alarm(make_run: Callable[..., Path], tmp_path: Path) -> None:
     """Same distributions, different drift per trial: every case compared, none flagged, figures stated."""
-    first, second = load_run(make_run(seed=11, drift=0.06)), load_run(make_run(seed=12, drift=0.06))
+    first, second = read_run(make_run(seed=11, drift=0.06)), read_run(make_run(seed=12, drift=0.06))
     result = aa_result(first, second, 10.0)
     assert len(result.cases) == len(first.summary.cases) and result.false_alarms == []
     assert result.trials == (6, 6)
@@ -33,7 +33,7 @@ def test_two_runs_of_the_same_code_raise_no_false_alarm(make_run: Callable[..., 
 def test_a_changed_second_run_is_flagged(make_run: Callable[..., Path]) -> None:
     """If the second run is really slower somewhere, the check flags exactly that: its gate is the real gate."""
     slow = lambda case: 1.6 if case.query == "debit" else 1.0  # noqa: E731
-    result = aa_result(load_run(make_run(seed=11)), load_run(make_run(seed=12, slowdown=slow)), 10.0)
+    result = aa_result(read_run(make_run(seed=11)), read_run(make_run(seed=12, slowdown=slow)), 10.0)
     assert {c.case.split()[1] for c in result.false_alarms} == {"debit"}
 
 

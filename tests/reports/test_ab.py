@@ -23,8 +23,8 @@ from balance_bench.reports.ab import (
     ordered_cases,
     write_ab,
 )
-from balance_bench.reports.compare import FASTER, NO_CHANGE, NOT_TESTED, SLOWER
-from balance_bench.reports.counters import CounterChange, CounterComparison
+from balance_bench.reports.counter_gate import CounterChange, CounterComparison
+from balance_bench.reports.time_gate import FASTER, NO_CHANGE, NOT_TESTED, SLOWER
 from balance_bench.statistics import Estimate
 
 from .conftest import trial_run

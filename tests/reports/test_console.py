@@ -18,7 +18,7 @@ from rich.console import Console
 
 from balance_bench.reports.claims import ClaimVerdict, judge_run
 from balance_bench.reports.console import WIDTH, headline_console, print_headline
-from balance_bench.reports.runs import load_run
+from balance_bench.reports.runs import read_run
 from tests.reports.conftest import build_run
 
 TITLE = "Does the guide hold here?"
@@ -39,7 +39,7 @@ class Terminal(io.StringIO):
 def claims(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> list[ClaimVerdict]:
     """The claim verdicts of a synthetic run of one scale, and of two (whose titles name the scale)."""
     run_dir = build_run(tmp_path_factory.mktemp("console") / "run", scales=request.param)
-    return judge_run(load_run(run_dir))[1]
+    return judge_run(read_run(run_dir))[1]
 
 
 def _expected(claims: Sequence[ClaimVerdict]) -> list[tuple[str, str, str]]:
@@ -149,5 +149,5 @@ def test_with_one_headline_claim_there_is_a_table_not_the_no_claim_line(claims: 
 
 def test_the_synthetic_runs_are_what_these_tests_need(tmp_path: Path) -> None:
     """The fixture's run has several headline claims with more than one label (so colours and counts can differ)."""
-    claims = judge_run(load_run(build_run(tmp_path / "run")))[1]
+    claims = judge_run(read_run(build_run(tmp_path / "run")))[1]
     assert len({c.label for c in claims if c.headline}) >= 2 and any(not c.headline for c in claims)

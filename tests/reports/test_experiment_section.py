@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from balance_bench.reports.experiment_results import experiment_results
+from balance_bench.bench.experiments.summary import experiment_results
 from balance_bench.reports.experiment_section import experiment_sections, figures_frame, guide_table_frame
 from balance_bench.reports.render import render_report
 from balance_bench.reports.runs import Run
 from balance_bench.results import Design, Summary
-from tests.reports.test_experiment_results import PAGES, _case, _record
+from tests.bench.experiments.test_summary import PAGES, _case, _record
 
 RECORD = _record("pagination", {"with_012": {"check": "passed", "probes": {}}})
 
@@ -60,21 +60,37 @@ def test_the_guide_table_flags_the_rows_whose_percent_does_not_follow() -> None:
 
 
 def test_an_experiment_only_run_renders_its_sections_and_no_matrix(tmp_path: Path) -> None:
-    """No matrix cases: no verdict table or write costs, but the experiment's section, conclusion and chart."""
+    """No matrix cases: no verdict table, write costs or guide's table (it is about the matrix's claims), but the
+    experiment's section, conclusion and chart; a run that selected the former guide_table "experiment" renders the
+    rest."""
     record = {**RECORD, "selected": ["pagination", "guide_table"]}
     html, _ = render_report(_run(tmp_path, PAGES, record))
-    assert 'id="verdicts"' not in html and 'id="writes"' not in html
+    assert 'id="verdicts"' not in html and 'id="writes"' not in html and 'id="guide-table"' not in html
     assert 'id="x-pagination-tiny"' in html and "Experiment: Pagination depth" in html
-    assert "OFFSET is slower at depth" in html and 'id="x-guide_table"' in html
-    assert "contradict their own milliseconds" in html
+    assert "OFFSET is slower at depth" in html and 'id="x-guide_table"' not in html
 
 
 def test_a_matrix_run_with_experiments_keeps_its_matrix_sections(tmp_path: Path, run_dir: Path) -> None:
     """Experiment sections come in addition to a matrix run's verdicts, never instead."""
-    from balance_bench.reports.runs import load_run
+    from balance_bench.reports.runs import read_run
 
-    base = load_run(run_dir)
+    base = read_run(run_dir)
     summary = replace(base.summary, cases=[*base.summary.cases, *PAGES],
                       experiments=experiment_results(RECORD, PAGES))
     html, _ = render_report(Run(path=base.path, summary=summary, _raw={}))
     assert 'id="T_headline"' in html and 'id="x-pagination-tiny"' in html and "implied by its ms" in html
+    assert 'id="guide-table"' in html and "3 of the guide&#39;s 4 rows contradict their own milliseconds" in html
+
+
+def test_a_summary_from_when_the_guides_table_was_an_experiment_still_renders_it(tmp_path: Path,
+                                                                                run_dir: Path) -> None:
+    """A version 3-4 summary may hold a "guide_table" experiment with no variants: its section shows the table."""
+    from balance_bench.reports.runs import read_run
+    from balance_bench.results import ExperimentResult
+
+    base = read_run(run_dir)
+    old = ExperimentResult(name="guide_table", title="The guide's performance table, checked against itself",
+                           question="", scale="", variants=(), migrations=(), checks={}, figures={}, ratios={},
+                           conclusion="3 of the guide's 4 rows contradict their own milliseconds.", notes={})
+    html, _ = render_report(Run(path=base.path, summary=replace(base.summary, experiments=[old]), _raw={}))
+    assert 'id="x-guide_table"' in html and 'id="T_xtable-guide_table"' in html

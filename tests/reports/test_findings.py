@@ -1,14 +1,15 @@
 """The structural assertions on synthetic evidence: nothing when every claim holds, and one named finding for each
-claim broken on purpose, on both sides of every bound (no servers; the real faults are in tests/bench/test_evidence.py).
+claim broken on purpose, on both sides of every bound (no servers; the real faults are in
+tests/bench/test_inspection.py).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from balance_bench.bench.evidence import KeyEvidence
 from balance_bench.coordinates import LEGACY, CacheState, Coordinates, Migration
 from balance_bench.errors import BenchError
+from balance_bench.evidence import KeyEvidence
 from balance_bench.reports.findings import (
     INDEX,
     INVALIDATION,

@@ -4,9 +4,9 @@ current run's order, a case's time before its counters, reference cases never.""
 from __future__ import annotations
 
 from balance_bench.coordinates import CacheState, Coordinates, Kind, Migration
-from balance_bench.reports.compare import Comparison
-from balance_bench.reports.counters import CounterChange, CounterComparison
+from balance_bench.reports.counter_gate import CounterChange, CounterComparison
 from balance_bench.reports.gate import COUNTERS, TIME, gate_regressions
+from balance_bench.reports.time_gate import Comparison
 
 CREDIT = Coordinates(Kind.WRITE, "credit", CacheState.INVALIDATE, Migration.WITH_012, "tiny", "optimized", "balance")
 DEBIT = CREDIT.with_(query="debit")

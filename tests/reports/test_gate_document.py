@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from balance_bench.bench.matrix import all_cases
 from balance_bench.coordinates import OPTIMIZED, CacheState, Coordinates, Kind, Migration
-from balance_bench.reports.compare import Comparison, compare_runs
-from balance_bench.reports.counters import CounterComparison, compare_counters
+from balance_bench.matrix import all_cases
+from balance_bench.reports.counter_gate import CounterComparison, compare_counters
 from balance_bench.reports.gate_document import MAX_MD_ROWS, gate_document, gate_markdown, junit_xml, write_gate
-from balance_bench.reports.runs import Run, load_run
+from balance_bench.reports.runs import Run, read_run
+from balance_bench.reports.time_gate import Comparison, compare_runs
 from tests.reports.conftest import EVIL, build_run, trial_run
 
 SLOWDOWN = 1.6
@@ -85,7 +85,7 @@ def _table_rows(markdown: str) -> list[list[str]]:
 def slowed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Run, list[Comparison]]:
     """A current run with ``SLOWED`` and ``SLOWED_REFERENCE`` 60% slower than its baseline, and their comparisons."""
     base = tmp_path_factory.mktemp("slowed")
-    current, baseline = load_run(build_run(base / "current", seed=1, slowdown=_slow)), load_run(
+    current, baseline = read_run(build_run(base / "current", seed=1, slowdown=_slow)), read_run(
         build_run(base / "baseline", seed=2))
     return current, baseline, compare_runs(current, baseline)
 
@@ -94,7 +94,7 @@ def slowed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Run, list[Com
 def same(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Run, list[Comparison]]:
     """An A/A pair: the same synthetic code measured twice, each run with its own drift and noise."""
     base = tmp_path_factory.mktemp("same")
-    current, baseline = load_run(build_run(base / "current", seed=3)), load_run(build_run(base / "baseline", seed=4))
+    current, baseline = read_run(build_run(base / "current", seed=3)), read_run(build_run(base / "baseline", seed=4))
     return current, baseline, compare_runs(current, baseline)
 
 
@@ -153,8 +153,8 @@ def test_an_aa_pair_has_no_failure(same: tuple[Run, Run, list[Comparison]]) -> N
 def test_markup_in_a_case_name_survives_the_xml(make_run: Callable[..., Path]) -> None:
     """A parameter kind full of markup parses back as the very same text, and its case fails when slowed."""
     evil = lambda case: SLOWDOWN if case.query == "find_by_id" else 1.0  # noqa: E731
-    current = load_run(make_run(evil=True, seed=1, slowdown=evil))
-    comparisons = compare_runs(current, load_run(make_run(evil=True, seed=2)))
+    current = read_run(make_run(evil=True, seed=1, slowdown=evil))
+    comparisons = compare_runs(current, read_run(make_run(evil=True, seed=2)))
     _, testcases = _testcases(junit_xml(current, comparisons, 10.0))
     expected = sorted(c.coords.label for c in current.summary.cases if c.coords.query == "find_by_id")
     assert expected and all(EVIL in label for label in expected)
@@ -193,7 +193,7 @@ def test_gate_json_passes_above_the_slowdown_and_on_an_aa_pair(slowed: tuple[Run
 
 def test_write_gate_puts_both_files_into_the_current_run(make_run: Callable[..., Path]) -> None:
     """gate.json (strict JSON) and gate.md land in the current run's directory and agree with each other."""
-    current, baseline = load_run(make_run(seed=1, slowdown=_slow)), load_run(make_run(seed=2))
+    current, baseline = read_run(make_run(seed=1, slowdown=_slow)), read_run(make_run(seed=2))
     json_path, md_path = write_gate(current, baseline, compare_runs(current, baseline), 10.0)
     assert (json_path, md_path) == (current.path / "gate.json", current.path / "gate.md")
     document = _json(json_path.read_text(encoding="utf-8"))
@@ -313,8 +313,8 @@ def replanned(tmp_path_factory: pytest.TempPathFactory
     """A current run whose find_by_user_id_and_token_id plans with 012 lost their index, BOTH also slowed."""
     base = tmp_path_factory.mktemp("replanned")
     slow = lambda case: SLOWDOWN if case == BOTH else 1.0  # noqa: E731
-    current = load_run(build_run(base / "current", seed=5, plans=SEQ_PLAN, slowdown=slow))
-    baseline = load_run(build_run(base / "baseline", seed=6))
+    current = read_run(build_run(base / "current", seed=5, plans=SEQ_PLAN, slowdown=slow))
+    baseline = read_run(build_run(base / "baseline", seed=6))
     return current, baseline, compare_runs(current, baseline), compare_counters(current, baseline)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from balance_bench.reports.expectations import LatencyClaim
-from balance_bench.reports.guide_table import check_claim, check_table, figures, implied_improvement
+from balance_bench.guide import LatencyClaim
+from balance_bench.reports.guide_table import check_claim, check_table, conclusion, implied_improvement
 
 
 def test_each_rows_implied_range_is_computed_from_its_extremes() -> None:
@@ -49,10 +49,26 @@ def test_unordered_or_non_positive_ranges_are_refused() -> None:
         implied_improvement((5.0, 3.0), (0.5, 0.5))
 
 
-def test_figures_carry_both_readings_per_row() -> None:
-    """Each row gives its stated and implied bounds and whether it follows, under table.<guideName>."""
-    values = figures(check_table())
-    assert values["table.findById.implied_low"] == pytest.approx(80.0)
-    assert values["table.findById.stated_low"] == 90.0 and values["table.findById.follows"] == 0.0
-    assert values["table.totalBalanceByUser.follows"] == 1.0
-    assert len(values) == 4 * 5
+def test_the_guides_table_concludes_with_three_contradictions() -> None:
+    """From the real table: findById, findByUserId and findByUserIdAndTokenId; totalBalanceByUser is consistent."""
+    sentence = conclusion(check_table())
+    assert sentence.startswith("3 of the guide's 4 rows contradict their own milliseconds")
+    assert "findById states 90-95% where its milliseconds imply 80-95%" in sentence
+    assert "findByUserIdAndTokenId states 85-90% where its milliseconds imply 83-90%" in sentence
+    assert sentence.endswith("only totalBalanceByUser is consistent.")
+
+
+def test_a_consistent_table_says_so_and_no_rows_is_an_error() -> None:
+    """All rows following gives the all-clear (one row, singular); nothing to conclude from is refused."""
+    consistent = [c for c in check_table() if c.follows]
+    assert conclusion(consistent) == ("All 1 row of the guide's table state improvements that follow from their "
+                                      "milliseconds.")
+    assert conclusion(check_table()[-1:] * 2).startswith("All 2 rows of")
+    with pytest.raises(ValueError, match="no rows"):
+        conclusion([])
+
+
+def test_two_consistent_rows_are_named_with_are() -> None:
+    """With two consistent rows beside an inconsistent one, the tail names both."""
+    rows = [*check_table()[:1], *[c for c in check_table() if c.follows] * 2]
+    assert conclusion(rows).endswith("only totalBalanceByUser, totalBalanceByUser are consistent.")

@@ -1,4 +1,4 @@
-"""The load section and Run.load: figures computed from saved load records, a load-only run loads and renders."""
+"""The load section and Run.load_mode: figures computed from saved load records, a load-only run loads and renders."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from balance_bench.reports.load_section import (
     render_load_page,
     write_load_report,
 )
-from balance_bench.reports.runs import load_run
+from balance_bench.reports.runs import read_run
 from tests.test_load_records import record, step
 
 
@@ -49,35 +49,35 @@ def sweep_steps() -> list[StepResult]:
 
 def test_load_only_run_loads_with_no_cases(tmp_path: Path) -> None:
     """A directory with load.json and no summary.json is a run: no cases, load figures as DataFrames."""
-    run = load_run(make_load_run(tmp_path, sweep_steps()))
+    run = read_run(make_load_run(tmp_path, sweep_steps()))
     assert run.cases.empty and run.summary.cases == []
-    assert run.load is not None
-    assert len(run.load.steps) == 5 and set(run.load.steps["cache"]) == {"on", "off"}
-    assert set(run.load.operations["operation"]) == {"find_by_id"}
-    timings = run.load.timings()
+    assert run.load_mode is not None
+    assert len(run.load_mode.steps) == 5 and set(run.load_mode.steps["cache"]) == {"on", "off"}
+    assert set(run.load_mode.operations["operation"]) == {"find_by_id"}
+    timings = run.load_mode.timings()
     assert len(timings) == 5 * 2 * 50 and set(timings["worker"]) == {"w0", "w1"}
-    assert len(run.load.timings(step=3)) == 100
+    assert len(run.load_mode.timings(step=3)) == 100
 
 
 @pytest.mark.services
 @pytest.mark.slow
 def test_a_matrix_run_has_no_load(real_run_dir: Path) -> None:
     """A run written by balance-bench run has cases and ``load`` is None."""
-    run = load_run(real_run_dir)
-    assert run.load is None and not run.cases.empty
+    run = read_run(real_run_dir)
+    assert run.load_mode is None and not run.cases.empty
 
 
 def test_knee_takes_medians_over_trials(tmp_path: Path) -> None:
     """Three trials of one setting: the knee shows their median throughput."""
     steps = [step(i, trial=i, throughput_rps=rps, arrays=f"{LOAD_DIR}/s{i:03d}.npz")
              for i, rps in enumerate([100.0, 300.0, 200.0])]
-    knee = knee_frame(load_run(make_load_run(tmp_path, steps)).load)  # type: ignore[arg-type]
+    knee = knee_frame(read_run(make_load_run(tmp_path, steps)).load_mode)  # type: ignore[arg-type]
     assert knee["throughput_rps"].tolist() == [200.0] and knee["trials"].tolist() == [3]
 
 
 def test_cache_effect_compares_database_calls_with_the_hit_rate(tmp_path: Path) -> None:
     """At 8 users: calls fall from 400/s to 50/s (87.5%), at least the 95% hit rate? No; at 1 user 90% < 96%: no."""
-    effect = cache_effect_frame(load_run(make_load_run(tmp_path, sweep_steps())).load)  # type: ignore[arg-type]
+    effect = cache_effect_frame(read_run(make_load_run(tmp_path, sweep_steps())).load_mode)  # type: ignore[arg-type]
     row = effect[(effect["users"] == 8) & (effect["connections"] == "own")].iloc[0]
     assert row["db reduction"] == pytest.approx(1 - 50 / 400)
     assert row["ratio on/off"] == pytest.approx(900 / 400)
@@ -90,7 +90,7 @@ def test_cache_effect_reduction_at_least_the_hit_rate(tmp_path: Path) -> None:
     """Calls falling by 97% with a 95% hit rate meet the claim."""
     steps = sweep_steps()
     steps[3] = replace(steps[3], db_calls_per_s=12.0)
-    effect = cache_effect_frame(load_run(make_load_run(tmp_path, steps)).load)  # type: ignore[arg-type]
+    effect = cache_effect_frame(read_run(make_load_run(tmp_path, steps)).load_mode)  # type: ignore[arg-type]
     assert effect[effect["users"] == 8].iloc[0]["reduction ≥ hit rate"] == "yes"
 
 
@@ -101,13 +101,13 @@ def test_cache_effect_interval_needs_three_trials(tmp_path: Path) -> None:
         for cache, rps in (("off", off), ("on", on)):
             i = len(steps)
             steps.append(step(i, trial=trial, cache=cache, throughput_rps=rps, arrays=f"{LOAD_DIR}/s{i:03d}.npz"))
-    effect = cache_effect_frame(load_run(make_load_run(tmp_path, steps)).load)  # type: ignore[arg-type]
+    effect = cache_effect_frame(read_run(make_load_run(tmp_path, steps)).load_mode)  # type: ignore[arg-type]
     assert effect.iloc[0]["throughput verdict"] == "cache faster" and effect.iloc[0]["trials"] == 3
 
 
 def test_pool_frame_lists_each_connection_setting(tmp_path: Path) -> None:
     """With own connections and a pool of 2 at 8 users, both settings appear, own first."""
-    pool = pool_frame(load_run(make_load_run(tmp_path, sweep_steps())).load)  # type: ignore[arg-type]
+    pool = pool_frame(read_run(make_load_run(tmp_path, sweep_steps())).load_mode)  # type: ignore[arg-type]
     at8 = pool[(pool["users"] == 8) & (pool["cache"] == "on")]
     assert at8["connections"].tolist() == ["own", "2"]
 
@@ -119,7 +119,7 @@ def test_harness_verdict_on_both_sides_of_the_limit(tmp_path: Path, p50: float, 
     s = step(0, users=1, operations=[OperationResult("find_by_id", 100, 0, 10.0, p50, p50, p50, p50, p50)],
              arrays=f"{LOAD_DIR}/s000.npz")
     s = replace(s, cache_families=[replace(s.cache_families[0], hit_rate=0.99)])
-    frame = harness_frame(load_run(make_load_run(tmp_path, [s], reference_ms=0.2)).load)  # type: ignore[arg-type]
+    frame = harness_frame(read_run(make_load_run(tmp_path, [s], reference_ms=0.2)).load_mode)  # type: ignore[arg-type]
     assert frame.iloc[0][f"within {HARNESS_LIMIT}x"] == verdict
 
 
@@ -127,14 +127,14 @@ def test_harness_refuses_to_judge_a_cold_step(tmp_path: Path) -> None:
     """A by_id hit rate under 95% is reported as not warm rather than judged."""
     s = step(0, users=1, arrays=f"{LOAD_DIR}/s000.npz")
     s = replace(s, cache_families=[replace(s.cache_families[0], hit_rate=0.5)])
-    frame = harness_frame(load_run(make_load_run(tmp_path, [s])).load)  # type: ignore[arg-type]
+    frame = harness_frame(read_run(make_load_run(tmp_path, [s])).load_mode)  # type: ignore[arg-type]
     assert frame.iloc[0][f"within {HARNESS_LIMIT}x"].startswith("not warm")
 
 
 def test_load_only_report_renders_every_section(tmp_path: Path) -> None:
     """The load-only page has the knee, the cache effect, the pool sweep, correctness and the harness."""
     run_dir = make_load_run(tmp_path, sweep_steps())
-    html = render_load_page(load_run(run_dir))
+    html = render_load_page(read_run(run_dir))
     for text in ("the knee", "reduces database load", "Connection pooling", "Money conservation",
                  "No stale reads", "The harness itself", "<svg"):
         assert text in html, text
@@ -164,7 +164,7 @@ def test_a_matrix_report_includes_the_load_section_when_the_run_has_load_data(re
     make_load_run(tmp_path / "load", sweep_steps())
     shutil.copy(tmp_path / "load" / "load.json", combined / "load.json")
     shutil.copytree(tmp_path / "load" / LOAD_DIR, combined / LOAD_DIR)
-    html, _ = render_report(load_run(combined))
+    html, _ = render_report(read_run(combined))
     assert "Load: the guide's claims under concurrent clients" in html and "Verdicts" in html
-    plain, _ = render_report(load_run(real_run_dir))
+    plain, _ = render_report(read_run(real_run_dir))
     assert "Load: the guide's claims" not in plain

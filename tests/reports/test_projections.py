@@ -8,7 +8,7 @@ import pytest
 
 from balance_bench.coordinates import EXPLICIT_JOINED, LEGACY, OPTIMIZED, CacheState, Coordinates, Kind, Migration
 from balance_bench.reports.projections import projections_frame
-from balance_bench.reports.runs import load_run
+from balance_bench.reports.runs import read_run
 from tests.reports.conftest import trial_run
 
 
@@ -47,7 +47,7 @@ def test_a_missing_projection_leaves_its_ratios_empty(tmp_path: Path) -> None:
 
 def test_every_row_read_of_the_matrix_has_all_three_projections(run_dir: Path) -> None:
     """The guide rewrites every row read: each one's table row is complete in any run, the sums have none."""
-    frame = projections_frame(load_run(run_dir))
+    frame = projections_frame(read_run(run_dir))
     assert set(frame["query"]) == {"find_by_id", "find_by_user_id", "find_by_user_id_and_token_id", "get_by_user",
                                    "find_by_address", "find_by_token_id"}
     assert frame.notna().all().all()

@@ -56,7 +56,8 @@ def test_a_documented_survivor_is_equivalent_and_the_rest_count_against_the_scor
 def test_a_module_is_staged_where_it_is_installed(mutation: ModuleType) -> None:
     """Folders mapped by package-dir land under their import name; the core packages stay where they are."""
     dirs = mutation.load_settings().package_dirs
-    assert mutation.staged_path("reports/analyse.py", dirs) == "balance_bench/reports/analyse.py"
+    assert mutation.staged_path("reports/verdicts.py", dirs) == "balance_bench/reports/verdicts.py"
+    assert mutation.staged_path("balance_bench/plans/analysis.py", dirs) == "balance_bench/plans/analysis.py"
     assert mutation.staged_path("fixtures/databases.py", dirs) == "balance_bench/fixtures/databases.py"
     assert mutation.staged_path("balance_bench/errors.py", dirs) == "balance_bench/errors.py"
     assert mutation.staged_path("balance_model/cache.py", dirs) == "balance_model/cache.py"
@@ -81,12 +82,12 @@ def test_a_sample_pattern_picks_the_mutants_numbered_by_its_digit(mutation: Modu
     """The pattern mutmut is given matches ...3, ...13, ...23 of any (narrowed) function, nothing else."""
     import fnmatch
 
-    names = [f"balance_bench.reports.analyse.x__spilled__mutmut_{n}" for n in (3, 13, 23, 30, 31, 4)]
+    names = [f"balance_bench.plans.analysis.x__spilled__mutmut_{n}" for n in (3, 13, 23, 30, 31, 4)]
     (every,) = mutation.mutant_patterns((), 3)
     assert [n for n in names if fnmatch.fnmatchcase(n, every)] == names[:3]
-    (narrowed,) = mutation.mutant_patterns(("balance_bench.reports.analyse.x__spilled__mutmut_*",), 3)
+    (narrowed,) = mutation.mutant_patterns(("balance_bench.plans.analysis.x__spilled__mutmut_*",), 3)
     assert [n for n in names if fnmatch.fnmatchcase(n, narrowed)] == names[:3]
-    assert not fnmatch.fnmatchcase("balance_bench.reports.analyse.x_other__mutmut_3", narrowed)
+    assert not fnmatch.fnmatchcase("balance_bench.plans.analysis.x_other__mutmut_3", narrowed)
     assert mutation.mutant_patterns(("a.*", "b.*"), None) == ["a.*", "b.*"] and mutation.mutant_patterns((), None) == []
     for wrong in (-1, 10):
         with pytest.raises(SystemExit):

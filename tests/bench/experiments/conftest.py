@@ -12,11 +12,11 @@ from sqlalchemy import create_engine
 
 from balance_bench.bench.experiments.spec import Experiment, PlanTarget, Workspace
 from balance_bench.bench.experiments.workspace import experiment_workspaces
-from balance_bench.bench.plans import explain
+from balance_bench.bench.plan_capture import explain
 from balance_bench.coordinates import Migration
 from balance_bench.fixtures.replica import Replica
 from balance_bench.fixtures.services import Endpoints
-from balance_bench.reports.plans import ExplainPlan, plan_from_json
+from balance_bench.plans.parser import ExplainPlan, plan_from_json
 from balance_bench.scales import SCALES
 
 TINY = SCALES["tiny"]

@@ -8,7 +8,7 @@ import pytest
 
 from balance_bench.bench.experiments.antipattern import EXPERIMENT, INDEX_NAME
 from balance_bench.bench.experiments.spec import CheckFailed, Estimate, exercise
-from balance_bench.reports.analyse import analyse
+from balance_bench.plans.analysis import analyse
 
 from .conftest import Spaces, explain_target, parsed
 

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 
 from balance_bench.bench.experiments.pagination import EXPERIMENT, PAGE_SIZE, depth_pages
 from balance_bench.bench.experiments.spec import CheckFailed, Estimate, exercise
-from balance_bench.reports.analyse import analyse
+from balance_bench.plans.analysis import analyse
 
 from .conftest import Spaces, explain_target, parsed
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from balance_bench.bench.experiments.partitioning import EXPERIMENT, read_calls
 from balance_bench.bench.experiments.spec import CheckFailed, Estimate, exercise
 from balance_bench.fixtures.layouts import HASH8
-from balance_bench.reports.partitions import partition_access
+from balance_bench.plans.partitions import partition_access
 
 from .conftest import Spaces, explain_target, parsed
 

@@ -8,40 +8,44 @@ from pathlib import Path
 import pytest
 
 from balance_bench.bench.load.plan import LoadPlan, build_steps, conninfo
+from balance_bench.coordinates import CacheUse, Migration
 from balance_bench.errors import BenchError
 
-DATABASES = {"without_012": "balance_bench_load_x_without_012", "with_012": "balance_bench_load_x_with_012"}
+DATABASES = {Migration.WITHOUT_012: "balance_bench_load_x_without_012",
+             Migration.WITH_012: "balance_bench_load_x_with_012"}
+CACHES = (CacheUse.OFF, CacheUse.ON)
 
 
 def test_every_combination_once_with_alternatives_adjacent() -> None:
     """users x pool x migration x cache x trials, with cache and migration varying fastest, in a seeded order."""
-    steps = build_steps((1, 4), (False, True), ("without_012", "with_012"), (None, 2), 2, DATABASES, "p:", 3)
+    steps = build_steps((1, 4), CACHES, tuple(Migration), (None, 2), 2, DATABASES, "p:", 3)
     assert len(steps) == 2 * 2 * 2 * 2 * 2
     assert [s.index for s in steps] == list(range(len(steps)))
     combos = {(s.trial, s.users, s.pool, s.migration, s.cache) for s in steps}
     assert len(combos) == len(steps)
     first = steps[:4]
-    assert {(s.migration, s.cache) for s in first} == {(m, c) for m in DATABASES for c in (False, True)}
+    assert {(s.migration, s.cache) for s in first} == {(m, c) for m in DATABASES for c in CACHES}
     assert all(s.users == 1 and s.pool is None and s.trial == 0 for s in first)
     assert all(s.database == DATABASES[s.migration] for s in steps)
     assert len({s.key_prefix for s in steps}) == len(steps)  # each cache-on step starts empty
     blocks = [tuple((s.migration, s.cache) for s in steps[i:i + 4]) for i in range(0, len(steps), 4)]
     assert all(sorted(b) == sorted(blocks[0]) for b in blocks)
     assert len(set(blocks)) > 1  # shuffled per block, so no setting is always measured first
-    again = build_steps((1, 4), (False, True), ("without_012", "with_012"), (None, 2), 2, DATABASES, "p:", 3)
+    again = build_steps((1, 4), CACHES, tuple(Migration), (None, 2), 2, DATABASES, "p:", 3)
     assert again == steps  # the order seed decides the order
 
 
 def test_plan_round_trips_and_refuses_another_version(tmp_path: Path) -> None:
     """A plan reads back equal; a plan of another version is refused with what to do."""
-    steps = build_steps((2,), (True,), ("with_012",), (None,), 1, DATABASES, "p:")
+    steps = build_steps((2,), (CacheUse.ON,), (Migration.WITH_012,), (None,), 1, DATABASES, "p:")
     plan = LoadPlan(run_id="abc", seed=42, mix=[("find_by_id", 1.0)], warmup_s=1, duration_s=2,
                     keys=[(1, 2, 3, "0xa")], steps=steps, out_dir=str(tmp_path), statements=False)
     path = plan.write(tmp_path / "plan.json")
-    assert LoadPlan.from_json(path.read_text()) == plan
+    again = LoadPlan.from_json(path.read_text())
+    assert again == plan and again.steps[0].cache is CacheUse.ON and again.steps[0].migration is Migration.WITH_012
     doc = json.loads(path.read_text())
     doc["version"] = 99
-    with pytest.raises(BenchError, match="version 99 is not 1"):
+    with pytest.raises(BenchError, match="load plan version 99 is not supported by this balance-bench"):
         LoadPlan.from_json(json.dumps(doc))
     with pytest.raises(BenchError, match="not valid JSON"):
         LoadPlan.from_json("{")
