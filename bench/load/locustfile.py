@@ -112,7 +112,7 @@ class Process:
         if data["phase"] == "spawn":
             self.context = data["context"]
             self.procs = int(data["procs"])
-            self.step = StepSpec(**data["step"])
+            self.step = StepSpec.from_dict(data["step"])
             self.slots = 0
             self._close_pool()
             if "overlap_s" not in self.info:

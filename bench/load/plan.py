@@ -59,6 +59,12 @@ class StepSpec:
         """The step's name in Locust's statistics (its "method" column) and in file names."""
         return f"s{self.index:03d}"
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "step") -> StepSpec:
+        """A step as the driver's message and a capture carry it (JSON: the coordinates as strings), each field
+        checked and read back as its type, so ``cache`` is a ``CacheUse`` and not the string "on"."""
+        return Fields(data, where).build(cls, refuse_unknown=True)
+
     def describe(self) -> str:
         return (f"{self.migration} cache={self.cache} connections={pool_label(self.pool)} "
                 f"users={self.users}" + (f" trial={self.trial + 1}" if self.trial else ""))

@@ -72,7 +72,7 @@ def _optional(value: Any) -> float | None:
 def step_result(capture: Capture, run_dir: Path, locust: Mapping[tuple[str, str], Mapping[str, float]]) -> StepResult:
     """One step's record, from its capture (and Locust's CSV figures for that step)."""
     doc = capture.doc
-    step = StepSpec(**doc["step"])
+    step = StepSpec.from_dict(doc["step"], f"{capture.path}: step")
     seconds = float(doc["window"]["seconds"])
     workers = doc["workers"].values()
     failures: dict[str, int] = defaultdict(int)

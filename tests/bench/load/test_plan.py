@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
-from balance_bench.bench.load.plan import LoadPlan, build_steps, conninfo
+from balance_bench.bench.load.plan import LoadPlan, StepSpec, build_steps, conninfo
 from balance_bench.coordinates import CacheUse, Migration
 from balance_bench.errors import BenchError
 
@@ -64,3 +65,13 @@ def test_conninfo_names_the_database_on_the_given_server() -> None:
     assert conninfo("postgresql+psycopg://u:pw@db:5433/postgres", "balance_bench_x") == \
         "postgresql://u:pw@db:5433/balance_bench_x"
     assert conninfo("postgres://u@h/postgres", "d") == "postgresql://u@h/d"
+
+
+def test_a_step_from_a_message_has_its_coordinates_as_enums_and_refuses_a_bad_one() -> None:
+    """The driver's message and a capture carry a step as JSON strings: read back, cache and migration are the enums
+    (a plain "off" string would be truthy, and ``is CacheUse.ON`` false for "on"); a misspelt one is one line."""
+    (step,) = build_steps((1,), (CacheUse.ON,), (Migration.WITH_012,), (None,), 1, DATABASES, "p:")
+    again = StepSpec.from_dict(json.loads(json.dumps(asdict(step))))
+    assert again == step and again.cache is CacheUse.ON and again.migration is Migration.WITH_012
+    with pytest.raises(BenchError, match=r"^step: cache is not one of off, on: 'yes'$"):
+        StepSpec.from_dict({**asdict(step), "cache": "yes"})
