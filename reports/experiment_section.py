@@ -73,11 +73,15 @@ def figures_frame(result: ExperimentResult) -> pd.DataFrame:
     return frame.sort_values(["kind", "migration", "figure"], kind="stable", ignore_index=True)
 
 
+def _span(low: float, high: float) -> str:
+    """A range as the guide writes it: "5-10", or one figure where it gives one ("~0.5ms" is (0.5, 0.5))."""
+    return f"{low:g}" if low == high else f"{low:g}-{high:g}"
+
+
 def guide_table_frame() -> pd.DataFrame:
     """The guide's table, each row's stated improvement beside the range its own milliseconds imply."""
-    rows = [{"query": c.guide_name, "cold ms": f"{c.cold_ms[0]:g}-{c.cold_ms[1]:g}",
-             "warm ms": f"{c.warm_ms[0]:g}-{c.warm_ms[1]:g}",
-             "stated improvement %": f"{c.stated_pct[0]:g}-{c.stated_pct[1]:g}",
+    rows = [{"query": c.guide_name, "cold ms": _span(*c.cold_ms), "warm ms": _span(*c.warm_ms),
+             "stated improvement %": _span(*c.stated_pct),
              "implied by its ms %": f"{c.implied_pct[0]:.0f}-{c.implied_pct[1]:.0f}",
              "follows": "yes" if c.follows else "no"} for c in check_table()]
     return pd.DataFrame(rows)

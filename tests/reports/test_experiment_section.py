@@ -57,6 +57,7 @@ def test_the_guide_table_flags_the_rows_whose_percent_does_not_follow() -> None:
     assert frame.loc["findById", "follows"] == "no" and frame.loc["findById", "implied by its ms %"] == "80-95"
     assert frame.loc["totalBalanceByUser", "follows"] == "yes"
     assert (frame["follows"] == "no").sum() == 3
+    assert (frame.loc["findById", "cold ms"], frame.loc["findByUserIdAndTokenId", "warm ms"]) == ("5-10", "0.5")
 
 
 def test_an_experiment_only_run_renders_its_sections_and_no_matrix(tmp_path: Path) -> None:
