@@ -282,3 +282,14 @@ def test_a_spilling_plan_counts_its_temp_blocks_and_a_plan_without_buffers_count
     bare = plan_counters(plan_from_json({"Plan": {"Node Type": "Seq Scan", "Relation Name": "t"}}))
     assert (bare.signature, bare.shared_hit, bare.shared_read, bare.temp_read, bare.temp_written, bare.rows) == (
         "Seq Scan on t", None, None, None, None, None)
+
+
+def test_a_roots_rows_are_its_rows_per_loop_times_its_loops_and_one_loop_when_unsaid() -> None:
+    """Known answers by hand: 2 rows a loop over 3 loops is 6 rows; a root that prints no loop count ran once."""
+    from balance_bench.plans.parser import plan_from_json
+    from balance_bench.plans.signature import plan_counters
+
+    looped = {"Plan": {"Node Type": "Seq Scan", "Relation Name": "t", "Actual Rows": 2, "Actual Loops": 3}}
+    once = {"Plan": {"Node Type": "Seq Scan", "Relation Name": "t", "Actual Rows": 2}}
+    assert plan_counters(plan_from_json(looped)).rows == 6
+    assert plan_counters(plan_from_json(once)).rows == 2
