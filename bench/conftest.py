@@ -30,7 +30,7 @@ from balance_bench.bench.experiments.registry import with_experiments
 from balance_bench.bench.outage import pytest_runtest_call, pytest_runtest_makereport  # noqa: F401  hooks
 from balance_bench.bench.placement import Placement, place
 from balance_bench.bench.plan_capture import planner_settings
-from balance_bench.bench.rounds import budget_of, trials_of
+from balance_bench.bench.rounds import Pace, budget_of, trials_of
 from balance_bench.bench.sides import ABRun, ab_of
 from balance_bench.bench.top_up import top_up_of
 from balance_bench.bench.world import Copy, World
@@ -278,6 +278,7 @@ def _record_run(pytestconfig: pytest.Config, w: World, placement: Placement, sid
     environment["index_sizes"] = w.index_sizes()
     environment["placement"] = placement.describe()
     environment["write_targets"] = {name: vars(s.write_target) for name, s in w.scales.items()}
+    environment["stage_seconds"] = dict(w.stage_seconds)
     if side is not None and ab is not None:
         environment["ab_side"] = ab.setup(side).describe()
     pytestconfig.stash.setdefault(_RECORD, {})[side] = {"environment": environment, "design": design_of(config)}
@@ -318,8 +319,8 @@ def settings(state: Copy, settings_cache: dict[int, dict[str, str]]) -> dict[str
 
 
 @pytest.fixture(scope="session")
-def calibration() -> dict[str, int]:
-    """Rounds per trial, calibrated once per case (its first trial) and kept for the others."""
+def calibration() -> dict[str, Pace]:
+    """Each case's pace (``rounds.Pace``), calibrated once per case (its first trial) and kept for the others."""
     return {}
 
 

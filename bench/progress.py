@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import pytest
 
+from balance_bench.bench.rounds import RESTING
 from balance_bench.terminal import interactive
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ class _Trial:
     done: int = 0
     failed: set[str] = field(default_factory=set)
     skipped: set[str] = field(default_factory=set)
+    resting: set[str] = field(default_factory=set)  # slow cases that rest in this trial (``rounds.Pace``)
     seconds: float | None = None  # set when its last item finished
 
 
@@ -187,7 +189,7 @@ class MatrixProgress:
             what = "FAILED" if report.when == "call" else f"ERROR at {report.when} of"
             self._tell(f"{what} {report.nodeid}", report.longreprtext)
         elif report.skipped and trial is not None:
-            trial.skipped.add(report.nodeid)
+            (trial.resting if RESTING in str(report.longrepr) else trial.skipped).add(report.nodeid)
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         trial = self._trial_of.get(nodeid)
@@ -205,8 +207,8 @@ class MatrixProgress:
 
     def _trial_line(self, trial: _Trial, now: float) -> str:
         """``trial 3/20 done: 108 cases, 9.4 s (elapsed 28 s, about 160 s left)``; failures and skips when any."""
-        counts = "".join(f", {len(ids)} {word}" for ids, word in ((trial.failed, "failed"), (trial.skipped, "skipped"))
-                         if ids)
+        counts = "".join(f", {len(ids)} {word}" for ids, word in (
+            (trial.failed, "failed"), (trial.skipped, "skipped"), (trial.resting, "slow ones resting")) if ids)
         left = self.seconds_left()
         return (f"{trial.label} done: {trial.size} cases{counts}, {trial.seconds:.1f} s "
                 f"(elapsed {now - self._started:.0f} s" + (f", about {left:.0f} s left)" if left else ")"))

@@ -34,7 +34,7 @@ from balance_bench.bench.experiment_world import (
     variant_runs,
 )
 from balance_bench.bench.placement import Placement
-from balance_bench.bench.rounds import calibrated, timed, trials_of
+from balance_bench.bench.rounds import Pace, calibrated, timed, trials_of
 from balance_bench.config import Config
 from balance_bench.fixtures.plugin import config_of
 from balance_bench.fixtures.services import Endpoints
@@ -84,7 +84,7 @@ def _fixture(request: pytest.FixtureRequest) -> BenchmarkFixture:
 
 @pytest.mark.experiments
 def test_variant(case: VariantRun, trial: int, position: int, experiment_world: ExperimentWorld, benchmark: Any,
-                 bench_config: Config, run_dir: Any, calibration: dict[str, int], planned: set[str],
+                 bench_config: Config, run_dir: Any, calibration: dict[str, Pace], planned: set[str],
                  request: pytest.FixtureRequest) -> None:
     """Time every case of one experiment variant once in this trial, in a shuffled order, setup untimed."""
     prepared = experiment_world.prepare(case)  # first use: copies, prepare, check (untimed, once per session)
@@ -103,8 +103,8 @@ def test_variant(case: VariantRun, trial: int, position: int, experiment_world: 
             fixture.name = f"test_variant[{coords.id if trials == 1 else f'{coords.id}-t{trial:02d}'}]"
             fixture.fullname = f"{request.node.nodeid.split('[')[0]}[{fixture.name.split('[', 1)[1]}"
             call = experiment.call(state, item)
-            rounds = calibrated(coords.id, calibration, bench_config, call.run, call.setup)
-            timed(fixture, rounds, call.run, call.setup)
+            pace = calibrated(coords.id, calibration, bench_config, call.run, call.setup)
+            timed(fixture, pace, call.run, call.setup)  # every trial: a variant's cases share one item
             extra: dict[str, Any] = {}
             if coords.id not in planned:
                 target = experiment.plan(state, item)

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import psycopg
+import pytest
 
 from balance_bench.bench.plan_capture import capture_plan, record_statements
+from balance_bench.bench.rounds import RESTING, Pace, trials_of
 from balance_bench.bench.rounds import calibrated as _calibrated
 from balance_bench.bench.rounds import timed as _timed
-from balance_bench.bench.rounds import trials_of
 from balance_bench.bench.traffic import PgTrace, TrafficProbe
 from balance_bench.bench.world import Copy, World
 from balance_bench.bench.writes import writes
@@ -49,6 +50,17 @@ def _cache_counts(copy: Copy, cache: CacheState = CacheState.COLD) -> tuple[int,
     return sum(f.hits for f in stats), sum(f.misses for f in stats), sum(f.errors for f in stats)
 
 
+def _rest_unless_running(pace: Pace, trial: int) -> None:
+    """Skip this item when its slow case rests in ``trial`` (``rounds.Pace``); the progress line counts it apart."""
+    if not pace.runs_in(trial):
+        pytest.skip(RESTING)
+
+
+def _traffic_calls(pace: Pace) -> dict[str, int]:
+    """A slow case's traffic pass makes one counted call after one warm-up: its bytes are the same every call."""
+    return {"calls": 1, "warmup": 1} if pace.slow else {}
+
+
 def _record(benchmark: Any, case: Coordinates, trial: int, position: int, params: dict[str, Any],
             side: Side | None = None, **extra: Any) -> None:
     benchmark.group = case.group
@@ -58,7 +70,7 @@ def _record(benchmark: Any, case: Coordinates, trial: int, position: int, params
 
 
 def test_read(case: Coordinates, trial: int, position: int, state: Copy, world: World, benchmark: Any,
-              bench_config: Config, settings: dict[str, str], run_dir: Path, calibration: dict[str, int],
+              bench_config: Config, settings: dict[str, str], run_dir: Path, calibration: dict[str, Pace],
               planned: set[str], accounted: set[str], side: Side | None) -> None:
     """Time one read of the balance model in one cache state, in one trial (on one side of an A/B)."""
     args = READS[case.query].args[case.param_kind](world.scale(case.scale).dataset.params)
@@ -70,44 +82,52 @@ def test_read(case: Coordinates, trial: int, position: int, state: Copy, world: 
         setup = lambda: world.redis.delete(key)  # noqa: E731  exactly this key, never a flush
     elif case.cache is CacheState.WARM:
         call()
-    rounds = _calibrated(case.id, calibration, bench_config, call, setup, budget_share(case))
+    pace = _calibrated(case.id, calibration, bench_config, call, setup, budget_share(case))
+    _rest_unless_running(pace, trial)
     before = _cache_counts(state, case.cache)
-    _timed(benchmark, rounds, call, setup)
+    _timed(benchmark, pace, call, setup)
     hits, misses, errors = (a - b for a, b in zip(_cache_counts(state, case.cache), before, strict=True))
     extra: dict[str, Any] = {}
     if case.cache.cached:
         extra.update(cache_hits=hits, cache_misses=misses, cache_errors=errors)
     if case.cache.reaches_database and case.id not in planned:
         database_path = state.model(CacheState.NOCACHE, case.projection, capture=True)
-        extra["plan_file"] = capture_plan(state.engine, lambda: database_path.read(case.query, **args), Kind.READ,
-                                          case, settings, run_dir)
+        with world.stage("plans"):
+            extra["plan_file"] = capture_plan(state.engine, lambda: database_path.read(case.query, **args),
+                                              Kind.READ, case, settings, run_dir)
         planned.add(case.id)
     if case.id not in accounted:
         counted = state.model(case.cache, case.projection, traffic=True)
-        extra["traffic"] = state.traffic.measure(lambda: counted.read(case.query, **args), setup).as_dict()
+        with world.stage("traffic"):
+            extra["traffic"] = state.traffic.measure(lambda: counted.read(case.query, **args), setup,
+                                                     **_traffic_calls(pace)).as_dict()
         accounted.add(case.id)
     _record(benchmark, case, trial, position, args, side, **extra)
 
 
 def test_write(case: Coordinates, trial: int, position: int, state: Copy, world: World, benchmark: Any,
-               bench_config: Config, settings: dict[str, str], run_dir: Path, calibration: dict[str, int],
+               bench_config: Config, settings: dict[str, str], run_dir: Path, calibration: dict[str, Pace],
                planned: set[str], accounted: set[str], side: Side | None) -> None:
     """Time one write with its cache invalidation, in one trial: what migration 012's indexes cost writes."""
     target = world.scale(case.scale).write_target
     with writes(state, target) as (operations, _):
         call, setup = operations(state.model(CacheState.INVALIDATE))[case.query]
-        rounds = _calibrated(case.id, calibration, bench_config, call, setup, budget_share(case))
-        _timed(benchmark, rounds, call, setup)
+        pace = _calibrated(case.id, calibration, bench_config, call, setup, budget_share(case))
+        _rest_unless_running(pace, trial)
+        _timed(benchmark, pace, call, setup)
         extra: dict[str, Any] = {}
         if case.id not in planned:
             capture_call, capture_setup = operations(state.model(CacheState.INVALIDATE, capture=True))[case.query]
             if capture_setup is not None:
                 capture_setup()
-            extra["plan_file"] = capture_plan(state.engine, capture_call, Kind.WRITE, case, settings, run_dir)
+            with world.stage("plans"):
+                extra["plan_file"] = capture_plan(state.engine, capture_call, Kind.WRITE, case, settings, run_dir)
             planned.add(case.id)
         if case.id not in accounted:
             counted_call, counted_setup = operations(state.model(CacheState.INVALIDATE, traffic=True))[case.query]
-            extra["traffic"] = state.traffic.measure(counted_call, counted_setup).as_dict()
+            with world.stage("traffic"):
+                extra["traffic"] = state.traffic.measure(counted_call, counted_setup,
+                                                         **_traffic_calls(pace)).as_dict()
             accounted.add(case.id)
     _record(benchmark, case, trial, position, vars(target), side, **extra)
 
@@ -147,7 +167,7 @@ def _raw_calls(conn: psycopg.Connection[Any], client: Any, statement: str, param
 
 
 def test_reference(case: Coordinates, trial: int, position: int, state: Copy, world: World, benchmark: Any,
-                   bench_config: Config, calibration: dict[str, int], accounted: set[str]) -> None:
+                   bench_config: Config, calibration: dict[str, Pace], accounted: set[str]) -> None:
     """Time a raw client doing the least a case could, in one trial: the transport floor of this machine."""
     balance_id = world.scale(case.scale).dataset.params.balance_id
     database_path = state.model(CacheState.NOCACHE, capture=True)
@@ -160,8 +180,9 @@ def test_reference(case: Coordinates, trial: int, position: int, state: Copy, wo
     with psycopg.connect(psycopg_dsn(state.engine.url.render_as_string(hide_password=False)),
                          autocommit=True) as conn:
         calls = _raw_calls(conn, client, statement, params, key)
-        rounds = _calibrated(case.id, calibration, bench_config, calls[case.query], None, budget_share(case))
-        _timed(benchmark, rounds, calls[case.query], None)
+        pace = _calibrated(case.id, calibration, bench_config, calls[case.query], None, budget_share(case))
+        _rest_unless_running(pace, trial)
+        _timed(benchmark, pace, calls[case.query], None)
         extra: dict[str, Any] = {}
         if case.query in TWINS:
             twin = state.model(TWINS[case.query])

@@ -21,9 +21,10 @@ this run wrote (by its own prefix), nothing else.
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import psycopg
@@ -150,6 +151,17 @@ class World:
         self.redis = redis.Redis.from_url(endpoints.redis_url)
         self.scales: dict[str, ScaleWorld] = {}
         self._databases: list[str] = []
+        self.stage_seconds: dict[str, float] = {}  # untimed work of the matrix by stage, for the run's record
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Add the seconds of the ``with`` block to stage ``name`` (copies, plans, traffic): where a run's time
+        goes besides its timed rounds."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[name] = round(self.stage_seconds.get(name, 0.0) + time.perf_counter() - started, 3)
 
     def copy(self, scale_name: str, migration: Migration) -> Copy:
         """The scale's live copy at ``migration``."""
@@ -186,14 +198,15 @@ class World:
                 engine = create_engine(url, pool_size=4)
             else:
                 name = f"{PREFIX}run_{self.run_id}_{scale.name}"[:61] + f"_{_COPY_SUFFIX[migration]}"
-                create_owned(self.endpoints, name, template=dataset.database)
-                self._databases.append(name)
-                url = self._url(name)
-                engine = create_engine(url, pool_size=4)
-                if migrate.current_revision(engine) != REVISION_OF[migration]:
-                    migrate.downgrade(engine, REVISION_OF[migration])  # the real revision, which ANALYZEs
-                with engine.begin() as conn:
-                    conn.execute(text("ALTER TABLE balances SET (autovacuum_enabled = false)"))
+                with self.stage("copies"):
+                    create_owned(self.endpoints, name, template=dataset.database)
+                    self._databases.append(name)
+                    url = self._url(name)
+                    engine = create_engine(url, pool_size=4)
+                    if migrate.current_revision(engine) != REVISION_OF[migration]:
+                        migrate.downgrade(engine, REVISION_OF[migration])  # the real revision, which ANALYZEs
+                    with engine.begin() as conn:
+                        conn.execute(text("ALTER TABLE balances SET (autovacuum_enabled = false)"))
             prefix = f"{self.key_prefix}{migration}:"
             probe = TrafficProbe.open(url, self.endpoints.redis_url)
             cache = self.cache_factory

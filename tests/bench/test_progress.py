@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from balance_bench.bench.progress import MatrixProgress
+from balance_bench.bench.rounds import RESTING
 from balance_bench.matrix import all_cases
 from balance_bench.terminal import interactive
 
@@ -94,6 +95,19 @@ def test_a_failed_or_errored_item_is_told_with_its_text_and_counted_in_its_trial
     assert f"FAILED {first}\nE   AssertionError: 3 rows, expected 2\n" in text
     assert f"ERROR at setup of {second}\nE   OperationalError: gone\n" in text
     assert "trial 1/1 done: 3 cases, 2 failed, 3.0 s (elapsed 3 s)" in text
+
+
+def test_a_resting_slow_case_is_counted_apart_from_a_skip() -> None:
+    """An item skipped because its slow case rests in the trial is "resting"; any other skip is "skipped"."""
+    out, clock = io.StringIO(), Clock()
+    session = _session(("medium", 1, 4))
+    first, second, third = (item.nodeid for item in session.items[:3])
+    where = ("bench/test_matrix.py", 1)
+    failing = {first: _report(first, outcome="skipped", longrepr=(*where, f"Skipped: {RESTING}")),
+               second: _report(second, outcome="skipped", longrepr=(*where, f"Skipped: {RESTING}")),
+               third: _report(third, outcome="skipped", longrepr=(*where, "Skipped: no replica"))}
+    _run(MatrixProgress(file=out, clock=clock), session, clock, [1.0] * 4, failing)
+    assert "trial 1/1 done: 4 cases, 1 skipped, 2 slow ones resting, 4.0 s" in out.getvalue()
 
 
 def test_a_run_that_stops_early_says_how_far_it_got() -> None:
