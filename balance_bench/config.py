@@ -24,9 +24,10 @@ import platformdirs
 from balance_bench.errors import BenchError, redact
 from balance_bench.network import DEFAULT_PROFILES, Profile, parse_profiles
 from balance_bench.scales import SCALES, Scale, custom_scale, get_scale
+from balance_bench.sources import MAP_FLAG, SourceMap, read_source_map
 
-__all__ = ["Config", "Option", "OPTIONS", "pg_url", "SERVICE", "DATASET", "CPU_AUTO", "CPU_NONE", "add_options",
-           "config_from_namespace", "DEFAULT_SEED", "RUN_TRIALS", "QUICK_TRIALS"]
+__all__ = ["Config", "Option", "OPTIONS", "pg_url", "SERVICE", "DATASET", "SOURCE", "CPU_AUTO", "CPU_NONE",
+           "add_options", "config_from_namespace", "DEFAULT_SEED", "RUN_TRIALS", "QUICK_TRIALS"]
 
 T = TypeVar("T")
 
@@ -72,6 +73,24 @@ def _non_negative_int(value: str) -> int:
     if number < 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {number}")
     return number
+
+
+def _fraction(value: str) -> float:
+    """A share of the source's users for ``--sample``: more than 0, at most 1."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--sample takes a fraction of the users, got {value!r}") from None
+    if not 0.0 < number <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"--sample must be more than 0 and at most 1, got {value}")
+    return number
+
+
+def _source_map(value: str) -> SourceMap:
+    try:
+        return read_source_map(Path(value))
+    except BenchError as exc:  # the map's grammar is sources.py's alone
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _rows(value: str) -> Scale:
@@ -254,6 +273,20 @@ class Config:
     seed: int = option(
         "--seed", parse=_non_negative_int, env="BALANCE_BENCH_SEED", default=str(DEFAULT_SEED),
         help="dataset seed")
+    # --from and its companions are recorded with the copied dataset (fixtures.source), not here: no describe
+    source: str | None = option(
+        "--from", parse=pg_url, env="BALANCE_BENCH_FROM", describe=None,
+        help="copy users, tokens and balances from this PostgreSQL URL (one read-only snapshot) and use that copy "
+             "instead of a generated scale (replaces --scale)")
+    sample: float = option(
+        "--sample", parse=_fraction, env="BALANCE_BENCH_SAMPLE", fallback=1.0, describe=None,
+        shown_default="1, every user",
+        help="with --from: copy this share of the users (0 < FRACTION <= 1), each with all its balances, chosen by "
+             "--seed")
+    source_map: SourceMap | None = option(  # noqa: RUF009  (as for out, below)
+        MAP_FLAG, parse=_source_map, env="BALANCE_BENCH_SOURCE_MAP", describe=None,
+        help="with --from: a TOML file naming the source's tables and columns where they differ from the model's "
+             "([tables] balances = \"wallet_balances\", [columns.balances] amount = \"bal\")")
     # option() returns a dataclasses.Field (RUF009 cannot tell); paths are this machine's business, so not described
     out: Path = option(  # noqa: RUF009
         "--out", parse=Path, env="BALANCE_BENCH_OUT", default="runs", describe=None,
@@ -315,6 +348,8 @@ SERVICE: tuple[str, ...] = ("dsn", "redis_url", "redis_prefix", "cache_dir")
 """The options that say which servers to use."""
 DATASET: tuple[str, ...] = ("scale", "rows", "seed")
 """The options that say which dataset to use."""
+SOURCE: tuple[str, ...] = ("from", "sample", "source_map")
+"""The options that copy the user's own data instead (``seed`` and ``run``)."""
 
 
 def add_options(add: Callable[..., Any], names: Iterable[str] | None = None) -> None:
@@ -362,7 +397,9 @@ def _value(option: Option, ns: Any) -> Any:
 def _rules(values: Mapping[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
     """The rules between options, over their values by dest: ``--rows`` replaces ``--scale``; ``--quick`` means
     the tiny scale unless ``--rows`` is given; an external Redis gets a key prefix by default and refuses an empty
-    one; ``--replica-dsn`` needs ``--dsn``. Returns ``fields`` (the Config fields the options set) so ruled."""
+    one; ``--replica-dsn`` needs ``--dsn``; ``--from`` (a copy of the user's data, which replaces ``--scale`` once
+    copied: the command sets its scale) refuses ``--rows`` and ``--experiments``, and ``--sample`` and
+    ``--source-map`` need it. Returns ``fields`` (the Config fields the options set) so ruled."""
     if values["rows"] is not None:
         fields["scales"] = (values["rows"],)
     elif values["quick"]:
@@ -376,7 +413,22 @@ def _rules(values: Mapping[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
     if values["replica_dsn"] and not values["dsn"]:
         raise BenchError("--replica-dsn names a replica of an external server: pass that server as --dsn too "
                          "(the embedded server gets a replica of its own)")
+    _source_rules(values)
     return fields
+
+
+def _source_rules(values: Mapping[str, Any]) -> None:
+    """``--from`` benchmarks a copy instead of a generated scale, with the guide's matrix: ``--rows`` would ask for
+    both and ``--experiments`` build their own generated datasets; ``--sample`` and ``--source-map`` say how to
+    copy, so without ``--from`` they would be silently ignored."""
+    if values["from"] is not None:
+        for dest, why in (("rows", "a generated scale"), ("experiments", "generated datasets of their own")):
+            if values.get(dest):
+                raise BenchError(f"--from benchmarks a copy of your data, --{dest} {why}: give one of them")
+    else:
+        for dest in ("sample", "source_map"):
+            if values.get(dest) is not None:
+                raise BenchError(f"--{dest.replace('_', '-')} says how to copy with --from URL: add --from")
 
 
 def config_from_namespace(ns: Any) -> Config:

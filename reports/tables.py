@@ -21,6 +21,7 @@ from balance_bench.network import Profile, projected_ms
 from balance_bench.reports.runs import Run
 from balance_bench.reports.verdicts import format_estimate
 from balance_bench.results import CaseResult, PlanFacts, Traffic
+from balance_bench.sources import source_sentence
 from balance_bench.statistics import ratio_estimate
 
 __all__ = ["html_table", "stats_frame", "TRAFFIC_COLUMNS", "profiles_frame", "projected_column",
@@ -194,7 +195,8 @@ def environment_frame(environment: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def datasets_frame(environment: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per dataset the run used: scale, seed, fingerprint, lookup parameters, row counts."""
+    """One row per dataset the run used: scale, seed, fingerprint, lookup parameters, row counts; a copy of the
+    user's own data says where from in words ("data copied from ... at ..., N of M users (sample f)")."""
     datasets = environment.get("datasets")
     if not isinstance(datasets, list):
         return pd.DataFrame()
@@ -202,8 +204,10 @@ def datasets_frame(environment: Mapping[str, Any]) -> pd.DataFrame:
     for item in datasets:
         if not isinstance(item, Mapping):
             continue
-        row = {k: redact(json.dumps(v, sort_keys=True) if isinstance(v, (Mapping, list)) else str(v))
-               for k, v in item.items() if k not in ("rows",)}
+        sentence = source_sentence(item.get("source"))
+        row = {"data": redact(sentence)} if sentence is not None else {}
+        row.update({k: redact(json.dumps(v, sort_keys=True) if isinstance(v, (Mapping, list)) else str(v))
+                    for k, v in item.items() if k != "rows" and not (k == "source" and sentence is not None)})
         rows_by_table = item.get("rows")
         if isinstance(rows_by_table, Mapping):
             row.update({f"{table} rows": f"{count:,}" if isinstance(count, int) else str(count)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -246,3 +247,44 @@ def test_the_cli_refuses_a_bad_environment_variable_in_one_line(tmp_path: Path) 
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines() == ["balance-bench: error: $BALANCE_BENCH_SEED: expected a number >= 0, got -3"]
     assert list(tmp_path.iterdir()) == []
+
+
+SOURCE_URL = "postgresql://me:s3cret@db.example/prod"
+
+
+def test_from_takes_a_postgres_url_and_its_sample_and_map(tmp_path: Path) -> None:
+    """--from, --sample and --source-map land on the Config; the run artifacts' config record gains nothing (the
+    copied dataset records its source), so no password either."""
+    (tmp_path / "map.toml").write_text('[columns.balances]\namount = "bal"\n', encoding="utf-8")
+    cfg = config_from_namespace(_parse(["--from", SOURCE_URL, "--sample", "0.25", "--source-map",
+                                        str(tmp_path / "map.toml")]))
+    assert cfg.source == "postgresql+psycopg://me:s3cret@db.example/prod" and cfg.sample == 0.25
+    assert cfg.source_map is not None and cfg.source_map.column("balances", "amount") == "bal"
+    assert list(cfg.describe()) == list(Config().describe()) and "s3cret" not in str(cfg.describe())
+    assert config_from_namespace(_parse(["--from", SOURCE_URL])).sample == 1.0
+
+
+@pytest.mark.parametrize("value", ["0", "-0.5", "1.01", "nan", "inf", "half"])
+def test_a_sample_outside_zero_to_one_is_refused_as_parsed(value: str) -> None:
+    """A share of the users is more than 0 and at most 1; anything else is one line naming --sample."""
+    with pytest.raises(argparse.ArgumentError, match=r"--sample (must be more than 0 and at most 1|takes a fraction)"):
+        _parse(["--from", SOURCE_URL, "--sample", value])
+
+
+def test_a_bad_source_map_is_refused_as_parsed(tmp_path: Path) -> None:
+    """The map is read with the options: a malformed one is refused before any server starts."""
+    (tmp_path / "map.toml").write_text("[tables\n", encoding="utf-8")
+    with pytest.raises(argparse.ArgumentError, match="not valid TOML"):
+        _parse(["--from", SOURCE_URL, "--source-map", str(tmp_path / "map.toml")])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--sample", "0.5"], "--sample says how to copy with --from URL: add --from"),
+    (["--from", SOURCE_URL, "--rows", "100"], "--from benchmarks a copy of your data, --rows a generated scale"),
+    (["--from", SOURCE_URL, "--experiments", "warming"], "--from benchmarks a copy of your data, --experiments "),
+])
+def test_from_and_its_companions_refuse_what_contradicts_them(argv: list[str], message: str) -> None:
+    """--from replaces --scale but not --rows or --experiments; --sample without --from would be ignored: one line."""
+    with pytest.raises(BenchError, match=f"^{re.escape(message)}") as err:
+        config_from_namespace(_parse(argv))
+    assert "\n" not in str(err.value) and "s3cret" not in str(err.value)
