@@ -151,7 +151,8 @@ class World:
         self.redis = redis.Redis.from_url(endpoints.redis_url)
         self.scales: dict[str, ScaleWorld] = {}
         self._databases: list[str] = []
-        self.stage_seconds: dict[str, float] = {}  # untimed work of the matrix by stage, for the run's record
+        # Untimed work of the matrix by stage, for the run's record, always in this order.
+        self.stage_seconds: dict[str, float] = dict.fromkeys(("copies", "plans", "traffic"), 0.0)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:

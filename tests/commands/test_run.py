@@ -79,3 +79,6 @@ def test_a_piped_quick_run_ends_with_the_headline_and_three_paths_in_at_most_40_
     assert verdicts_md == run_dir / "verdicts.md" and verdicts_md.is_file()
     assert "(and verdicts.json)" in lines[ends[2]] and (run_dir / "verdicts.json").is_file()
     assert len(verdicts_md.read_text(encoding="utf-8").splitlines()) <= MAX_RUN_OUTPUT_LINES
+    (stages,) = [line for line in err.splitlines() if line.startswith("stages: ")]
+    assert re.fullmatch(r"stages: datasets \d+ s, matrix \d+ s \(copies \d+ s, plans \d+ s, traffic \d+ s\), "
+                        r"summary \d+ s, report \d+ s; peak memory \d+ MiB", stages), stages
