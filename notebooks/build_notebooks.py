@@ -91,8 +91,9 @@ This notebook loads one `balance-bench run` directory and looks at it from sever
 3. a **pivot** of median latency by query x cache x migration x scale;
 4. **latency distributions** from every timed call;
 5. the **effect of migration 012** (the guide's indexes) on the database path;
-6. a **comparison with an earlier run**, with a significance test so noise is not called a change;
-7. **exporting** the DataFrame to CSV and Parquet.
+6. the **claims as the table grows**, for a run of several scales: where each starts or stops holding;
+7. a **comparison with an earlier run**, with a significance test so noise is not called a change;
+8. **exporting** the DataFrame to CSV and Parquet.
 
 It reads the run with `read_run`, the same loader the HTML report uses, and judges it with `judge_run`, the one
 judging step behind the report and `verdicts.json`, so the numbers and verdicts here are the report's.
@@ -130,9 +131,10 @@ from IPython.display import display
 
 from balance_bench.network import DEFAULT_PROFILES, parse_profiles
 from balance_bench.reports import read_run
-from balance_bench.reports.claims import claims_frame, headline, judge_run, label_counts
+from balance_bench.reports.claims import Topic, claims_frame, headline, judge_run, label_counts
 from balance_bench.reports.time_gate import comparisons_frame, compare_runs, unmatched
 from balance_bench.reports.runs import FIELDS
+from balance_bench.reports.sizes import LATENCY, crossover_frame, size_frame
 from balance_bench.reports.verdicts import verdicts_frame
 
 pd.set_option("display.max_columns", 40)
@@ -330,6 +332,37 @@ Its verdict columns are the claim table's labels; the figures around them are wh
     nb.code('''
 figures = verdicts_frame(items).round(3)
 figures.set_index(["scale", "query", "params"]).T if not figures.empty else "This run has no matrix reads to judge."
+''')
+    nb.md("""
+## The claims as the table grows
+
+A run of several scales (`balance-bench run --scale tiny,small,medium`) judges every claim at each size.
+`size_frame(run, claims)` is tidy, one row per figure per scale with the table's `rows` (balances): each read's
+median latency with its interval (`figure == "latency"`, per cache state and migration) and each claim's estimate with
+its interval, the guide's range, the threshold it holds above and its verdict (`figure` is the claim's topic).
+`crossover_frame` says per claim what it does as the table grows and at how many rows its estimate meets the
+threshold, as the report's section *The claims as the table grows* does.
+""")
+    nb.code('''
+sizes = size_frame(run, claims)
+by_rows = sizes.groupby("scale", sort=False)["rows"].first().sort_values()
+print("sizes:", ", ".join(f"{scale} ({rows:,} rows)" for scale, rows in by_rows.items()) or "none")
+if len(by_rows) < 2:
+    print("One dataset size: make a run with `balance-bench run --scale tiny,small,medium` to follow the claims "
+          "across sizes.")
+else:
+    display(crossover_frame(run, claims).set_index("claim").drop(columns=["query", "param_kind"]).round(0))
+    cache = sizes[sizes["figure"] == Topic.CACHE]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for title, claim in cache.groupby("title", sort=False):
+        arms = [claim["value"] - claim["low"], claim["high"] - claim["value"]]
+        ax.errorbar(claim["rows"], claim["value"], yerr=arms, marker="o", capsize=3, label=title)
+    ax.set_xscale("log")
+    ax.set_xlabel("balances (rows)")
+    ax.set_ylabel("cache improvement, %")
+    ax.legend(fontsize=8)
+    plt.show()
+sizes[sizes["figure"] == LATENCY].head()
 ''')
     nb.md("""
 ## Experiments

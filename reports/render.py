@@ -1,7 +1,7 @@
 """``report.html``: one self-contained, printable file a reviewer reads top to bottom.
 
-Order: the verdict table, then per query a chart, the latency distributions,
-and the plans before and after migration 012; then one section per experiment
+Order: the verdict table, the claims as the table grows (``sizes``, with two sizes or more), then per query a
+chart, the latency distributions, and the plans before and after migration 012; then one section per experiment
 that ran (``experiment_section``); then what the indexes cost writes, the
 transport floor, the baseline comparison when asked for, and the environment,
 dataset and methodology. Everything comes from the run's saved records (plan
@@ -38,6 +38,7 @@ from balance_bench.reports.guide_table import conclusion as table_conclusion
 from balance_bench.reports.load_section import load_section
 from balance_bench.reports.projections import projections_frame
 from balance_bench.reports.runs import Run, read_run
+from balance_bench.reports.sizes import size_section
 from balance_bench.reports.tables import (
     STAT_FORMATS,
     TRAFFIC_COLUMNS,
@@ -271,6 +272,7 @@ def render_report(run: Run, baseline: Run | None = None, fail_on_regression: flo
         "has_raw": not run.timings.empty,
         "headline": headline_rows(claims),
         "topics": topic_tables(items, claims),
+        "by_size": size_section(run, claims),  # None unless the run's reads cover two sizes or more
         "projections": html_table(projections_frame(run), "projections",
                                   {f"{p} p50 ms": ms for p in PROJECTIONS}) if items else Markup(""),
         "sections": _query_sections(run, items, profiles),

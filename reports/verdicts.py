@@ -82,6 +82,7 @@ __all__ = [
     "judge_index",
     "judge_projection",
     "network_verdict",
+    "judged_range",
     "judge_interval",
     "straddled_bound",
     "improvement_verdict",
@@ -102,7 +103,8 @@ FASTER, SLOWER, SAME_PLAN, NOT_MEASURED = "faster", "slower", "same plan", "not 
 _IMPROVEMENT = {BELOW: SHORT, WITHIN: MET, ABOVE: BETTER, INCONCLUSIVE: INCONCLUSIVE}
 
 
-def _bounds(expected: Range) -> Range:
+def judged_range(expected: Range) -> Range:
+    """The guide's range as every verdict judges it: as stated, or x +/- ``APPROX_TOLERANCE`` for a single "~x"."""
     low, high = expected
     if low == high:
         return low * (1 - APPROX_TOLERANCE), high * (1 + APPROX_TOLERANCE)
@@ -113,7 +115,7 @@ def judge_interval(estimate: Estimate, expected: Range) -> str:
     """``below``, ``within`` or ``above`` the guide's range when the whole interval is; else ``inconclusive``."""
     if estimate.low is None or estimate.high is None:
         return INCONCLUSIVE
-    low, high = _bounds(expected)
+    low, high = judged_range(expected)
     if estimate.high < low:
         return BELOW
     if estimate.low > high:
@@ -124,7 +126,7 @@ def judge_interval(estimate: Estimate, expected: Range) -> str:
 
 
 def straddled_bound(estimate: Estimate, expected: Range) -> float | None:
-    """The bound of the guide's range (as judged, ``_bounds``) whose side the interval cannot decide.
+    """The bound of the guide's range (as judged, ``judged_range``) whose side the interval cannot decide.
 
     The interval leaves the lower bound undecided when it crosses it (``low < bound <= high``: neither wholly
     below nor wholly at or above), the upper bound when ``low <= bound < high``; of two, the one nearer the
@@ -133,7 +135,7 @@ def straddled_bound(estimate: Estimate, expected: Range) -> float | None:
     """
     if estimate.low is None or estimate.high is None:
         return None
-    lower, upper = _bounds(expected)
+    lower, upper = judged_range(expected)
     open_bounds = [b for b, undecided in ((lower, estimate.low < lower <= estimate.high),
                                           (upper, estimate.low <= upper < estimate.high)) if undecided]
     return min(open_bounds, key=lambda b: abs(b - estimate.value)) if open_bounds else None

@@ -36,6 +36,7 @@ from balance_bench.results import (
     plan_document,
     plan_file,
 )
+from balance_bench.scales import SCALES
 from balance_bench.statistics import TimingStats
 
 PLAN_DATA = Path(__file__).parents[1] / "plans" / "data" / "pg15"
@@ -96,6 +97,31 @@ def median_ms(case: Coordinates) -> float:
     return base
 
 
+SIZE_GROWTH = 0.2
+"""With ``by_size``: an indexed read's database time grows as (rows / 1,000) ** this (about x2.5 per 100x rows)."""
+SCAN_GROWTH = 0.5
+"""With ``by_size``: what a read that loses its index without 012 grows by on top (a scan: x0.7 at 1,000 rows, x7 at
+100,000 and x22 at 1,000,000), so 012 is slower at ``tiny`` and faster from ``small`` up."""
+
+
+def sized_median_ms(case: Coordinates, rows: int) -> float:
+    """The synthetic median of a case at ``rows`` balances (``build_run(by_size=True)``): the database part of a read
+    grows with the table, faster without 012's index; a hit, a write and a raw reference do not."""
+    if case.kind is not Kind.READ:
+        return median_ms(case)
+    growth = (rows / 1_000) ** SIZE_GROWTH
+    base = NOCACHE_MS[(case.query, case.param_kind)] * growth * PROJECTION_FACTOR[case.projection]
+    if case.migration is Migration.WITHOUT_012 and case.query not in WITHOUT_012_FACTOR:
+        base *= 0.7 * (rows / 1_000) ** SCAN_GROWTH
+    if case.cache is CacheState.COLD:
+        return base + 0.12
+    if case.cache is CacheState.GUIDE_COLD:
+        return base + 0.08
+    if case.cache is CacheState.WARM:
+        return median_ms(case)
+    return base
+
+
 def traffic(case: Coordinates) -> dict[str, Any]:
     """Traffic per call shaped like the model's: a statement when the case reaches PostgreSQL; a miss 3 Redis
     round trips (the guide's design 2), a hit or an invalidation 1; legacy and whales move more bytes."""
@@ -113,8 +139,9 @@ def traffic(case: Coordinates) -> dict[str, Any]:
                       "commands": redis_trips}}
 
 
-def environment(scales: tuple[str, ...]) -> dict[str, Any]:
-    """An environment shaped like ``bench.environment.capture_environment``'s."""
+def environment(scales: tuple[str, ...], by_size: bool = False) -> dict[str, Any]:
+    """An environment shaped like ``bench.environment.capture_environment``'s; ``by_size``: each dataset records its
+    scale's own row counts (else 20,000 balances whatever the scale)."""
     return {
         "captured_at": "2026-01-15T10:00:00+00:00",
         "postgres": {
@@ -133,7 +160,8 @@ def environment(scales: tuple[str, ...]) -> dict[str, Any]:
                 "seed": 42,
                 "database": f"balance_bench_{s}",
                 "fingerprint": "abc123",
-                "rows": {"users": 1000, "tokens": 50, "balances": 20000},
+                "rows": ({"users": SCALES[s].users, "tokens": SCALES[s].tokens, "balances": SCALES[s].balances}
+                         if by_size else {"users": 1000, "tokens": 50, "balances": 20000}),
                 "params": {"typical_user_id": 17, "whale_user_id": 3, "balance_id": 123},
             }
             for s in scales
@@ -177,6 +205,8 @@ def build_run(
     plans: dict[str, tuple[str, str]] | None = None,
     counted: bool = True,
     order: str | None = None,
+    by_size: bool = False,
+    queries: tuple[str, ...] | None = None,
 ) -> Path:
     """Write the raw artifacts of a synthetic run into ``run_dir`` and summarise them with the real stage.
 
@@ -185,13 +215,15 @@ def build_run(
     ``slowdown`` multiplies chosen cases' timings; ``evil`` puts markup into names, params, SQL, find_by_id's
     parameter kind and the environment; ``env`` is merged over the default environment; ``plans`` overrides
     which capture stands in for a query's plans; ``counted`` gives each case its traffic (a run made before
-    traffic was counted has none).
+    traffic was counted has none). ``by_size`` makes reads slower on larger scales (``sized_median_ms``) and records
+    each scale's real row count; ``queries`` keeps only those queries' cases, reads, writes or references (a smaller
+    run renders faster).
     """
     plans = {**PLANS, **(plans or {})}
     rng = np.random.default_rng(seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / PLANS_DIR).mkdir(exist_ok=True)
-    cases = all_cases(scales)
+    cases = [c for c in all_cases(scales) if queries is None or c.query in queries]
     if evil:
         cases = [c.with_(param_kind=f"{EVIL}$x^2$") if c.query == "find_by_id" else c for c in cases]
     states = np.exp(rng.normal(0.0, drift, trials))
@@ -200,7 +232,8 @@ def build_run(
         for position, case in enumerate(rng.permutation(len(cases)), start=1):
             coords = cases[case]
             factor = slowdown(coords) if slowdown else 1.0
-            base = median_ms(coords.with_(param_kind="balance") if evil and coords.query == "find_by_id" else coords)
+            plain = coords.with_(param_kind="balance") if evil and coords.query == "find_by_id" else coords
+            base = sized_median_ms(plain, SCALES[coords.scale].balances) if by_size else median_ms(plain)
             seconds = base * factor * states[trial - 1] / 1000.0 * np.exp(rng.normal(0.0, noise, rounds))
             seconds[rng.random(rounds) < 0.02] *= 3.0
             params: dict[str, Any] = {"user_id": 17, **({"note": EVIL} if evil else {})}
@@ -220,7 +253,7 @@ def build_run(
                 "stats": {"data": [float(x) for x in seconds], "rounds": rounds},
                 "extra_info": extra,
             })
-    environment_doc = environment(scales)
+    environment_doc = environment(scales, by_size)
     if evil:
         environment_doc["machine"]["cpu"] = EVIL
     environment_doc.update(env or {})
@@ -274,4 +307,4 @@ def report_path(run_dir: Path) -> Path:
     return write_report(run_dir)
 
 
-__all__ = ["build_run", "median_ms", "trial_run", "traffic", "EVIL"]
+__all__ = ["build_run", "median_ms", "sized_median_ms", "trial_run", "traffic", "EVIL"]

@@ -33,6 +33,12 @@ def test_report_has_verdicts_first_then_charts_per_query(report_path: Path) -> N
     assert html.count("<svg") >= 2 * len(queries)
 
 
+def test_a_one_scale_report_has_no_section_on_size(report_path: Path) -> None:
+    """With one dataset size there is nothing to say about size: no section, no link to it, no chart drawn for it."""
+    html = report_path.read_text(encoding="utf-8")
+    assert 'id="by-size"' not in html and 'href="#by-size"' not in html and 'aria-label="size-' not in html
+
+
 def test_report_is_self_contained(report_path: Path) -> None:
     """No src or href points outside the file, and nothing is loaded from a CDN."""
     html = report_path.read_text(encoding="utf-8")
