@@ -36,7 +36,7 @@ def test_a_case_the_budget_affords_keeps_the_full_pace_down_to_the_low_limit() -
 def test_a_slow_case_rests_in_trials_only_beyond_its_cap() -> None:
     """20 trials at 1 round + 1 warm-up cost 40 calls: a call of 0.12 s (4.8 s, exactly CAP budgets of 1.2 s)
     runs in every trial; one of 0.121 s rests in every second trial; 0.25 s (20 calls = 5 s) in three of four."""
-    assert CAP * 1.2 == pytest.approx(4.8)
+    assert pytest.approx(4.8) == CAP * 1.2
     assert pace_for(0.12, 1.2, 20, quick=False) == Pace(1, 1, 1)
     assert pace_for(0.121, 1.2, 20, quick=False) == Pace(1, 1, 2)
     assert pace_for(0.25, 1.2, 20, quick=False) == Pace(1, 1, 4)
