@@ -51,9 +51,11 @@ def _quantiles(values: list[float]) -> str:
 def run_scale(scale: str, cache_dir: str, out: str) -> None:
     """Seed, then run ``scale`` and print what it cost and how wide its intervals are."""
     started = time.perf_counter()
-    subprocess.run([str(_BIN), "seed", "--scale", scale, "--cache-dir", cache_dir], check=True,
-                   stdout=subprocess.DEVNULL)
+    seed = subprocess.run([str(_BIN), "seed", "--scale", scale, "--cache-dir", cache_dir], check=True,
+                          capture_output=True, text=True)
     seeded = time.perf_counter() - started
+    record = json.loads(seed.stdout.strip().splitlines()[-1])
+    print(f"{scale}: seed {seeded:.0f} s, {'reused' if record['reused'] else 'built'}: {record['timings']}", flush=True)
     started = time.perf_counter()
     done = subprocess.run([str(_BIN), "run", "--scale", scale, "--cache-dir", cache_dir, "--out", out],
                           check=False, capture_output=True, text=True)
