@@ -208,7 +208,8 @@ class MatrixProgress:
     def _trial_line(self, trial: _Trial, now: float) -> str:
         """``trial 3/20 done: 108 cases, 9.4 s (elapsed 28 s, about 160 s left)``; failures and skips when any."""
         counts = "".join(f", {len(ids)} {word}" for ids, word in (
-            (trial.failed, "failed"), (trial.skipped, "skipped"), (trial.resting, "slow ones resting")) if ids)
+            (trial.failed, "failed"), (trial.skipped, "skipped"),
+            (trial.resting, "slow one resting" if len(trial.resting) == 1 else "slow ones resting")) if ids)
         left = self.seconds_left()
         return (f"{trial.label} done: {trial.size} cases{counts}, {trial.seconds:.1f} s "
                 f"(elapsed {now - self._started:.0f} s" + (f", about {left:.0f} s left)" if left else ")"))

@@ -108,6 +108,10 @@ def test_a_resting_slow_case_is_counted_apart_from_a_skip() -> None:
                third: _report(third, outcome="skipped", longrepr=(*where, "Skipped: no replica"))}
     _run(MatrixProgress(file=out, clock=clock), session, clock, [1.0] * 4, failing)
     assert "trial 1/1 done: 4 cases, 1 skipped, 2 slow ones resting, 4.0 s" in out.getvalue()
+    out, clock = io.StringIO(), Clock()
+    _run(MatrixProgress(file=out, clock=clock), _session(("medium", 1, 2)), clock, [1.0] * 2,
+         {first: _report(first, outcome="skipped", longrepr=(*where, f"Skipped: {RESTING}"))})
+    assert "trial 1/1 done: 2 cases, 1 slow one resting, 2.0 s" in out.getvalue()
 
 
 def test_a_run_that_stops_early_says_how_far_it_got() -> None:
