@@ -430,7 +430,7 @@ def _answers(trends: Sequence[ClaimTrend]) -> tuple[SizeAnswer, ...]:
         if trend.crossover.trend in (Trend.STARTS, Trend.STOPS, Trend.CHANGES):
             what = trend.title.split(": ", 1)[-1]
             groups.setdefault((what, trend.crossover.trend), []).append(trend)
-    answers = []
+    answers: list[SizeAnswer] = []
     for (what, direction), members in groups.items():
         located = [t for t in members if t.crossover.rows is not None]
         if len(members) == 1 or direction is Trend.CHANGES or len(located) < len(members):
