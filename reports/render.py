@@ -320,6 +320,7 @@ class Publication:
     verdicts_json: Path
     verdicts_md: Path
     claims: list[ClaimVerdict]
+    environment: dict[str, Any]  # the run's as read for it, so a caller need not read the run again
 
 
 def publish(run_dir: Path, profiles: tuple[Profile, ...] = (), baseline: Path | None = None) -> Publication:
@@ -330,7 +331,7 @@ def publish(run_dir: Path, profiles: tuple[Profile, ...] = (), baseline: Path | 
     html, _ = render_report(run, read_run(baseline) if baseline is not None else None, profiles=profiles,
                             judged=judged)
     verdicts_json, verdicts_md = write_verdicts(run, judged[1])
-    return Publication(write_html(run.path, html), verdicts_json, verdicts_md, judged[1])
+    return Publication(write_html(run.path, html), verdicts_json, verdicts_md, judged[1], run.environment)
 
 
 def write_report(run_dir: Path, baseline: Path | None = None, profiles: tuple[Profile, ...] = ()) -> Path:

@@ -144,14 +144,9 @@ def stages_line(stages: dict[str, float], inside: dict[str, float]) -> str:
     return f"stages: {', '.join(parts)}; peak memory {peak:.0f} MiB"
 
 
-def _matrix_stages(run_dir: Path) -> dict[str, float]:
-    """The matrix's untimed stages (copies, plans, traffic) as its run record keeps them; none if unreadable."""
-    from balance_bench.reports.runs import read_run
-
-    try:
-        recorded = read_run(run_dir).environment.get("stage_seconds") or {}
-    except BenchError:
-        return {}
+def _matrix_stages(published: Publication) -> dict[str, float]:
+    """The matrix's untimed stages (copies, plans, traffic) as its run record keeps them."""
+    recorded = published.environment.get("stage_seconds") or {}
     return {str(name): float(value) for name, value in recorded.items()}
 
 
@@ -195,6 +190,6 @@ def run(config: Config, args: argparse.Namespace) -> int:
     print(f"run directory: {run_dir}")
     print(f"report: {published.report}")
     print(f"verdicts: {published.verdicts_md} (and {published.verdicts_json.name})")
-    print(stages_line(stages, _matrix_stages(run_dir)), file=sys.stderr)
+    print(stages_line(stages, _matrix_stages(published)), file=sys.stderr)
     print(f"finished in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0
